@@ -1,0 +1,15 @@
+"""doodle: semantic, patch-based neural style transfer ("neural doodle").
+
+>>> import doodle
+>>> image = doodle.paint("Monet.jpg", style_map="Monet_sem.png", target_map="Coastline_sem.png")  # doctest: +SKIP
+"""
+
+from .errors import DoodleError
+from .painter import Step, paint, paint_scene
+from .scene import Scene, build_scene
+from .settings import PaintSettings
+from .vgg import VGGFeatures, load_vgg
+
+__all__ = ["DoodleError", "PaintSettings", "Scene", "Step", "VGGFeatures", "build_scene", "load_vgg", "paint",
+           "paint_scene"]
+__version__ = "0.1.0"

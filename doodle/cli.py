@@ -1,0 +1,198 @@
+"""``doodle`` command line: thin commands that collect options and call the library."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+import semantic_maps
+
+from .errors import DoodleError
+from .images import check_output_path, save_atomic, to_pil
+from .painter import Step, paint
+from .settings import PaintSettings, parse_size
+
+app = typer.Typer(
+    help="Semantic, patch-based neural style transfer: paint a doodle, a photo or a texture in a painter's style.",
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+
+
+class StyleLossChoice(str, Enum):
+    mrf = "mrf"
+    gram = "gram"
+    both = "both"
+
+
+class ModelChoice(str, Enum):
+    vgg16 = "vgg16"
+    vgg19 = "vgg19"
+
+
+class PreprocessChoice(str, Enum):
+    torchvision = "torchvision"
+    caffe = "caffe"
+
+
+class PoolingChoice(str, Enum):
+    avg = "avg"
+    max = "max"
+
+
+class OptimizerChoice(str, Enum):
+    lbfgs = "lbfgs"
+    adam = "adam"
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _layers(text: Optional[str]) -> Optional[tuple[str, ...]]:
+    return None if text is None else tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+class _Reporter:
+    """Progress bar per phase with the current loss; intermediate frames with --save-every."""
+
+    def __init__(self, output: Path, quiet: bool, save_every: int) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        self.output, self.save_every = output, save_every
+        self.progress = None if quiet else Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]:.4f}"), TimeElapsedColumn(), transient=False,
+            console=_stderr_console())
+        self.task = None
+        self.phase = 0
+
+    def __enter__(self) -> "_Reporter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.progress is not None and self.task is not None:
+            self.progress.stop()
+
+    def __call__(self, step: Step) -> None:
+        if self.progress is not None:
+            if step.phase != self.phase:
+                if self.task is None:
+                    self.progress.start()  # only once painting starts: input errors stay one line
+                self.phase = step.phase
+                width, height = step.size
+                self.task = self.progress.add_task(f"phase {step.phase}/{step.phases} {width}x{height}",
+                                                   total=step.iterations, loss=step.loss)
+            self.progress.update(self.task, completed=step.iteration, loss=step.loss)
+        if self.save_every and step.iteration % self.save_every == 0:
+            frame = self.output.with_name(f"{self.output.stem}_p{step.phase}_{step.iteration:04d}{self.output.suffix}")
+            save_atomic(to_pil(step.image), frame)
+
+
+def _stderr_console():
+    from rich.console import Console
+    return Console(stderr=True)
+
+
+@app.command("paint")
+def paint_command(
+    style: Annotated[Path, typer.Option("--style", "-s", help="The painting whose style to use.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the result (.png, .jpg).")] = Path("output.png"),
+    target_map: Annotated[Optional[Path], typer.Option(
+        "--map", "--content-map", "-m",
+        help="Label map of the output: your doodle, or the content's map. Found as CONTENT_sem.png when not given.")] = None,
+    style_map: Annotated[Optional[Path], typer.Option(
+        "--style-map", help="Label map of the style painting, in the same colours. Found as STYLE_sem.png when not given.")] = None,
+    content: Annotated[Optional[Path], typer.Option("--content", "-c", help="A photo whose layout to keep.")] = None,
+    output_size: Annotated[Optional[str], typer.Option(
+        help="WIDTHxHEIGHT of the result. Default: the map's or content's size (the style's for a texture). "
+             "The style is scaled with it.")] = None,
+    iterations: Annotated[int, typer.Option(min=1, help="Optimiser steps in each phase.")] = 100,
+    phases: Annotated[int, typer.Option(min=1, help="Resolutions, coarse to fine: 3 paints at 1/4, 1/2, then full size.")] = 3,
+    style_weight: Annotated[float, typer.Option(min=0, help="How strongly to copy the style.")] = 1.0,
+    content_weight: Annotated[float, typer.Option(min=0, help="How strongly to keep the content photo.")] = 0.5,
+    semantic_weight: Annotated[float, typer.Option(
+        min=0, help="How strictly patches keep to their own label: match score = ncc(features) + this * ncc(labels).")] = 2.0,
+    smoothness: Annotated[float, typer.Option(min=0, help="Total-variation weight: higher is smoother, less noisy.")] = 2.0,
+    style_loss: Annotated[StyleLossChoice, typer.Option(
+        help="mrf: patches (Li & Wand, follows maps); gram: Gatys et al., position-free; both: their sum.")] = StyleLossChoice.mrf,
+    style_layers: Annotated[Optional[str], typer.Option(
+        help="Comma-separated layers for the style loss, e.g. 3_1,4_1 (default 2_1,3_1,4_1 for mrf; 1_1..5_1 for gram).")] = None,
+    content_layers: Annotated[str, typer.Option(help="Comma-separated layers for the content loss.")] = "4_2",
+    style_scale: Annotated[float, typer.Option(min=0.05, help="Scale of the style painting, relative to the output's scale.")] = 1.0,
+    match_every: Annotated[int, typer.Option(min=1, help="Search for new patch matches every N steps (1: every step).")] = 10,
+    seed: Annotated[str, typer.Option(
+        help="Start image: auto (content, else label colours + noise, else noise), noise, content, or an image path.")] = "auto",
+    random_seed: Annotated[int, typer.Option(help="Seed of the random noise: the same seed gives the same image.")] = 0,
+    model: Annotated[Optional[ModelChoice], typer.Option(help="VGG depth. Default: implied by --weights, else vgg19.")] = None,
+    weights: Annotated[Optional[Path], typer.Option(
+        help="A torchvision-format VGG state dict. Default: torchvision's ImageNet weights (downloaded once).")] = None,
+    preprocess: Annotated[Optional[PreprocessChoice], typer.Option(
+        help="Input the weights expect: torchvision (RGB, normalised) or caffe (BGR, 0..255, mean removed). "
+             "Default: implied by known weights, else torchvision.")] = None,
+    pooling: Annotated[PoolingChoice, typer.Option(help="avg (smoother, the original doodle's) or max pooling.")] = PoolingChoice.avg,
+    optimizer: Annotated[OptimizerChoice, typer.Option(help="lbfgs (fast convergence) or adam.")] = OptimizerChoice.lbfgs,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
+    save_every: Annotated[int, typer.Option(min=0, help="Also write OUTPUT_p<phase>_<step>.png every N steps (0: never).")] = 0,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or messages.")] = False,
+) -> None:
+    """Paint an image in the style of a painting.
+
+    \b
+    doodle:             --style Monet.jpg --style-map Monet_sem.png --map my_doodle.png
+    semantic transfer:  --content photo.jpg --content-map photo_sem.png --style ... --style-map ...
+    style transfer:     --content photo.jpg --style painting.jpg
+    texture synthesis:  --style painting.jpg --output-size 512x512
+    """
+    try:
+        check_output_path(output)
+        settings = PaintSettings(
+            output_size=None if output_size is None else parse_size(output_size), phases=phases,
+            iterations=iterations, style_loss=style_loss.value, style_layers=_layers(style_layers),
+            content_layers=_layers(content_layers), style_weight=style_weight, content_weight=content_weight,
+            semantic_weight=semantic_weight, smoothness=smoothness, style_scale=style_scale,
+            match_every=match_every, optimizer=optimizer.value, seed=seed, random_seed=random_seed,
+            model=None if model is None else model.value, weights=weights,
+            preprocess=None if preprocess is None else preprocess.value, pooling=pooling.value, device=device)
+        with warnings.catch_warnings(record=True) as caught, _Reporter(output, quiet, save_every) as reporter:
+            warnings.simplefilter("always", UserWarning)
+            image = paint(style, style_map=style_map, target_map=target_map, content=content,
+                          settings=settings, callback=reporter)
+        save_atomic(image, output)
+    except DoodleError as error:
+        _fail(str(error))
+    except KeyboardInterrupt:
+        _fail("interrupted; no output written")
+    if not quiet:
+        for warning in caught:
+            typer.echo(f"note: {warning.message}", err=True)
+        typer.echo(f"wrote {output} ({image.width}x{image.height})", err=True)
+
+
+@app.command("palette")
+def palette_command(
+    map_file: Annotated[Path, typer.Argument(metavar="MAP", help="A semantic map image.")],
+) -> None:
+    """Print the label colours of a map (hex) and the share of the image each covers."""
+    try:
+        rgb = semantic_maps.read_map(map_file)
+    except semantic_maps.MapError as error:
+        _fail(str(error))
+    palette = semantic_maps.find_palette(rgb)
+    weights = semantic_maps.encode_labels(rgb, palette)
+    shares = weights.reshape(len(palette), -1).mean(axis=1)
+    typer.echo(f"{map_file}: {len(palette)} labels, {rgb.shape[1]}x{rgb.shape[0]}")
+    for colour, share in zip(palette, shares):
+        red, green, blue = (int(c) for c in colour)
+        typer.echo(f"  {semantic_maps.to_hex(colour)}  rgb({red:3d},{green:3d},{blue:3d})  {100 * share:5.1f}%")
+
+
+def main() -> None:  # pragma: no cover - console entry point alias
+    app(prog_name="doodle")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""Image files in and out: reading into tensors, resizing, writing atomically."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, UnidentifiedImageError
+from torch import Tensor
+
+from .errors import DoodleError
+
+__all__ = ["ImageInput", "load_rgb", "to_tensor", "to_pil", "resize", "save_atomic", "check_output_path"]
+
+ImageInput = str | os.PathLike | Image.Image | np.ndarray
+
+
+def load_rgb(source: ImageInput, *, what: str = "image") -> Image.Image:
+    """A path, PIL image or (H, W, 3) uint8 array -> an RGB PIL image (alpha composited on black)."""
+    if isinstance(source, Image.Image):
+        image = source
+    elif isinstance(source, np.ndarray):
+        if source.ndim != 3 or source.shape[2] not in (3, 4):
+            raise DoodleError(f"{what}: expected an (H, W, 3) array, got shape {source.shape}")
+        return Image.fromarray(np.ascontiguousarray(source[..., :3]).astype(np.uint8))
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise DoodleError(f"{path}: {what} file not found")
+        try:
+            with Image.open(path) as opened:
+                opened.load()
+                image = opened.copy()
+        except (UnidentifiedImageError, OSError) as error:
+            raise DoodleError(f"{path}: cannot read {what} ({error})") from None
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        image = Image.alpha_composite(Image.new("RGBA", image.size, "black"), image.convert("RGBA"))
+    return image.convert("RGB")
+
+
+def to_tensor(image: Image.Image) -> Tensor:
+    """RGB PIL image -> ``(1, 3, H, W)`` float32 in ``[0, 1]``."""
+    array = np.asarray(image, dtype=np.float32) / 255.0
+    return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0).contiguous()
+
+
+def to_pil(image: Tensor) -> Image.Image:
+    """``(1, 3, H, W)`` tensor in ``[0, 1]`` -> RGB PIL image."""
+    array = image.detach()[0].clamp(0, 1).permute(1, 2, 0).float().cpu().numpy()
+    return Image.fromarray(np.rint(array * 255).astype(np.uint8))
+
+
+def resize(tensor: Tensor, size: tuple[int, int]) -> Tensor:
+    """Resize ``(B, C, H, W)`` to ``size = (height, width)``: area averaging down, bilinear up."""
+    if tuple(tensor.shape[-2:]) == tuple(size):
+        return tensor
+    if size[0] <= tensor.shape[-2] and size[1] <= tensor.shape[-1]:
+        return F.interpolate(tensor, size=size, mode="area")
+    return F.interpolate(tensor, size=size, mode="bilinear", align_corners=False, antialias=True)
+
+
+def check_output_path(path: str | os.PathLike) -> Path:
+    """Fail before any work if ``path`` cannot be written: missing folder or unknown image format."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise DoodleError(f"{path}: output folder {path.parent} does not exist")
+    extension = path.suffix.lower()
+    if extension not in Image.registered_extensions() or extension in (".pdf", ".eps", ".ps"):
+        raise DoodleError(f"{path}: unknown image format {extension or '(no extension)'}; use .png or .jpg")
+    return path
+
+
+def save_atomic(image: Image.Image, path: str | os.PathLike) -> Path:
+    """Write ``image`` to ``path`` through a temporary file in the same folder, then rename.
+
+    A crash or interruption never leaves a half-written file, and an existing file is replaced
+    only by a complete new one.
+    """
+    path = check_output_path(path)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            image.save(stream, format=Image.registered_extensions()[path.suffix.lower()])
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes 0600; a normal file follows the umask
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path

@@ -1,0 +1,267 @@
+"""The optimisation: image pixels fitted by L-BFGS, coarse to fine over several phases."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from PIL import Image
+from torch import Tensor
+
+from .errors import DoodleError
+from .images import ImageInput, load_rgb, resize, to_pil, to_tensor
+from .losses import ContentLoss, GramLoss, total_variation
+from .mrf import MRFLoss, pool_labels
+from .scene import Scene, build_scene
+from .settings import PaintSettings
+from .vgg import VGGFeatures, load_vgg, parse_layer
+
+__all__ = ["paint", "paint_scene", "Step", "resolve_device"]
+
+
+@dataclass
+class Step:
+    """Reported after every iteration. ``image`` is ``(1, 3, h, w)`` in ``[0, 1]``: copy it to keep it."""
+
+    phase: int
+    phases: int
+    iteration: int
+    iterations: int
+    loss: float
+    size: tuple[int, int]
+    image: Tensor
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+Callback = Callable[[Step], None]
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> CUDA if present, else Apple MPS, else CPU; an unavailable choice is an error."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise DoodleError(f"--device {name}: no CUDA device is available here; use --device cpu or auto")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise DoodleError("--device mps: Apple MPS is not available here; use --device cpu or auto")
+    return torch.device(name)
+
+
+def _phase_factors(size: tuple[int, int], phases: int, smallest: int) -> list[float]:
+    """Scales ``1/2**(phases-1) ... 1/2, 1``, dropping coarse ones whose short side is under ``smallest``."""
+    factors = [0.5 ** (phases - 1 - i) for i in range(phases)]
+    return [f for f in factors if min(size) * f >= smallest] or [1.0]
+
+
+def _label_colours(scene: Scene, size: tuple[int, int]) -> Tensor:
+    """The target map painted with each label's mean colour in the style. -> ``(1, 3, h, w)``."""
+    labels = resize(scene.style_labels, tuple(scene.style.shape[-2:]))[0]  # (K, Hs, Ws)
+    means = torch.einsum("khw,chw->kc", labels, scene.style[0]) / labels.sum((1, 2)).clamp_min(1e-6)[:, None]
+    return torch.einsum("khw,kc->chw", resize(scene.target_labels, size)[0], means)[None]
+
+
+def _initial_image(scene: Scene, settings: PaintSettings, size: tuple[int, int]) -> Tensor:
+    """The first phase's start: noise, the content, label colours plus noise (``auto``) or a file."""
+    seed = settings.seed
+    generator = torch.Generator().manual_seed(settings.random_seed)
+    noise = torch.rand((1, 3) + size, generator=generator)
+    if seed == "auto":
+        if scene.content is not None:
+            return resize(scene.content, size)
+        if scene.target_labels is not None:
+            return (_label_colours(scene, size) + (noise - 0.5) * 0.5).clamp(0, 1)
+        seed = "noise"
+    if seed == "noise":
+        return noise * 0.5 + 0.25
+    if seed == "content":
+        if scene.content is None:
+            raise DoodleError("--seed content needs --content; use --seed noise or an image path")
+        return resize(scene.content, size)
+    return resize(to_tensor(load_rgb(Path(seed), what="seed image")), size)
+
+
+# Soft bound keeping pixels in [0, 1]: L-BFGS's line search needs a smooth objective, not a clamp.
+_RANGE_WEIGHT = 10.0
+
+
+class _Objective:
+    """The weighted sum of all losses of one phase. ``(1, 3, h, w)`` image -> scalar."""
+
+    def __init__(self, network: VGGFeatures, scene: Scene, settings: PaintSettings, factor: float,
+                 size: tuple[int, int], device: torch.device) -> None:
+        model = network.model
+        self.network, self.settings = network, settings
+        self.mrf_layers = [parse_layer(n, model) for n in settings.mrf_layers()]
+        self.gram_layers = [parse_layer(n, model) for n in settings.gram_layers()]
+        self.content_layers = [parse_layer(n, model) for n in settings.content_layers] \
+            if scene.content is not None and settings.content_weight > 0 else []
+        self.layers = sorted(set(self.mrf_layers + self.gram_layers + self.content_layers),
+                             key=network.names.index)
+        style_size = (max(1, round(scene.style.shape[-2] * factor)), max(1, round(scene.style.shape[-1] * factor)))
+        with torch.no_grad():
+            style = network(resize(scene.style, style_size).to(device), self.mrf_layers + self.gram_layers)
+            probe = network(torch.zeros((1, 3) + size, device=device), self.mrf_layers)
+            content = {} if not self.content_layers else \
+                network(resize(scene.content, size).to(device), self.content_layers)
+        style_labels = None if scene.style_labels is None else resize(scene.style_labels, style_size).to(device)
+        target_labels = None if scene.target_labels is None else resize(scene.target_labels, size).to(device)
+        self.mrf = {}
+        for name in self.mrf_layers:
+            target_size = tuple(probe[name].shape[-2:])
+            self.mrf[name] = MRFLoss(
+                style[name],
+                None if style_labels is None else pool_labels(style_labels, tuple(style[name].shape[-2:])),
+                None if target_labels is None else pool_labels(target_labels, target_size),
+                semantic_weight=settings.semantic_weight, size=settings.patch_size)
+            if min(target_size) < settings.patch_size or min(style[name].shape[-2:]) < settings.patch_size:
+                raise DoodleError(f"images too small for {name} at this phase; use a larger --output-size, "
+                                  "fewer --phases or shallower --style-layers")
+        self.gram = {name: GramLoss(style[name]) for name in self.gram_layers}
+        self.content = {name: ContentLoss(content[name]) for name in self.content_layers}
+        self.seconds = {"network": 0.0, "style": 0.0}
+
+    def refresh_matches(self) -> None:
+        for loss in self.mrf.values():
+            loss.refresh()
+
+    def __call__(self, image: Tensor) -> Tensor:
+        settings = self.settings
+        start = time.perf_counter()
+        features = self.network(image, self.layers)
+        middle = time.perf_counter()
+        loss = image.new_zeros(())
+        if self.mrf:
+            loss = loss + settings.style_weight * sum(m(features[n]) for n, m in self.mrf.items()) / len(self.mrf)
+        if self.gram:
+            loss = loss + settings.style_weight * sum(g(features[n]) for n, g in self.gram.items()) / len(self.gram)
+        if self.content:
+            loss = loss + settings.content_weight * sum(c(features[n]) for n, c in self.content.items()) / len(self.content)
+        if settings.smoothness > 0:
+            loss = loss + settings.smoothness * total_variation(image)
+        loss = loss + _RANGE_WEIGHT * (image - image.clamp(0.0, 1.0)).pow(2).mean()
+        self.seconds["style"] += time.perf_counter() - middle
+        self.seconds["network"] += middle - start
+        return loss
+
+
+def _optimise(objective: _Objective, image: Tensor, settings: PaintSettings,
+              on_step: Callable[[int, float, Tensor], None]) -> Tensor:
+    """Fit the pixels. ``on_step(iteration, loss, image)`` after every iteration.
+
+    L-BFGS runs as one call with a strong-Wolfe line search (a fixed step overshoots on the
+    quartic Gram loss); patch matches are refreshed at the start of every ``match_every``-th
+    iteration, never inside a line search.
+    """
+    image = image.clone().requires_grad_(True)
+
+    def evaluate() -> Tensor:
+        loss = objective(image)
+        start = time.perf_counter()
+        loss.backward()
+        objective.seconds["network"] += time.perf_counter() - start  # backward runs mostly through VGG
+        return loss
+
+    if settings.optimizer == "adam":
+        optimiser = torch.optim.Adam([image], lr=0.02)
+        for iteration in range(settings.iterations):
+            if iteration % settings.match_every == 0:
+                objective.refresh_matches()
+            optimiser.zero_grad()
+            loss = evaluate()
+            optimiser.step()
+            on_step(iteration, float(loss.detach()), image.detach())
+        return image.detach().clamp(0.0, 1.0)
+
+    optimiser = torch.optim.LBFGS([image], lr=1.0, max_iter=settings.iterations,
+                                  max_eval=settings.iterations * 2, history_size=50,
+                                  line_search_fn="strong_wolfe", tolerance_grad=0.0, tolerance_change=0.0)
+    progress = {"iteration": 0, "loss": float("nan")}
+
+    def closure() -> Tensor:
+        iteration = optimiser.state[image].get("n_iter", 0)  # LBFGS counts iterations here
+        if iteration != progress["iteration"]:
+            on_step(progress["iteration"], progress["loss"], image.detach())
+            progress["iteration"] = iteration
+            if iteration % settings.match_every == 0:
+                objective.refresh_matches()
+        optimiser.zero_grad()
+        loss = evaluate()
+        progress["loss"] = float(loss.detach())
+        return loss
+
+    optimiser.step(closure)
+    for iteration in range(progress["iteration"], settings.iterations):  # converged early: finish the bar
+        on_step(iteration, progress["loss"], image.detach())
+    return image.detach().clamp(0.0, 1.0)
+
+
+def paint_scene(scene: Scene, settings: PaintSettings, network: VGGFeatures, *,
+                callback: Callback | None = None) -> Tensor:
+    """Paint a prepared scene. Returns the image ``(1, 3, H, W)`` in ``[0, 1]`` on the CPU."""
+    device = resolve_device(settings.device)
+    network = network.to(device)
+    deepest_stride = 2 ** max([int(parse_layer(n, network.model)[4]) - 1 for n in settings.mrf_layers()] or [0])
+    factors = _phase_factors(scene.size, settings.phases, smallest=deepest_stride * settings.patch_size)
+    image = None
+    for phase, factor in enumerate(factors, start=1):
+        size = (max(1, round(scene.size[0] * factor)), max(1, round(scene.size[1] * factor)))
+        started = time.perf_counter()
+        image = _initial_image(scene, settings, size) if image is None else resize(image, size)
+        objective = _Objective(network, scene, settings, factor, size, device)
+        setup = time.perf_counter() - started
+
+        def on_step(iteration: int, loss: float, current: Tensor) -> None:
+            if callback is not None:
+                seconds = dict(objective.seconds, setup=setup, total=time.perf_counter() - started)
+                callback(Step(phase, len(factors), iteration + 1, settings.iterations, loss,
+                              (size[1], size[0]), current, seconds))
+
+        image = _optimise(objective, image.to(device), settings, on_step).cpu()
+    return image
+
+
+def paint(style: ImageInput, *, style_map: ImageInput | None = None, target_map: ImageInput | None = None,
+          content: ImageInput | None = None, settings: PaintSettings | None = None,
+          network: VGGFeatures | None = None, callback: Callback | None = None, **options) -> Image.Image:
+    """Paint an image in the style of ``style``: a doodle, a style transfer or a texture.
+
+    Parameters
+    ----------
+    style : path, PIL image or (H, W, 3) uint8 array
+        The painting whose style is used.
+    style_map, target_map : same types, optional
+        Label maps of the style and of the output (the doodle, or the content's map). Found beside
+        their images as ``X_sem.png`` when not given.
+    content : same types, optional
+        A photo whose layout the output keeps.
+    settings : PaintSettings, optional; ``**options`` override its fields (e.g. ``iterations=50``).
+    network : VGGFeatures, optional
+        A loaded network to reuse; by default one is loaded from the settings.
+    callback : called with a :class:`Step` after every iteration.
+
+    Returns
+    -------
+    PIL.Image.Image (RGB)
+
+    Example
+    -------
+    >>> image = doodle.paint("Monet.jpg", style_map="Monet_sem.png", target_map="Coastline_sem.png",
+    ...                      weights="vgg16_hed_caffe_fp16.pth", output_size=(256, 192))  # doctest: +SKIP
+    """
+    try:
+        settings = (settings or PaintSettings()).replace(**options)
+    except TypeError as error:
+        raise DoodleError(f"unknown option: {error}") from None
+    scene = build_scene(style, style_map=style_map, target_map=target_map, content=content,
+                        output_size=settings.output_size, style_scale=settings.style_scale)
+    if network is None:
+        network = load_vgg(settings.model, settings.weights, preprocess=settings.preprocess,
+                           pooling=settings.pooling)
+    return to_pil(paint_scene(scene, settings, network, callback=callback))

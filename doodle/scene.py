@@ -1,0 +1,134 @@
+"""What to paint: the inputs of one run read, checked and turned into tensors at output scale."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+import semantic_maps
+from semantic_maps import MapError
+
+from .errors import DoodleError
+from .images import ImageInput, load_rgb, resize, to_tensor
+
+__all__ = ["Scene", "build_scene"]
+
+
+@dataclass
+class Scene:
+    """Inputs of a run, as tensors at full (last phase) scale.
+
+    ``style (1, 3, Hs, Ws)``; ``content (1, 3, H, W)`` or None; label channels
+    ``style_labels (1, K, Hs, Ws)`` and ``target_labels (1, K, H, W)``, both or neither;
+    ``size = (H, W)`` of the output; ``palette (K, 3)`` uint8 or None.
+    """
+
+    mode: str
+    style: Tensor
+    content: Tensor | None
+    style_labels: Tensor | None
+    target_labels: Tensor | None
+    size: tuple[int, int]
+    palette: np.ndarray | None
+
+
+def _read_map(source: ImageInput, what: str) -> np.ndarray:
+    if isinstance(source, (str, Path)):
+        try:
+            return semantic_maps.read_map(source)
+        except MapError as error:
+            raise DoodleError(str(error)) from None
+    return np.asarray(load_rgb(source, what=what))
+
+
+def _name(source: ImageInput | None, default: str) -> str:
+    return str(source) if isinstance(source, (str, Path)) else default
+
+
+def _found_map(image: ImageInput | None) -> Path | None:
+    if isinstance(image, (str, Path)):
+        candidate = semantic_maps.map_path_for(image)
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _labels(rgb: np.ndarray, palette: np.ndarray, size: tuple[int, int], name: str, image_name: str) -> Tensor:
+    """Encode a map and bring it to ``size = (H, W)``, saying so when it had another size."""
+    if rgb.shape[:2] != size:
+        warnings.warn(f"{name}: map is {rgb.shape[1]}x{rgb.shape[0]} but {image_name} is "
+                      f"{size[1]}x{size[0]}; resizing the map", stacklevel=3)
+    return resize(torch.from_numpy(semantic_maps.encode_labels(rgb, palette))[None], size)
+
+
+def _scaled_size(size: tuple[int, int], factor: float) -> tuple[int, int]:
+    return max(1, round(size[0] * factor)), max(1, round(size[1] * factor))
+
+
+def build_scene(style: ImageInput, *, style_map: ImageInput | None = None, target_map: ImageInput | None = None,
+                content: ImageInput | None = None, output_size: tuple[int, int] | None = None,
+                style_scale: float = 1.0) -> Scene:
+    """Read and check the inputs of a run and decide its mode.
+
+    Modes: a target map and no content -> doodle; content + both maps -> semantic style transfer;
+    content alone -> style transfer; style alone -> texture synthesis. Maps are found beside their
+    images by the ``X.jpg`` -> ``X_sem.png`` convention when not given. ``output_size`` (width,
+    height) rescales the whole scene: the target map or content, and the style with them.
+    """
+    style_image = load_rgb(style, what="style image")
+    content_image = None if content is None else load_rgb(content, what="content image")
+    explicit_style_map = style_map is not None
+    style_map = style_map if style_map is not None else _found_map(style)
+    if target_map is None and content is not None:
+        target_map = _found_map(content)
+    if target_map is not None and style_map is None:
+        raise DoodleError(f"{_name(target_map, 'target map')}: a target map needs the style's map too; "
+                          f"pass --style-map (or put {semantic_maps.map_path_for(_name(style, 'style'))} beside the style)")
+    if explicit_style_map and target_map is None:
+        raise DoodleError(f"{_name(style_map, 'style map')}: a style map needs a target map; pass --map "
+                          "(the doodle, or the content's map)")
+    target_rgb = None if target_map is None else _read_map(target_map, "target map")
+    if target_rgb is None:
+        style_map = None
+
+    if content_image is not None:
+        reference = (content_image.height, content_image.width)
+    elif target_rgb is not None:
+        reference = target_rgb.shape[:2]
+    else:
+        reference = (style_image.height, style_image.width)
+    size = reference if output_size is None else (output_size[1], output_size[0])
+    scene_scale = 1.0 if content_image is None and target_rgb is None else \
+        (size[0] * size[1] / (reference[0] * reference[1])) ** 0.5
+    style_tensor = to_tensor(style_image)
+    style_size = _scaled_size(style_tensor.shape[-2:], scene_scale * style_scale)
+    if min(style_size) < 16:
+        raise DoodleError(f"{_name(style, 'style image')}: too small at this scale ({style_size[1]}x{style_size[0]})")
+
+    style_labels = target_labels = palette = None
+    if target_rgb is not None:
+        style_rgb = _read_map(style_map, "style map")
+        try:
+            palette = semantic_maps.shared_palette(style_rgb, target_rgb, target_name=_name(target_map, "target map"),
+                                                   style_name=_name(style_map, "style map"))
+        except MapError as error:
+            raise DoodleError(str(error)) from None
+        style_labels = resize(_labels(style_rgb, palette, (style_image.height, style_image.width),
+                                      _name(style_map, "style map"), _name(style, "the style")), style_size)
+        target_labels = _labels(target_rgb, palette, reference, _name(target_map, "target map"),
+                                _name(content, "the content")) if content_image is not None else \
+            torch.from_numpy(semantic_maps.encode_labels(target_rgb, palette))[None]
+        target_labels = resize(target_labels, size)
+
+    if content_image is not None:
+        mode = "semantic style transfer" if target_rgb is not None else "style transfer"
+    else:
+        mode = "doodle" if target_rgb is not None else "texture synthesis"
+    return Scene(mode=mode, style=resize(style_tensor, style_size),
+                 content=None if content_image is None else resize(to_tensor(content_image), size),
+                 style_labels=style_labels, target_labels=target_labels, size=size, palette=palette)

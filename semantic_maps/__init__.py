@@ -1,0 +1,17 @@
+"""Semantic label maps: reading, palettes, encoding into channels, validation.
+
+Plain functions, NumPy in and out::
+
+    >>> from semantic_maps import read_map, find_palette, encode_labels
+    >>> rgb = read_map("samples/coast_sem.png")           # (H, W, 3) uint8
+    >>> palette = find_palette(rgb)                        # (K, 3) uint8
+    >>> weights = encode_labels(rgb, palette)              # (K, H, W) float32, soft at edges
+"""
+
+from .encode import encode_labels, snap_palette
+from .io import MapError, map_path_for, read_map, to_rgb
+from .palette import find_palette, to_hex
+from .validate import shared_palette
+
+__all__ = ["MapError", "encode_labels", "find_palette", "map_path_for", "read_map", "shared_palette",
+           "snap_palette", "to_hex", "to_rgb"]

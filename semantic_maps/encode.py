@@ -1,0 +1,62 @@
+"""Turning an RGB map into per-label channels, soft along anti-aliased edges."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["encode_labels", "snap_palette"]
+
+
+def encode_labels(rgb: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """Per-label weights of every pixel.
+
+    Each pixel colour is explained as a blend of at most two label colours, ``a*p_i + (1-a)*p_j``
+    (the pair and ``a`` that reproduce it best), so an anti-aliased edge between sky and sea stays a
+    blend of sky and sea instead of becoming a third label. Labels are compared by colour value,
+    never by direction: ``#c00000`` and ``#ff331f`` stay apart.
+
+    Parameters
+    ----------
+    rgb : (H, W, 3) uint8 ndarray
+    palette : (K, 3) uint8 ndarray
+
+    Returns
+    -------
+    weights : (K, H, W) float32 ndarray, summing to 1 over K.
+    """
+    height, width = rgb.shape[:2]
+    colours, inverse = np.unique(rgb.reshape(-1, 3), axis=0, return_inverse=True)
+    table = _encode_colours(colours.astype(np.float64), palette.astype(np.float64))
+    return table[inverse.reshape(-1)].T.reshape(len(palette), height, width).astype(np.float32)
+
+
+def _encode_colours(colours: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """(U, 3) colours, (K, 3) palette -> (U, K) blend weights."""
+    count = len(palette)
+    weights = np.zeros((len(colours), count))
+    distance = np.linalg.norm(colours[:, None, :] - palette[None], axis=2)  # (U, K)
+    nearest = distance.argmin(axis=1)
+    best = distance[np.arange(len(colours)), nearest]
+    weights[np.arange(len(colours)), nearest] = 1.0
+    for i in range(count):
+        for j in range(i + 1, count):
+            edge = palette[i] - palette[j]
+            alpha = np.clip(((colours - palette[j]) @ edge) / (edge @ edge), 0.0, 1.0)
+            residual = np.linalg.norm(colours - (palette[j] + alpha[:, None] * edge), axis=1)
+            better = residual < best - 1e-9
+            if better.any():
+                best[better] = residual[better]
+                weights[better] = 0.0
+                weights[better, i] = alpha[better]
+                weights[better, j] = 1.0 - alpha[better]
+    return weights
+
+
+def snap_palette(rgb: np.ndarray, palette: np.ndarray) -> np.ndarray:
+    """Every pixel replaced by the label colour with the largest weight: a flat, edge-free map.
+
+    Returns
+    -------
+    snapped : (H, W, 3) uint8 ndarray
+    """
+    return palette[encode_labels(rgb, palette).argmax(axis=0)]

@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from doodle import DoodleError, build_scene
+
+from .test_semantic_maps import COLOURS, quadrants
+
+
+def _save(path, array):
+    Image.fromarray(array).save(path)
+    return path
+
+
+@pytest.fixture
+def files(tmp_path):
+    rng = np.random.default_rng(0)
+    style = _save(tmp_path / "painting.png", rng.integers(0, 255, (48, 64, 3), dtype=np.uint8))
+    _save(tmp_path / "painting_sem.png", np.asarray(Image.fromarray(quadrants(64)).resize((64, 48))))
+    doodle_map = _save(tmp_path / "doodle.png", quadrants(32)[::-1].copy())
+    photo = _save(tmp_path / "photo.png", rng.integers(0, 255, (40, 40, 3), dtype=np.uint8))
+    return {"style": style, "map": doodle_map, "photo": photo, "dir": tmp_path}
+
+
+def test_doodle_mode_finds_the_style_map_and_takes_the_map_size(files):
+    scene = build_scene(files["style"], target_map=files["map"])
+    assert scene.mode == "doodle" and scene.size == (32, 32)
+    assert scene.target_labels.shape == (1, 4, 32, 32) and scene.style_labels.shape[1] == 4
+    assert scene.style.shape[-2:] == scene.style_labels.shape[-2:]
+
+
+def test_output_size_scales_map_and_style_together(files):
+    scene = build_scene(files["style"], target_map=files["map"], output_size=(64, 64))
+    assert scene.size == (64, 64) and scene.target_labels.shape[-2:] == (64, 64)
+    assert scene.style.shape[-2:] == (96, 128)  # twice the painting, like the map
+
+
+def test_style_transfer_and_texture_modes(files):
+    transfer = build_scene(files["style"], content=files["photo"])
+    assert transfer.mode == "style transfer" and transfer.size == (40, 40) and transfer.target_labels is None
+    texture = build_scene(files["style"], output_size=(80, 60))
+    assert texture.mode == "texture synthesis" and texture.size == (60, 80)
+    assert texture.style.shape[-2:] == (48, 64)  # a texture keeps the painting's own scale
+
+
+def test_semantic_transfer_finds_the_content_map(files):
+    _save(files["dir"] / "photo_sem.png", quadrants(40))
+    scene = build_scene(files["style"], content=files["photo"])
+    assert scene.mode == "semantic style transfer" and scene.target_labels.shape == (1, 4, 40, 40)
+
+
+def test_target_map_without_style_map_is_an_error(files, tmp_path):
+    lonely = _save(tmp_path / "lonely.png", np.zeros((16, 16, 3), np.uint8))
+    with pytest.raises(DoodleError, match="a target map needs the style's map too"):
+        build_scene(lonely, target_map=files["map"])
+
+
+def test_unknown_doodle_colour_is_an_error(files):
+    bad = quadrants(32, colours=np.array([[0, 255, 0], *COLOURS[1:]], dtype=np.uint8))
+    with pytest.raises(DoodleError, match="#00ff00"):
+        build_scene(files["style"], target_map=bad)
+
+
+def test_mismatched_map_size_is_resized_with_a_warning(files):
+    with pytest.warns(UserWarning, match="resizing the map"):
+        scene = build_scene(files["style"], style_map=quadrants(64), target_map=files["map"])
+    assert scene.style_labels.shape[-2:] == (48, 64)

@@ -1,0 +1,100 @@
+import numpy as np
+import pytest
+from PIL import Image, ImageFilter
+
+from semantic_maps import (MapError, encode_labels, find_palette, map_path_for, read_map, shared_palette,
+                           snap_palette, to_hex)
+
+from .conftest import DATA, needs_shared
+
+COLOURS = np.array([[255, 255, 255], [255, 51, 31], [0, 0, 255], [192, 0, 0]], dtype=np.uint8)
+
+
+def quadrants(size=64, colours=COLOURS, antialias=True) -> np.ndarray:
+    """Four coloured quadrants; with ``antialias`` the edges are blurred like a painted map's."""
+    half = size // 2
+    rgb = np.zeros((size, size, 3), np.uint8)
+    rgb[:half, :half], rgb[:half, half:], rgb[half:, :half], rgb[half:, half:] = colours
+    if antialias:
+        rgb = np.asarray(Image.fromarray(rgb).filter(ImageFilter.GaussianBlur(1.2)))
+    return rgb
+
+
+def test_palette_of_anti_aliased_quadrants_is_exactly_the_four_colours():
+    rgb = quadrants()
+    assert len(np.unique(rgb.reshape(-1, 3), axis=0)) > 20  # many in-between colours
+    palette = find_palette(rgb)
+    assert sorted(map(to_hex, palette)) == sorted(map(to_hex, COLOURS))
+
+
+def test_close_colours_stay_separate_labels_and_black_is_a_label():
+    colours = np.array([[192, 0, 0], [255, 51, 31], [0, 0, 0], [0, 255, 0]], dtype=np.uint8)  # cosine 0.97
+    palette = find_palette(quadrants(colours=colours))
+    assert sorted(map(to_hex, palette)) == sorted(map(to_hex, colours))
+
+
+def test_encoding_is_one_hot_inside_and_a_two_label_blend_on_edges():
+    rgb = quadrants()
+    weights = encode_labels(rgb, COLOURS)
+    assert weights.shape == (4, 64, 64)
+    np.testing.assert_allclose(weights.sum(axis=0), 1.0, atol=1e-6)
+    assert weights[:, 5, 5].tolist() == [1, 0, 0, 0] and weights[:, 60, 60].tolist() == [0, 0, 0, 1]
+    edge = weights[:, 5, 31]  # between white (top left) and #ff331f (top right)
+    assert edge[0] > 0.1 and edge[1] > 0.1 and edge[2] + edge[3] < 1e-6
+
+
+def test_snapping_restores_flat_regions():
+    snapped = snap_palette(quadrants(), COLOURS)
+    assert len(np.unique(snapped.reshape(-1, 3), axis=0)) == 4
+    assert (snapped == quadrants(antialias=False)).all(axis=2).mean() > 0.97
+
+
+def test_rgba_l_and_p_maps_read_as_rgb(tmp_path):
+    rgb = quadrants(antialias=False)
+    Image.fromarray(rgb).convert("RGBA").save(tmp_path / "rgba.png")
+    Image.fromarray(rgb).convert("P", palette=Image.Palette.ADAPTIVE, colors=8).save(tmp_path / "p.png")
+    assert (read_map(tmp_path / "rgba.png") == rgb).all()
+    assert (read_map(tmp_path / "p.png") == rgb).all()
+    grey = np.asarray(Image.fromarray(rgb).convert("L"))
+    Image.fromarray(grey).save(tmp_path / "l.png")
+    assert (read_map(tmp_path / "l.png") == grey[..., None]).all()
+
+
+def test_transparent_pixels_composite_to_black(tmp_path):
+    rgba = np.zeros((8, 8, 4), np.uint8)
+    rgba[..., 0] = 255
+    rgba[:4, ..., 3] = 255  # top half opaque red, bottom half transparent
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "m.png")
+    rgb = read_map(tmp_path / "m.png")
+    assert rgb[0, 0].tolist() == [255, 0, 0] and rgb[7, 0].tolist() == [0, 0, 0]
+
+
+def test_unreadable_map_names_the_file(tmp_path):
+    (tmp_path / "bad.png").write_text("nope")
+    with pytest.raises(MapError, match="bad.png: not a readable image"):
+        read_map(tmp_path / "bad.png")
+    with pytest.raises(MapError, match="missing.png: map file not found"):
+        read_map(tmp_path / "missing.png")
+
+
+def test_target_label_missing_from_style_names_colour_and_place():
+    style = quadrants(antialias=False)
+    target = style.copy()
+    target[40:60, 40:60] = [0, 255, 0]
+    with pytest.raises(MapError, match=r"#00ff00 \(around x=\d+, y=\d+\) is not in the style map"):
+        shared_palette(style, target)
+
+
+def test_map_path_convention():
+    assert map_path_for("a/Monet.jpg").as_posix() == "a/Monet_sem.png"
+
+
+@needs_shared
+def test_real_maps_have_their_documented_labels():
+    monet = find_palette(read_map(DATA / "maps" / "Monet_sem.png"))
+    assert sorted(map(to_hex, monet)) == sorted(["#ffffff", "#ff331f", "#0000ff", "#00ff00", "#c00000"])
+    coastline = find_palette(read_map(DATA / "maps" / "Coastline_sem.png"))
+    assert set(map(to_hex, coastline)) <= set(map(to_hex, monet))
+    renoir = find_palette(read_map(DATA / "maps" / "Renoir_sem.png"))
+    assert sorted(map(to_hex, renoir)) == sorted(["#00ff00", "#ffffff", "#0000ff", "#ff331f"])
+    assert len(find_palette(read_map(DATA / "maps" / "Gogh_sem.png"))) == 6  # eyes and detail are small
