@@ -1,0 +1,69 @@
+"""Make the bundled sample inputs: a brush-stroke seaside "painting", its map, and a new doodle.
+
+Everything here is drawn by this script (no third-party image), so it is ours to ship.
+Run from the repository root: ``python samples/make_samples.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+HERE = Path(__file__).resolve().parent
+WIDTH, HEIGHT = 256, 192
+LABELS = {"sky": "#ffffff", "sea": "#0000ff", "cliffs": "#ff331f", "beach": "#ffff00"}
+# base colours each region's strokes are drawn around (RGB), and the strokes' main direction
+STROKES = {
+    "sky": ([(120, 160, 215), (185, 205, 235), (235, 235, 240)], 0.0, 0.5),
+    "sea": ([(30, 70, 140), (60, 110, 170), (20, 50, 100)], 0.0, 0.1),
+    "cliffs": ([(150, 110, 80), (200, 170, 120), (90, 70, 60)], 1.4, 0.6),
+    "beach": ([(215, 185, 130), (190, 150, 100), (235, 215, 170)], 0.3, 0.8),
+}
+
+
+def _layout(kind: str) -> Image.Image:
+    """A label map: ``painting`` (the painting's layout) or ``doodle`` (a new scene)."""
+    canvas = Image.new("RGB", (WIDTH, HEIGHT), LABELS["sky"])
+    draw = ImageDraw.Draw(canvas)
+    if kind == "painting":
+        draw.rectangle([0, 100, WIDTH, HEIGHT], fill=LABELS["sea"])
+        draw.polygon([(0, 40), (40, 30), (85, 55), (100, 110), (90, 150), (0, 160)], fill=LABELS["cliffs"])
+        draw.polygon([(110, HEIGHT), (170, 150), (WIDTH, 135), (WIDTH, HEIGHT)], fill=LABELS["beach"])
+    else:
+        draw.rectangle([0, 115, WIDTH, HEIGHT], fill=LABELS["sea"])
+        draw.polygon([(WIDTH, 25), (200, 35), (170, 80), (160, 130), (180, 170), (WIDTH, 175)], fill=LABELS["cliffs"])
+        draw.ellipse([60, 95, 120, 135], fill=LABELS["cliffs"])  # a rock island
+        draw.polygon([(0, 150), (60, 160), (130, HEIGHT), (0, HEIGHT)], fill=LABELS["beach"])
+    return canvas
+
+
+def _paint(layout: Image.Image, rng: np.random.Generator) -> Image.Image:
+    """Cover each region with short, jittered brush strokes of its colours."""
+    labels = np.asarray(layout)
+    canvas = Image.new("RGB", layout.size, (128, 128, 128))
+    draw = ImageDraw.Draw(canvas)
+    for _ in range(9000):
+        x, y = int(rng.integers(0, WIDTH)), int(rng.integers(0, HEIGHT))
+        name = next(n for n, c in LABELS.items() if tuple(labels[y, x]) == tuple(int(c[i:i + 2], 16) for i in (1, 3, 5)))
+        colours, angle, spread = STROKES[name]
+        base = np.array(colours[rng.integers(len(colours))], float)
+        colour = tuple(int(v) for v in np.clip(base + rng.normal(0, 12, 3), 0, 255))
+        theta = angle + rng.normal(0, spread)
+        length = rng.uniform(4, 12)
+        dx, dy = np.cos(theta) * length / 2, np.sin(theta) * length / 2
+        draw.line([(x - dx, y - dy), (x + dx, y + dy)], fill=colour, width=int(rng.integers(2, 5)))
+    return canvas.filter(ImageFilter.SMOOTH)
+
+
+def main() -> None:
+    rng = np.random.default_rng(2016)
+    painting_map = _layout("painting")
+    _paint(painting_map, rng).save(HERE / "seaside.png")
+    painting_map.save(HERE / "seaside_sem.png")
+    _layout("doodle").save(HERE / "doodle_sem.png")
+
+
+if __name__ == "__main__":
+    main()
