@@ -107,6 +107,8 @@ def paint_command(
     style_map: Annotated[Optional[Path], typer.Option(
         "--style-map", help="Label map of the style painting, in the same colours. Found as STYLE_sem.png when not given.")] = None,
     content: Annotated[Optional[Path], typer.Option("--content", "-c", help="A photo whose layout to keep.")] = None,
+    allow_missing_labels: Annotated[bool, typer.Option(
+        help="Paint map colours the style's map lacks without semantics, instead of stopping.")] = False,
     output_size: Annotated[Optional[str], typer.Option(
         help="WIDTHxHEIGHT of the result. Default: the map's or content's size (the style's for a texture). "
              "The style is scaled with it.")] = None,
@@ -154,6 +156,7 @@ def paint_command(
             iterations=iterations, style_loss=style_loss.value, style_layers=_layers(style_layers),
             content_layers=_layers(content_layers), style_weight=style_weight, content_weight=content_weight,
             semantic_weight=semantic_weight, smoothness=smoothness, style_scale=style_scale,
+            allow_missing_labels=allow_missing_labels,
             match_every=match_every, optimizer=optimizer.value, seed=seed, random_seed=random_seed,
             model=None if model is None else model.value, weights=weights,
             preprocess=None if preprocess is None else preprocess.value, pooling=pooling.value, device=device)

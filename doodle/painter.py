@@ -260,7 +260,8 @@ def paint(style: ImageInput, *, style_map: ImageInput | None = None, target_map:
     except TypeError as error:
         raise DoodleError(f"unknown option: {error}") from None
     scene = build_scene(style, style_map=style_map, target_map=target_map, content=content,
-                        output_size=settings.output_size, style_scale=settings.style_scale)
+                        output_size=settings.output_size, style_scale=settings.style_scale,
+                        allow_missing_labels=settings.allow_missing_labels)
     if network is None:
         network = load_vgg(settings.model, settings.weights, preprocess=settings.preprocess,
                            pooling=settings.pooling)

@@ -35,7 +35,7 @@ def label_agreement(network: VGGFeatures, output: ImageInput, painting: ImageInp
         Row k: for output patches lying wholly in label k, the share whose best painting patch lies
         in each label. A diagonal near 1 means every region took its own label's look.
     """
-    palette = semantic_maps.shared_palette(painting_map, target_map)
+    palette, _ = semantic_maps.shared_palette(painting_map, target_map)
     out = to_tensor(load_rgb(output))
     source = to_tensor(load_rgb(painting))
     scale = out.shape[-1] / target_map.shape[1]

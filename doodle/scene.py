@@ -72,13 +72,15 @@ def _scaled_size(size: tuple[int, int], factor: float) -> tuple[int, int]:
 
 def build_scene(style: ImageInput, *, style_map: ImageInput | None = None, target_map: ImageInput | None = None,
                 content: ImageInput | None = None, output_size: tuple[int, int] | None = None,
-                style_scale: float = 1.0) -> Scene:
+                style_scale: float = 1.0, allow_missing_labels: bool = False) -> Scene:
     """Read and check the inputs of a run and decide its mode.
 
     Modes: a target map and no content -> doodle; content + both maps -> semantic style transfer;
     content alone -> style transfer; style alone -> texture synthesis. Maps are found beside their
     images by the ``X.jpg`` -> ``X_sem.png`` convention when not given. ``output_size`` (width,
     height) rescales the whole scene: the target map or content, and the style with them.
+    With ``allow_missing_labels``, target pixels of a label the style map lacks get no label
+    channels (features alone match them) and a warning says so.
     """
     style_image = load_rgb(style, what="style image")
     content_image = None if content is None else load_rgb(content, what="content image")
@@ -113,17 +115,28 @@ def build_scene(style: ImageInput, *, style_map: ImageInput | None = None, targe
     style_labels = target_labels = palette = None
     if target_rgb is not None:
         style_rgb = _read_map(style_map, "style map")
+        target_name = _name(target_map, "target map")
         try:
-            palette = semantic_maps.shared_palette(style_rgb, target_rgb, target_name=_name(target_map, "target map"),
-                                                   style_name=_name(style_map, "style map"))
+            palette, missing = semantic_maps.shared_palette(
+                style_rgb, target_rgb, allow_missing=allow_missing_labels, target_name=target_name,
+                style_name=_name(style_map, "style map"))
         except MapError as error:
             raise DoodleError(str(error)) from None
+        if len(missing):
+            warnings.warn(f"{target_name}: labels {' '.join(map(semantic_maps.to_hex, missing))} are not in the "
+                          "style map; those pixels are styled without semantics", stacklevel=2)
+        specks = semantic_maps.stray_regions(target_rgb, np.concatenate([palette, missing]))
+        if specks:
+            warnings.warn(f"{target_name}: {len(specks)} stray speck(s), painted as their label: {'; '.join(specks)}",
+                          stacklevel=2)
         style_labels = resize(_labels(style_rgb, palette, (style_image.height, style_image.width),
                                       _name(style_map, "style map"), _name(style, "the style")), style_size)
-        target_labels = _labels(target_rgb, palette, reference, _name(target_map, "target map"),
-                                _name(content, "the content")) if content_image is not None else \
-            torch.from_numpy(semantic_maps.encode_labels(target_rgb, palette))[None]
-        target_labels = resize(target_labels, size)
+        # Encoded with the missing colours too, so their pixels do not snap to a wrong label; then
+        # their channels are dropped: all-zero label vectors, matched on features alone.
+        everything = np.concatenate([palette, missing])
+        target_labels = _labels(target_rgb, everything, reference, target_name, _name(content, "the content")) \
+            if content_image is not None else torch.from_numpy(semantic_maps.encode_labels(target_rgb, everything))[None]
+        target_labels = resize(target_labels[:, :len(palette)], size)
 
     if content_image is not None:
         mode = "semantic style transfer" if target_rgb is not None else "style transfer"

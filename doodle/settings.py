@@ -46,6 +46,7 @@ class PaintSettings:
     semantic_weight: float = 2.0
     smoothness: float = 2.0
     style_scale: float = 1.0
+    allow_missing_labels: bool = False
     patch_size: int = 3
     match_every: int = 10
     optimizer: Literal["lbfgs", "adam"] = "lbfgs"

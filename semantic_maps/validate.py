@@ -1,28 +1,53 @@
-"""Checking that a target map speaks the style map's labels."""
+"""Checking that a target map speaks the style map's labels, and pointing at specks."""
 
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
+from .encode import encode_labels
 from .io import MapError
 from .palette import find_palette, to_hex
 
-__all__ = ["shared_palette"]
+__all__ = ["shared_palette", "missing_labels", "stray_regions"]
+
+
+def _where(rgb: np.ndarray, colour: np.ndarray) -> str:
+    ys, xs = np.nonzero(np.abs(rgb.astype(int) - colour.astype(int)).max(axis=2) <= 12)
+    return f"around x={int(np.median(xs))}, y={int(np.median(ys))}" if len(xs) else "in anti-aliased edges"
+
+
+def missing_labels(palette: np.ndarray, target_rgb: np.ndarray, *, tolerance: float = 40.0) -> np.ndarray:
+    """Label colours of ``target_rgb`` farther than ``tolerance`` (RGB) from every colour of ``palette``.
+
+    Returns
+    -------
+    missing : (M, 3) uint8 ndarray, possibly empty.
+    """
+    found = find_palette(target_rgb)
+    distance = np.linalg.norm(found[:, None].astype(float) - palette[None].astype(float), axis=2)
+    return found[distance.min(axis=1) > tolerance].reshape(-1, 3)
 
 
 def shared_palette(style_rgb: np.ndarray, target_rgb: np.ndarray, *, tolerance: float = 40.0,
-                   target_name: str = "target map", style_name: str = "style map") -> np.ndarray:
-    """The style map's labels, after checking every label of the target map is among them.
+                   allow_missing: bool = False, target_name: str = "target map",
+                   style_name: str = "style map") -> tuple[np.ndarray, np.ndarray]:
+    """The style map's labels, after checking the target map's labels are among them.
 
     Parameters
     ----------
     style_rgb, target_rgb : (H, W, 3) uint8 ndarray
     tolerance : float
         A target colour within this RGB distance of a style label is that label.
+    allow_missing : bool
+        Return target labels absent from the style instead of raising.
 
     Returns
     -------
-    palette : (K, 3) uint8 ndarray, the style map's labels.
+    palette : (K, 3) uint8 ndarray
+        The style map's labels.
+    missing : (M, 3) uint8 ndarray
+        Target labels not in ``palette`` (empty unless ``allow_missing``).
 
     Raises
     ------
@@ -30,12 +55,36 @@ def shared_palette(style_rgb: np.ndarray, target_rgb: np.ndarray, *, tolerance: 
         A target label absent from the style map, naming its colour and where it is.
     """
     palette = find_palette(style_rgb)
-    for colour in find_palette(target_rgb):
-        distance = np.linalg.norm(palette.astype(float) - colour.astype(float), axis=1)
-        if distance.min() > tolerance:
-            ys, xs = np.nonzero(np.abs(target_rgb.astype(int) - colour.astype(int)).max(axis=2) <= 12)
-            where = f"around x={int(np.median(xs))}, y={int(np.median(ys))}" if len(xs) else ""
-            labels = " ".join(to_hex(c) for c in palette)
-            raise MapError(f"{target_name}: label colour {to_hex(colour)} ({where}) is not in the "
-                           f"{style_name}, whose labels are {labels}; repaint it with one of those")
-    return palette
+    missing = missing_labels(palette, target_rgb, tolerance=tolerance)
+    if len(missing) and not allow_missing:
+        colour = missing[0]
+        labels = " ".join(to_hex(c) for c in palette)
+        raise MapError(f"{target_name}: label colour {to_hex(colour)} ({_where(target_rgb, colour)}) is not in "
+                       f"the {style_name}, whose labels are {labels}; repaint it with one of those, or pass "
+                       "--allow-missing-labels to style it without semantics")
+    return palette, missing
+
+
+def stray_regions(rgb: np.ndarray, palette: np.ndarray, *, max_pixels: int = 16) -> list[str]:
+    """Connected specks of a label of at most ``max_pixels`` pixels: usually a slip of the brush.
+
+    A speck must hold at least one pixel of solid label colour: the blended pixels where
+    anti-aliased edges meet are not specks.
+
+    Returns
+    -------
+    descriptions : list of str, e.g. ``"#ff331f: 3 pixels at x=120, y=44"``.
+    """
+    weights = encode_labels(rgb, palette)
+    labels, solid = weights.argmax(axis=0), weights.max(axis=0) >= 0.99
+    found = []
+    for index, colour in enumerate(palette):
+        components, count = ndimage.label(labels == index)
+        if count == 0:
+            continue
+        sizes = np.bincount(components.ravel())[1:]
+        has_solid = np.bincount(components[solid], minlength=count + 1)[1:] > 0
+        for component in np.nonzero((sizes <= max_pixels) & has_solid)[0][:5]:
+            ys, xs = np.nonzero(components == component + 1)
+            found.append(f"{to_hex(colour)}: {sizes[component]} pixels at x={int(xs.mean())}, y={int(ys.mean())}")
+    return found

@@ -65,3 +65,19 @@ def test_mismatched_map_size_is_resized_with_a_warning(files):
     with pytest.warns(UserWarning, match="resizing the map"):
         scene = build_scene(files["style"], style_map=quadrants(64), target_map=files["map"])
     assert scene.style_labels.shape[-2:] == (48, 64)
+
+
+def test_missing_labels_allowed_are_painted_without_semantics(files):
+    bad = quadrants(32, colours=np.array([[0, 255, 0], *COLOURS[1:]], dtype=np.uint8))  # top left: unknown green
+    with pytest.warns(UserWarning, match="#00ff00 are not in the style map"):
+        scene = build_scene(files["style"], target_map=bad, allow_missing_labels=True)
+    assert scene.target_labels.shape[1] == 4
+    assert scene.target_labels[0, :, 4, 4].sum() == 0  # no label: features alone decide there
+    assert scene.target_labels[0, :, 28, 28].sum() == pytest.approx(1.0)
+
+
+def test_stray_specks_are_reported_not_fatal(files):
+    speckled = quadrants(32)[::-1].copy()
+    speckled[20:22, 4:6] = COLOURS[1]  # a 2x2 slip of the brush inside another label
+    with pytest.warns(UserWarning, match=r"1 stray speck\(s\), painted as their label: #ff331f: 4 pixels at x=4, y=20"):
+        build_scene(files["style"], target_map=speckled)

@@ -81,8 +81,10 @@ def test_target_label_missing_from_style_names_colour_and_place():
     style = quadrants(antialias=False)
     target = style.copy()
     target[40:60, 40:60] = [0, 255, 0]
-    with pytest.raises(MapError, match=r"#00ff00 \(around x=\d+, y=\d+\) is not in the style map"):
+    with pytest.raises(MapError, match=r"#00ff00 \(around x=\d+, y=\d+\) is not in the style map.*--allow-missing"):
         shared_palette(style, target)
+    palette, missing = shared_palette(style, target, allow_missing=True)
+    assert len(palette) == 4 and [to_hex(c) for c in missing] == ["#00ff00"]
 
 
 def test_map_path_convention():
@@ -98,3 +100,22 @@ def test_real_maps_have_their_documented_labels():
     renoir = find_palette(read_map(DATA / "maps" / "Renoir_sem.png"))
     assert sorted(map(to_hex, renoir)) == sorted(["#00ff00", "#ffffff", "#0000ff", "#ff331f"])
     assert len(find_palette(read_map(DATA / "maps" / "Gogh_sem.png"))) == 6  # eyes and detail are small
+
+
+def test_segment_recovers_the_sample_paintings_regions():
+    import itertools
+    from pathlib import Path
+
+    from semantic_maps.segment import segment
+
+    samples = Path(__file__).resolve().parents[1] / "samples"
+    painting = np.asarray(Image.open(samples / "seaside.png").convert("RGB"))
+    truth = read_map(samples / "seaside_sem.png")
+    truth_labels = encode_labels(truth, find_palette(truth)).argmax(0)
+    result = segment(painting, 4)
+    palette = find_palette(result)
+    assert len(palette) == 4 and len(np.unique(result.reshape(-1, 3), axis=0)) == 4  # flat: no edge colours
+    labels = encode_labels(result, palette).argmax(0)
+    assert np.bincount(labels.ravel()).min() >= 0.01 * labels.size
+    agreement = max(np.mean(np.array(p)[labels] == truth_labels) for p in itertools.permutations(range(4)))
+    assert agreement > 0.95
