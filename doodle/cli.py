@@ -1,20 +1,23 @@
 """``doodle`` command line: thin commands that collect options and call the library."""
 
-from __future__ import annotations
-
+import inspect
 import sys
 import warnings
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
+import numpy as np
 import typer
+from PIL import Image
 
 import semantic_maps
 
 from .errors import DoodleError
-from .images import check_output_path, save_atomic, to_pil
+from .images import check_output_path, load_rgb, save_atomic, to_pil
 from .painter import Step, paint
+from .vgg import load_vgg
+from .watch import watch
 from .settings import PaintSettings, parse_size
 
 app = typer.Typer(
@@ -149,21 +152,36 @@ def paint_command(
     style transfer:     --content photo.jpg --style painting.jpg
     texture synthesis:  --style painting.jpg --output-size 512x512
     """
+    _run(locals(), watching=False)
+
+
+def _settings(o: dict) -> PaintSettings:
+    """The options of `paint`/`watch` as library settings."""
+    enum = lambda value: None if value is None else value.value  # noqa: E731
+    return PaintSettings(
+        output_size=None if o["output_size"] is None else parse_size(o["output_size"]), phases=o["phases"],
+        iterations=o["iterations"], style_loss=o["style_loss"].value, style_layers=_layers(o["style_layers"]),
+        content_layers=_layers(o["content_layers"]), style_weight=o["style_weight"],
+        content_weight=o["content_weight"], semantic_weight=o["semantic_weight"], smoothness=o["smoothness"],
+        style_scale=o["style_scale"], allow_missing_labels=o["allow_missing_labels"], match_every=o["match_every"],
+        optimizer=o["optimizer"].value, seed=o["seed"], random_seed=o["random_seed"], model=enum(o["model"]),
+        weights=o["weights"], preprocess=enum(o["preprocess"]), pooling=o["pooling"].value, device=o["device"])
+
+
+def _run(o: dict, *, watching: bool) -> None:
+    output, quiet = o["output"], o["quiet"]
+    inputs = dict(style=o["style"], style_map=o["style_map"], target_map=o["target_map"], content=o["content"])
     try:
         check_output_path(output)
-        settings = PaintSettings(
-            output_size=None if output_size is None else parse_size(output_size), phases=phases,
-            iterations=iterations, style_loss=style_loss.value, style_layers=_layers(style_layers),
-            content_layers=_layers(content_layers), style_weight=style_weight, content_weight=content_weight,
-            semantic_weight=semantic_weight, smoothness=smoothness, style_scale=style_scale,
-            allow_missing_labels=allow_missing_labels,
-            match_every=match_every, optimizer=optimizer.value, seed=seed, random_seed=random_seed,
-            model=None if model is None else model.value, weights=weights,
-            preprocess=None if preprocess is None else preprocess.value, pooling=pooling.value, device=device)
-        with warnings.catch_warnings(record=True) as caught, _Reporter(output, quiet, save_every) as reporter:
+        settings = _settings(o)
+        if watching:
+            if o["target_map"] is None:
+                _fail("doodle watch needs --map: the doodle file to watch")
+            _watch_loop(settings, inputs, output, quiet, o["save_every"])
+            return
+        with warnings.catch_warnings(record=True) as caught, _Reporter(output, quiet, o["save_every"]) as reporter:
             warnings.simplefilter("always", UserWarning)
-            image = paint(style, style_map=style_map, target_map=target_map, content=content,
-                          settings=settings, callback=reporter)
+            image = paint(**inputs, settings=settings, callback=reporter)
         save_atomic(image, output)
     except DoodleError as error:
         _fail(str(error))
@@ -173,6 +191,38 @@ def paint_command(
         for warning in caught:
             typer.echo(f"note: {warning.message}", err=True)
         typer.echo(f"wrote {output} ({image.width}x{image.height})", err=True)
+
+
+def _watch_loop(settings: PaintSettings, inputs: dict, output: Path, quiet: bool, save_every: int) -> None:
+    network = load_vgg(settings.model, settings.weights, preprocess=settings.preprocess, pooling=settings.pooling)
+
+    def render():
+        with warnings.catch_warnings(record=True) as caught, _Reporter(output, quiet, save_every) as reporter:
+            warnings.simplefilter("always", UserWarning)
+            image = paint(**inputs, settings=settings, network=network, callback=reporter)
+        for warning in caught if not quiet else []:
+            typer.echo(f"note: {warning.message}", err=True)
+        return image
+
+    report = (lambda line: None) if quiet else (lambda line: typer.echo(line, err=True))
+    try:
+        watch(inputs["target_map"], render, output, report=report)
+    except KeyboardInterrupt:
+        report("stopped")
+
+
+def watch_command(**options) -> None:
+    """Repaint whenever the doodle (--map) changes: save it from any paint program and look.
+
+    Takes every option of `doodle paint`. Each result is written atomically to --output; a
+    half-written or broken map is reported and retried, never a crash. Stop with Ctrl-C.
+    """
+    _run(options, watching=True)
+
+
+watch_command.__signature__ = inspect.signature(paint_command)  # the same options, declared once
+watch_command.__annotations__ = paint_command.__annotations__
+app.command("watch")(watch_command)
 
 
 @app.command("palette")
@@ -191,6 +241,34 @@ def palette_command(
     for colour, share in zip(palette, shares):
         red, green, blue = (int(c) for c in colour)
         typer.echo(f"  {semantic_maps.to_hex(colour)}  rgb({red:3d},{green:3d},{blue:3d})  {100 * share:5.1f}%")
+
+
+@app.command("segment")
+def segment_command(
+    painting: Annotated[Path, typer.Argument(help="The painting to make a map of.")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where to write the map. Default: PAINTING_sem.png.")] = None,
+    labels: Annotated[int, typer.Option("--labels", "-k", min=2, max=12, help="Number of regions.")] = 5,
+) -> None:
+    """Make a label map of a painting (flat regions, paint-friendly colours), to edit and repaint.
+
+    Regions are superpixels merged by colour and brush-stroke texture; edit the map in any paint
+    program, then `doodle paint --style PAINTING --map EDITED.png`.
+    """
+    from semantic_maps.segment import segment
+
+    try:
+        rgb = np.asarray(load_rgb(painting, what="painting"))
+        target = output or semantic_maps.map_path_for(painting)
+        check_output_path(target)
+        result = segment(rgb, labels)
+        save_atomic(Image.fromarray(result), target)
+    except DoodleError as error:
+        _fail(str(error))
+    palette = semantic_maps.find_palette(result)
+    typer.echo(f"wrote {target}: {len(palette)} labels")
+    for colour in palette:
+        share = float((result == colour).all(axis=2).mean())
+        typer.echo(f"  {semantic_maps.to_hex(colour)}  {100 * share:5.1f}%")
 
 
 def main() -> None:  # pragma: no cover - console entry point alias

@@ -57,6 +57,21 @@ def _paint(layout: Image.Image, rng: np.random.Generator) -> Image.Image:
     return canvas.filter(ImageFilter.SMOOTH)
 
 
+def raise_sea_line(map_path: Path, output: Path, pixels: int = 30) -> None:
+    """The edit of the "edit an existing painting" workflow: the sea (the label at the bottom
+    middle) grows ``pixels`` upward over whatever lies above it, column by column."""
+    rgb = np.asarray(Image.open(map_path).convert("RGB")).copy()
+    height, width = rgb.shape[:2]
+    sea = rgb[int(height * 0.7), width // 2].copy()
+    is_sea = (rgb == sea).all(axis=2)
+    for x in range(width):
+        rows = np.nonzero(is_sea[:, x])[0]
+        if len(rows):
+            top = rows.min()
+            rgb[max(0, top - pixels):top, x] = sea
+    Image.fromarray(rgb).save(output)
+
+
 def main() -> None:
     rng = np.random.default_rng(2016)
     painting_map = _layout("painting")
@@ -66,4 +81,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if sys.argv[1:2] == ["raise-sea-line"]:
+        raise_sea_line(Path(sys.argv[2]), Path(sys.argv[3]))
+    else:
+        main()

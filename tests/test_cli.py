@@ -86,3 +86,14 @@ def test_no_traceback_from_the_real_command(tmp_path):
                              capture_output=True, text=True)
     assert process.returncode == 1
     assert process.stderr.strip().splitlines() == [f"error: {tmp_path / 'x.jpg'}: style image file not found"]
+
+
+def test_segment_command_writes_a_flat_map_and_a_legend(tmp_path):
+    rgb = quadrants(64, antialias=False)
+    noisy = (rgb.astype(int) + np.random.default_rng(0).integers(-20, 20, rgb.shape)).clip(0, 255).astype(np.uint8)
+    Image.fromarray(noisy).save(tmp_path / "painting.png")
+    result = runner.invoke(app, ["segment", str(tmp_path / "painting.png"), "-k", "4"])
+    assert result.exit_code == 0, result.output
+    written = np.asarray(Image.open(tmp_path / "painting_sem.png"))  # the X_sem.png convention
+    assert len(np.unique(written.reshape(-1, 3), axis=0)) == 4
+    assert "4 labels" in result.output and result.output.count("%") == 4

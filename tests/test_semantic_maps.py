@@ -119,3 +119,49 @@ def test_segment_recovers_the_sample_paintings_regions():
     assert np.bincount(labels.ravel()).min() >= 0.01 * labels.size
     agreement = max(np.mean(np.array(p)[labels] == truth_labels) for p in itertools.permutations(range(4)))
     assert agreement > 0.95
+
+
+@needs_shared
+@pytest.mark.parametrize("name", ["Monet", "Coastline", "Renoir", "Gogh"])
+def test_jpeg_copy_of_a_real_map_has_the_same_labels(name):
+    import io
+
+    rgb = read_map(DATA / "maps" / f"{name}_sem.png")
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, "JPEG", quality=90)
+    jpeg = np.asarray(Image.open(buffer).convert("RGB"))
+    palette, jpeg_palette = find_palette(rgb), find_palette(jpeg)
+    assert len(jpeg_palette) == len(palette)
+    distance = np.linalg.norm(jpeg_palette[:, None].astype(float) - palette[None].astype(float), axis=2)
+    assert distance.min(axis=1).max() < 6  # every JPEG label is one of the true colours
+
+
+@needs_shared
+def test_rgba_and_grey_copies_of_a_real_map_encode_like_the_rgb_one(tmp_path):
+    import itertools
+
+    rgb = read_map(DATA / "maps" / "Monet_sem.png")
+    labels = encode_labels(rgb, find_palette(rgb))
+    Image.fromarray(rgb).convert("RGBA").save(tmp_path / "rgba.png")
+    rgba = read_map(tmp_path / "rgba.png")
+    np.testing.assert_array_equal(encode_labels(rgba, find_palette(rgba)), labels)
+    Image.fromarray(rgb).convert("L").save(tmp_path / "grey.png")  # Monet's five labels have five greys
+    grey = read_map(tmp_path / "grey.png")
+    grey_labels = encode_labels(grey, find_palette(grey)).argmax(0)
+    assert len(find_palette(grey)) == 5
+    agreement = max(np.mean(np.array(p)[grey_labels] == labels.argmax(0)) for p in itertools.permutations(range(5)))
+    assert agreement > 0.98  # the rest: anti-aliased edge pixels
+
+
+@needs_shared
+def test_snapping_a_real_map_changes_only_edges():
+    rgb = read_map(DATA / "maps" / "Coastline_sem.png")
+    snapped = snap_palette(rgb, find_palette(rgb))
+    changed = (snapped != rgb).any(axis=2)
+    padded = np.pad(rgb.astype(int), ((1, 1), (1, 1), (0, 0)), mode="edge")
+    interior = np.ones(changed.shape, bool)
+    for dy in range(3):
+        for dx in range(3):
+            interior &= (padded[dy:dy + rgb.shape[0], dx:dx + rgb.shape[1]] == rgb).all(axis=2)
+    assert changed[interior].mean() <= 0.01
+    assert len(np.unique(snapped.reshape(-1, 3), axis=0)) == 5
