@@ -9,8 +9,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from torch import Tensor
+
+from semantic_maps import MapError, to_rgb
+from semantic_maps.io import open_image
 
 from .errors import DoodleError
 
@@ -20,7 +23,8 @@ ImageInput = str | os.PathLike | Image.Image | np.ndarray
 
 
 def load_rgb(source: ImageInput, *, what: str = "image") -> Image.Image:
-    """A path, PIL image or (H, W, 3) uint8 array -> an RGB PIL image (alpha composited on black)."""
+    """A path, PIL image or (H, W, 3) uint8 array -> an RGB PIL image (alpha composited on black,
+    as for label maps)."""
     if isinstance(source, Image.Image):
         image = source
     elif isinstance(source, np.ndarray):
@@ -28,18 +32,11 @@ def load_rgb(source: ImageInput, *, what: str = "image") -> Image.Image:
             raise DoodleError(f"{what}: expected an (H, W, 3) array, got shape {source.shape}")
         return Image.fromarray(np.ascontiguousarray(source[..., :3]).astype(np.uint8))
     else:
-        path = Path(source)
-        if not path.is_file():
-            raise DoodleError(f"{path}: {what} file not found")
         try:
-            with Image.open(path) as opened:
-                opened.load()
-                image = opened.copy()
-        except (UnidentifiedImageError, OSError) as error:
-            raise DoodleError(f"{path}: cannot read {what} ({error})") from None
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        image = Image.alpha_composite(Image.new("RGBA", image.size, "black"), image.convert("RGBA"))
-    return image.convert("RGB")
+            image = open_image(source, what=what)
+        except MapError as error:
+            raise DoodleError(str(error)) from None
+    return Image.fromarray(to_rgb(image))
 
 
 def to_tensor(image: Image.Image) -> Tensor:

@@ -17,7 +17,7 @@ from .losses import ContentLoss, GramLoss, total_variation
 from .mrf import MRFLoss, pool_labels
 from .scene import Scene, build_scene
 from .settings import PaintSettings
-from .vgg import VGGFeatures, load_vgg, parse_layer
+from .vgg import VGGFeatures, layer_stride, load_vgg, parse_layer
 
 __all__ = ["paint", "paint_scene", "Step", "resolve_device"]
 
@@ -115,14 +115,14 @@ class _Objective:
         self.mrf = {}
         for name in self.mrf_layers:
             target_size = tuple(probe[name].shape[-2:])
+            if min(target_size) < settings.patch_size or min(style[name].shape[-2:]) < settings.patch_size:
+                raise DoodleError(f"images too small for {name} at this phase; use a larger --output-size, "
+                                  "fewer --phases or shallower --style-layers")
             self.mrf[name] = MRFLoss(
                 style[name],
                 None if style_labels is None else pool_labels(style_labels, tuple(style[name].shape[-2:])),
                 None if target_labels is None else pool_labels(target_labels, target_size),
                 semantic_weight=settings.semantic_weight, size=settings.patch_size)
-            if min(target_size) < settings.patch_size or min(style[name].shape[-2:]) < settings.patch_size:
-                raise DoodleError(f"images too small for {name} at this phase; use a larger --output-size, "
-                                  "fewer --phases or shallower --style-layers")
         self.gram = {name: GramLoss(style[name]) for name in self.gram_layers}
         self.content = {name: ContentLoss(content[name]) for name in self.content_layers}
         self.seconds = {"network": 0.0, "style": 0.0}
@@ -207,8 +207,8 @@ def paint_scene(scene: Scene, settings: PaintSettings, network: VGGFeatures, *,
     """Paint a prepared scene. Returns the image ``(1, 3, H, W)`` in ``[0, 1]`` on the CPU."""
     device = resolve_device(settings.device)
     network = network.to(device)
-    deepest_stride = 2 ** max([int(parse_layer(n, network.model)[4]) - 1 for n in settings.mrf_layers()] or [0])
-    factors = _phase_factors(scene.size, settings.phases, smallest=deepest_stride * settings.patch_size)
+    deepest = max([layer_stride(parse_layer(n, network.model)) for n in settings.mrf_layers()] or [1])
+    factors = _phase_factors(scene.size, settings.phases, smallest=deepest * settings.patch_size)
     image = None
     for phase, factor in enumerate(factors, start=1):
         size = (max(1, round(scene.size[0] * factor)), max(1, round(scene.size[1] * factor)))
@@ -243,7 +243,8 @@ def paint(style: ImageInput, *, style_map: ImageInput | None = None, target_map:
         A photo whose layout the output keeps.
     settings : PaintSettings, optional; ``**options`` override its fields (e.g. ``iterations=50``).
     network : VGGFeatures, optional
-        A loaded network to reuse; by default one is loaded from the settings.
+        A loaded network to reuse (then the ``model``, ``weights``, ``preprocess`` and ``pooling``
+        settings are not used); by default one is loaded from the settings.
     callback : called with a :class:`Step` after every iteration.
 
     Returns

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from .errors import DoodleError
 
-__all__ = ["VGGFeatures", "load_vgg", "layer_names", "parse_layer", "Preprocess", "Pooling", "ModelName"]
+__all__ = ["VGGFeatures", "load_vgg", "layer_names", "layer_stride", "parse_layer", "Preprocess", "Pooling", "ModelName"]
 
 ModelName = Literal["vgg16", "vgg19"]
 Preprocess = Literal["torchvision", "caffe"]
@@ -45,6 +45,12 @@ def layer_names(model: ModelName) -> list[str]:
             names += [f"conv{block}_{index}", f"relu{block}_{index}"]
             index += 1
     return names
+
+
+def layer_stride(name: str) -> int:
+    """Downsampling of a layer's output: ``conv1_1`` -> 1, ``relu3_1`` -> 4, ``pool3`` -> 8."""
+    block = int(name.removeprefix("conv").removeprefix("relu").removeprefix("pool").split("_")[0])
+    return 2 ** (block - 1) if not name.startswith("pool") else 2 ** block
 
 
 def parse_layer(name: str, model: ModelName) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-__all__ = ["MapError", "read_map", "map_path_for"]
+__all__ = ["MapError", "open_image", "read_map", "map_path_for", "to_rgb"]
 
 
 class MapError(ValueError):
@@ -25,15 +25,21 @@ def read_map(path: str | Path) -> np.ndarray:
     -------
     rgb : (H, W, 3) uint8 ndarray
     """
+    return to_rgb(open_image(path, what="map"))
+
+
+def open_image(path: str | Path, *, what: str = "image") -> Image.Image:
+    """Open and fully read an image file; a missing or unreadable file is a :class:`MapError`
+    naming the file and ``what`` it was meant to be."""
     path = Path(path)
     if not path.is_file():
-        raise MapError(f"{path}: map file not found")
+        raise MapError(f"{path}: {what} file not found")
     try:
         with Image.open(path) as image:
             image.load()
-            return to_rgb(image)
+            return image.copy()
     except (UnidentifiedImageError, OSError) as error:
-        raise MapError(f"{path}: not a readable image ({error})") from None
+        raise MapError(f"{path}: cannot read {what} ({error})") from None
 
 
 def to_rgb(image: Image.Image) -> np.ndarray:

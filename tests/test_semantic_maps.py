@@ -71,7 +71,7 @@ def test_transparent_pixels_composite_to_black(tmp_path):
 
 def test_unreadable_map_names_the_file(tmp_path):
     (tmp_path / "bad.png").write_text("nope")
-    with pytest.raises(MapError, match="bad.png: not a readable image"):
+    with pytest.raises(MapError, match="bad.png: cannot read map"):
         read_map(tmp_path / "bad.png")
     with pytest.raises(MapError, match="missing.png: map file not found"):
         read_map(tmp_path / "missing.png")

@@ -3,7 +3,7 @@ import torch
 
 from doodle import DoodleError, VGGFeatures, load_vgg
 from doodle import vgg as vgg_module
-from doodle.vgg import layer_names, parse_layer
+from doodle.vgg import layer_names, layer_stride, parse_layer
 
 from .conftest import HED_WEIGHTS, needs_shared
 
@@ -24,8 +24,10 @@ def test_parse_layer_short_and_long_forms():
 
 def test_forward_returns_requested_layers_with_strides():
     net = VGGFeatures("vgg16", width=1 / 16)
-    out = net(torch.rand(1, 3, 32, 48), ["relu1_1", "relu3_1", "conv4_2"])
-    assert set(out) == {"relu1_1", "relu3_1", "conv4_2"}
+    out = net(torch.rand(1, 3, 32, 48), ["relu1_1", "relu3_1", "conv4_2", "pool2"])
+    assert set(out) == {"relu1_1", "relu3_1", "conv4_2", "pool2"}
+    for name, tensor in out.items():
+        assert tensor.shape[-1] == 48 // layer_stride(name), name
     assert out["relu3_1"].shape[-2:] == (8, 12) and out["conv4_2"].shape[-2:] == (4, 6)
     assert (out["relu3_1"] >= 0).all() and (out["conv4_2"] < 0).any()  # relu after conv, not in place
 
