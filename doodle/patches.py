@@ -6,7 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["extract_patches", "normalize_rows", "match_keys", "match_patches", "DEFAULT_CHUNK_ELEMENTS"]
+__all__ = ["extract_patches", "normalize_rows", "match_keys", "match_patches", "match_patches_by_label",
+           "label_presence", "DEFAULT_CHUNK_ELEMENTS"]
 
 # Largest score block (query patches x style patches) held at once: 2**24 floats = 64 MiB.
 DEFAULT_CHUNK_ELEMENTS = 1 << 24
@@ -59,3 +60,37 @@ def match_patches(queries: Tensor, keys: Tensor, *, chunk_elements: int = DEFAUL
         best_score = torch.where(better, score, best_score)
         best_index = torch.where(better, index + start, best_index)
     return best_index
+
+
+def label_presence(label_patches: Tensor, labels: int, eps: float = 1e-2) -> Tensor:
+    """Which labels a patch touches. ``(N, K * k * k)`` label patches -> ``(N, K)`` bool."""
+    return label_patches.view(label_patches.shape[0], labels, -1).amax(dim=2) > eps
+
+
+def match_patches_by_label(queries: Tensor, keys: Tensor, query_labels: Tensor, key_labels: Tensor, *,
+                           chunk_elements: int = DEFAULT_CHUNK_ELEMENTS) -> Tensor:
+    """:func:`match_patches`, searching each single-label query only among keys that touch its label.
+
+    Exact whenever a key without the query's label can never win, i.e. when the semantic weight
+    exceeds the range of the feature NCC (1 for ReLU features): every patch lying wholly in label
+    ``k`` then beats every patch outside it. Queries touching several labels (along edges), and
+    labels with no single-label key in the style, are searched among all keys.
+
+    Shape: ``queries (N, D)``, ``keys (M, D)``, ``query_labels (N, K)`` and ``key_labels (M, K)``
+    bool (see :func:`label_presence`) -> ``(N,)`` int64.
+    """
+    result = torch.empty(queries.shape[0], dtype=torch.long, device=queries.device)
+    single_query = query_labels.sum(dim=1) == 1
+    single_key = key_labels.sum(dim=1) == 1
+    searched = torch.zeros_like(single_query)
+    for label in range(query_labels.shape[1]):
+        rows = torch.nonzero(single_query & query_labels[:, label]).squeeze(1)
+        if len(rows) == 0 or not (single_key & key_labels[:, label]).any():
+            continue
+        candidates = torch.nonzero(key_labels[:, label]).squeeze(1)
+        result[rows] = candidates[match_patches(queries[rows], keys[candidates], chunk_elements=chunk_elements)]
+        searched[rows] = True
+    rest = torch.nonzero(~searched).squeeze(1)
+    if len(rest):
+        result[rest] = match_patches(queries[rest], keys, chunk_elements=chunk_elements)
+    return result

@@ -85,3 +85,52 @@ def test_mrf_reuses_matches_until_refreshed():
 def test_mrf_needs_labels_on_both_sides():
     with pytest.raises(ValueError, match="both"):
         MRFLoss(torch.rand(1, 4, 8, 8), torch.rand(1, 2, 8, 8), None, semantic_weight=1.0)
+
+
+@pytest.mark.parametrize("semantic_weight", [1.5, 2.0, 10.0])
+def test_search_split_by_label_equals_the_full_search(semantic_weight):
+    """Random ReLU-like features on a map of three labels with soft edges: same matches either way."""
+    torch.manual_seed(3)
+    style, target = torch.rand(1, 16, 20, 24), torch.rand(1, 16, 18, 18)
+
+    def soft_map(height, width, seed):
+        g = torch.Generator().manual_seed(seed)
+        coarse = torch.rand(1, 3, 4, 4, generator=g)
+        one_hot = torch.nn.functional.one_hot(coarse.argmax(1), 3).permute(0, 3, 1, 2).float()
+        sharp = torch.nn.functional.interpolate(one_hot, size=(height, width), mode="nearest")
+        return torch.nn.functional.avg_pool2d(sharp, 3, 1, 1, count_include_pad=False)  # soft edges
+
+    style_labels, target_labels = soft_map(20, 24, 1), soft_map(18, 18, 2)
+    loss = MRFLoss(style, style_labels, target_labels, semantic_weight=semantic_weight)
+    assert loss.by_label
+    split = loss.match(target)
+    queries = match_keys(extract_patches(target), extract_patches(target_labels), semantic_weight)
+    full = match_patches(queries, loss.keys)
+    assert torch.equal(split, full)
+    single = loss.query_labels.sum(1) == 1
+    assert single.sum() > 20 and (~single).sum() > 20  # both paths of the split were exercised
+
+
+def test_search_is_not_split_when_features_can_outweigh_labels():
+    signed = torch.randn(1, 4, 8, 8)  # pre-ReLU features: NCC spans [-1, 1]
+    labels = torch.rand(1, 2, 8, 8)
+    assert not MRFLoss(signed, labels, labels, semantic_weight=2.0).by_label
+    assert MRFLoss(signed.clamp_min(0), labels, labels, semantic_weight=2.0).by_label
+
+
+def test_folded_loss_equals_the_patch_by_patch_definition():
+    """sum_i |P_i(F) - S_m(i)|^2, computed on cut patches, against the folded elementwise form."""
+    torch.manual_seed(4)
+    style = torch.rand(1, 6, 12, 14) * 50  # Caffe-like magnitudes
+    loss = MRFLoss(style)
+    features = (torch.rand(1, 6, 10, 11) * 50).requires_grad_(True)
+    folded = loss(features)
+    folded.backward()
+    grad_folded = features.grad.clone()
+
+    features.grad = None
+    patches = extract_patches(features)
+    reference = (patches - loss.patches[loss.matches]).pow(2).mean() / loss.scale
+    reference.backward()
+    assert folded.item() == pytest.approx(reference.item(), rel=1e-4)
+    torch.testing.assert_close(grad_folded, features.grad, rtol=1e-4, atol=1e-6)
