@@ -1,9 +1,10 @@
-"""Semantic label maps: reading, palettes, encoding into channels, validation.
+"""Semantic label maps: reading, palettes, encoding into channels, validation (and, in
+:mod:`semantic_maps.segment`, making a map from a painting).
 
 Plain functions, NumPy in and out::
 
     >>> from semantic_maps import read_map, find_palette, encode_labels
-    >>> rgb = read_map("samples/coast_sem.png")           # (H, W, 3) uint8
+    >>> rgb = read_map("samples/doodle_sem.png")           # (H, W, 3) uint8
     >>> palette = find_palette(rgb)                        # (K, 3) uint8
     >>> weights = encode_labels(rgb, palette)              # (K, H, W) float32, soft at edges
 """
