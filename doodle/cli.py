@@ -1,7 +1,6 @@
 """``doodle`` command line: thin commands that collect options and call the library."""
 
 import inspect
-import sys
 import warnings
 from enum import Enum
 from pathlib import Path
@@ -10,15 +9,17 @@ from typing import Annotated, Optional
 import numpy as np
 import typer
 from PIL import Image
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 import semantic_maps
 
 from .errors import DoodleError
 from .images import check_output_path, load_rgb, save_atomic, to_pil
 from .painter import Step, paint
-from .vgg import load_vgg
-from .watch import watch
 from .settings import PaintSettings, parse_size
+from .vgg import VGGFeatures, load_vgg
+from .watch import watch
 
 app = typer.Typer(
     help="Semantic, patch-based neural style transfer: paint a doodle, a photo or a texture in a painter's style.",
@@ -64,12 +65,11 @@ class _Reporter:
     """Progress bar per phase with the current loss; intermediate frames with --save-every."""
 
     def __init__(self, output: Path, quiet: bool, save_every: int) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
         self.output, self.save_every = output, save_every
         self.progress = None if quiet else Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("loss {task.fields[loss]:.4f}"), TimeElapsedColumn(), transient=False,
-            console=_stderr_console())
+            console=Console(stderr=True))
         self.task = None
         self.phase = 0
 
@@ -95,9 +95,15 @@ class _Reporter:
             save_atomic(to_pil(step.image), frame)
 
 
-def _stderr_console():
-    from rich.console import Console
-    return Console(stderr=True)
+def _paint(inputs: dict, settings: PaintSettings, output: Path, quiet: bool, save_every: int,
+           network: VGGFeatures | None = None) -> Image.Image:
+    """Paint with progress bars, then print the library's warnings as notes."""
+    with warnings.catch_warnings(record=True) as caught, _Reporter(output, quiet, save_every) as reporter:
+        warnings.simplefilter("always", UserWarning)
+        image = paint(**inputs, settings=settings, network=network, callback=reporter)
+    for warning in [] if quiet else caught:
+        typer.echo(f"note: {warning.message}", err=True)
+    return image
 
 
 @app.command("paint")
@@ -179,30 +185,21 @@ def _run(o: dict, *, watching: bool) -> None:
                 _fail("doodle watch needs --map: the doodle file to watch")
             _watch_loop(settings, inputs, output, quiet, o["save_every"])
             return
-        with warnings.catch_warnings(record=True) as caught, _Reporter(output, quiet, o["save_every"]) as reporter:
-            warnings.simplefilter("always", UserWarning)
-            image = paint(**inputs, settings=settings, callback=reporter)
+        image = _paint(inputs, settings, output, quiet, o["save_every"])
         save_atomic(image, output)
     except DoodleError as error:
         _fail(str(error))
     except KeyboardInterrupt:
         _fail("interrupted; no output written")
     if not quiet:
-        for warning in caught:
-            typer.echo(f"note: {warning.message}", err=True)
         typer.echo(f"wrote {output} ({image.width}x{image.height})", err=True)
 
 
 def _watch_loop(settings: PaintSettings, inputs: dict, output: Path, quiet: bool, save_every: int) -> None:
     network = load_vgg(settings.model, settings.weights, preprocess=settings.preprocess, pooling=settings.pooling)
 
-    def render():
-        with warnings.catch_warnings(record=True) as caught, _Reporter(output, quiet, save_every) as reporter:
-            warnings.simplefilter("always", UserWarning)
-            image = paint(**inputs, settings=settings, network=network, callback=reporter)
-        for warning in caught if not quiet else []:
-            typer.echo(f"note: {warning.message}", err=True)
-        return image
+    def render() -> Image.Image:
+        return _paint(inputs, settings, output, quiet, save_every, network=network)
 
     report = (lambda line: None) if quiet else (lambda line: typer.echo(line, err=True))
     try:
@@ -225,6 +222,16 @@ watch_command.__annotations__ = paint_command.__annotations__
 app.command("watch")(watch_command)
 
 
+def _print_labels(rgb: np.ndarray) -> None:
+    """One line per label: hex, RGB and the share of the image it covers (edges split as blends)."""
+    palette = semantic_maps.find_palette(rgb)
+    shares = semantic_maps.encode_labels(rgb, palette).reshape(len(palette), -1).mean(axis=1)
+    typer.echo(f"{len(palette)} labels, {rgb.shape[1]}x{rgb.shape[0]}")
+    for colour, share in zip(palette, shares):
+        red, green, blue = (int(c) for c in colour)
+        typer.echo(f"  {semantic_maps.to_hex(colour)}  rgb({red:3d},{green:3d},{blue:3d})  {100 * share:5.1f}%")
+
+
 @app.command("palette")
 def palette_command(
     map_file: Annotated[Path, typer.Argument(metavar="MAP", help="A semantic map image.")],
@@ -234,13 +241,8 @@ def palette_command(
         rgb = semantic_maps.read_map(map_file)
     except semantic_maps.MapError as error:
         _fail(str(error))
-    palette = semantic_maps.find_palette(rgb)
-    weights = semantic_maps.encode_labels(rgb, palette)
-    shares = weights.reshape(len(palette), -1).mean(axis=1)
-    typer.echo(f"{map_file}: {len(palette)} labels, {rgb.shape[1]}x{rgb.shape[0]}")
-    for colour, share in zip(palette, shares):
-        red, green, blue = (int(c) for c in colour)
-        typer.echo(f"  {semantic_maps.to_hex(colour)}  rgb({red:3d},{green:3d},{blue:3d})  {100 * share:5.1f}%")
+    typer.echo(f"{map_file}: ", nl=False)
+    _print_labels(rgb)
 
 
 @app.command("segment")
@@ -248,32 +250,23 @@ def segment_command(
     painting: Annotated[Path, typer.Argument(help="The painting to make a map of.")],
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where to write the map. Default: PAINTING_sem.png.")] = None,
     labels: Annotated[int, typer.Option("--labels", "-k", min=2, max=12, help="Number of regions.")] = 5,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing map file.")] = False,
 ) -> None:
     """Make a label map of a painting (flat regions, paint-friendly colours), to edit and repaint.
 
     Regions are superpixels merged by colour and brush-stroke texture; edit the map in any paint
-    program, then `doodle paint --style PAINTING --map EDITED.png`.
+    program, then `doodle paint --style PAINTING --style-map MAP --map EDITED.png`.
     """
     from semantic_maps.segment import segment
 
+    target = output or semantic_maps.map_path_for(painting)
     try:
-        rgb = np.asarray(load_rgb(painting, what="painting"))
-        target = output or semantic_maps.map_path_for(painting)
         check_output_path(target)
-        result = segment(rgb, labels)
+        if target.exists() and not overwrite:
+            raise DoodleError(f"{target}: exists (a hand-painted map?); pass --overwrite or choose -o")
+        result = segment(np.asarray(load_rgb(painting, what="painting")), labels)
         save_atomic(Image.fromarray(result), target)
     except DoodleError as error:
         _fail(str(error))
-    palette = semantic_maps.find_palette(result)
-    typer.echo(f"wrote {target}: {len(palette)} labels")
-    for colour in palette:
-        share = float((result == colour).all(axis=2).mean())
-        typer.echo(f"  {semantic_maps.to_hex(colour)}  {100 * share:5.1f}%")
-
-
-def main() -> None:  # pragma: no cover - console entry point alias
-    app(prog_name="doodle")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    typer.echo(f"wrote {target}: ", nl=False)
+    _print_labels(result)

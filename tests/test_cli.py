@@ -97,3 +97,6 @@ def test_segment_command_writes_a_flat_map_and_a_legend(tmp_path):
     written = np.asarray(Image.open(tmp_path / "painting_sem.png"))  # the X_sem.png convention
     assert len(np.unique(written.reshape(-1, 3), axis=0)) == 4
     assert "4 labels" in result.output and result.output.count("%") == 4
+    again = runner.invoke(app, ["segment", str(tmp_path / "painting.png"), "-k", "4"])
+    _one_line_error(again, "painting_sem.png: exists", "--overwrite")  # a hand-made map is never lost
+    assert runner.invoke(app, ["segment", str(tmp_path / "painting.png"), "--overwrite"]).exit_code == 0
