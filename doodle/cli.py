@@ -128,8 +128,9 @@ def paint_command(
     semantic_weight: Annotated[float, typer.Option(
         min=0, help="How strictly patches keep to their own label: match score = ncc(features) + this * ncc(labels).")] = 2.0,
     smoothness: Annotated[float, typer.Option(min=0, help="Total-variation weight: higher is smoother, less noisy.")] = 2.0,
-    style_loss: Annotated[StyleLossChoice, typer.Option(
-        help="mrf: patches (Li & Wand, follows maps); gram: Gatys et al., position-free; both: their sum.")] = StyleLossChoice.mrf,
+    style_loss: Annotated[Optional[StyleLossChoice], typer.Option(
+        help="mrf: patches (Li & Wand, follows maps); gram: Gatys et al., position-free; both: their sum. "
+             "Default: mrf, or both for texture synthesis.")] = None,
     style_layers: Annotated[Optional[str], typer.Option(
         help="Comma-separated layers for the style loss, e.g. 3_1,4_1 (default 2_1,3_1,4_1 for mrf; 1_1..5_1 for gram).")] = None,
     content_layers: Annotated[str, typer.Option(help="Comma-separated layers for the content loss.")] = "4_2",
@@ -166,7 +167,7 @@ def _settings(o: dict) -> PaintSettings:
     enum = lambda value: None if value is None else value.value  # noqa: E731
     return PaintSettings(
         output_size=None if o["output_size"] is None else parse_size(o["output_size"]), phases=o["phases"],
-        iterations=o["iterations"], style_loss=o["style_loss"].value, style_layers=_layers(o["style_layers"]),
+        iterations=o["iterations"], style_loss=enum(o["style_loss"]), style_layers=_layers(o["style_layers"]),
         content_layers=_layers(o["content_layers"]), style_weight=o["style_weight"],
         content_weight=o["content_weight"], semantic_weight=o["semantic_weight"], smoothness=o["smoothness"],
         style_scale=o["style_scale"], allow_missing_labels=o["allow_missing_labels"], match_every=o["match_every"],

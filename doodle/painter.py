@@ -205,6 +205,7 @@ def _optimise(objective: _Objective, image: Tensor, settings: PaintSettings,
 def paint_scene(scene: Scene, settings: PaintSettings, network: VGGFeatures, *,
                 callback: Callback | None = None) -> Tensor:
     """Paint a prepared scene. Returns the image ``(1, 3, H, W)`` in ``[0, 1]`` on the CPU."""
+    settings = settings.for_mode(scene.mode)
     device = resolve_device(settings.device)
     network = network.to(device)
     deepest = max([layer_stride(parse_layer(n, network.model)) for n in settings.mrf_layers()] or [1])

@@ -32,13 +32,15 @@ class PaintSettings:
     """How to paint. Every field has a default that works; see ``doodle paint --help``.
 
     ``output_size`` is (width, height); ``None`` means the target map's or content's size (or the
-    style's in texture synthesis). Layers accept ``relu4_1``, ``conv4_1`` or the short ``4_1``.
+    style's in texture synthesis). ``style_loss`` ``None`` means ``"mrf"``, or ``"both"`` in texture
+    synthesis (patches alone collapse onto a few regions of the painting; the Gram term keeps its
+    mix). Layers accept ``relu4_1``, ``conv4_1`` or the short ``4_1``.
     """
 
     output_size: tuple[int, int] | None = None
     phases: int = 3
     iterations: int = 100
-    style_loss: StyleLoss = "mrf"
+    style_loss: StyleLoss | None = None
     style_layers: tuple[str, ...] | None = None
     content_layers: tuple[str, ...] = ("relu4_2",)
     style_weight: float = 1.0
@@ -62,7 +64,7 @@ class PaintSettings:
         checks = [
             (self.phases >= 1, f"phases must be at least 1, got {self.phases}"),
             (self.iterations >= 1, f"iterations must be at least 1, got {self.iterations}"),
-            (self.style_loss in ("mrf", "gram", "both"), f"style loss {self.style_loss!r} is not mrf, gram or both"),
+            (self.style_loss in (None, "mrf", "gram", "both"), f"style loss {self.style_loss!r} is not mrf, gram or both"),
             (self.optimizer in ("lbfgs", "adam"), f"optimizer {self.optimizer!r} is not lbfgs or adam"),
             (self.patch_size in (1, 3, 5), f"patch size must be 1, 3 or 5, got {self.patch_size}"),
             (self.match_every >= 1, f"match every must be at least 1, got {self.match_every}"),
@@ -81,12 +83,18 @@ class PaintSettings:
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
 
+    def for_mode(self, mode: str) -> "PaintSettings":
+        """These settings with the mode's default style loss filled in."""
+        if self.style_loss is not None:
+            return self
+        return self.replace(style_loss="both" if mode == "texture synthesis" else "mrf")
+
     def mrf_layers(self) -> tuple[str, ...]:
         if self.style_loss == "gram":
             return ()
         return self.style_layers or DEFAULT_MRF_LAYERS
 
     def gram_layers(self) -> tuple[str, ...]:
-        if self.style_loss == "mrf":
+        if self.style_loss in (None, "mrf"):
             return ()
         return self.style_layers or DEFAULT_GRAM_LAYERS

@@ -81,3 +81,14 @@ def test_stray_specks_are_reported_not_fatal(files):
     speckled[20:22, 4:6] = COLOURS[1]  # a 2x2 slip of the brush inside another label
     with pytest.warns(UserWarning, match=r"1 stray speck\(s\), painted as their label: #ff331f: 4 pixels at x=4, y=20"):
         build_scene(files["style"], target_map=speckled)
+
+
+def test_style_loss_default_depends_on_the_mode(files):
+    from doodle import PaintSettings
+
+    texture = build_scene(files["style"], output_size=(40, 40))
+    doodle = build_scene(files["style"], target_map=files["map"])
+    assert PaintSettings().for_mode(texture.mode).style_loss == "both"  # patches alone collapse a texture
+    assert PaintSettings().for_mode(doodle.mode).style_loss == "mrf"
+    assert PaintSettings(style_loss="gram").for_mode(texture.mode).style_loss == "gram"  # the user's choice wins
+    assert PaintSettings().gram_layers() == () and PaintSettings().mrf_layers()
