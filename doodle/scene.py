@@ -84,10 +84,14 @@ def build_scene(style: ImageInput, *, style_map: ImageInput | None = None, targe
     """
     style_image = load_rgb(style, what="style image")
     content_image = None if content is None else load_rgb(content, what="content image")
-    explicit_style_map = style_map is not None
+    explicit_style_map, explicit_target_map = style_map is not None, target_map is not None
     style_map = style_map if style_map is not None else _found_map(style)
     if target_map is None and content is not None:
         target_map = _found_map(content)
+    if target_map is not None and style_map is None and not explicit_target_map:
+        warnings.warn(f"{target_map}: found beside the content but the style has no map; painting without "
+                      "semantics", stacklevel=2)
+        target_map = None
     if target_map is not None and style_map is None:
         raise DoodleError(f"{_name(target_map, 'target map')}: a target map needs the style's map too; "
                           f"pass --style-map (or put {semantic_maps.map_path_for(_name(style, 'style'))} beside the style)")

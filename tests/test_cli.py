@@ -100,3 +100,11 @@ def test_segment_command_writes_a_flat_map_and_a_legend(tmp_path):
     again = runner.invoke(app, ["segment", str(tmp_path / "painting.png"), "-k", "4"])
     _one_line_error(again, "painting_sem.png: exists", "--overwrite")  # a hand-made map is never lost
     assert runner.invoke(app, ["segment", str(tmp_path / "painting.png"), "--overwrite"]).exit_code == 0
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA; the error path needs one without")
+def test_asking_for_a_missing_gpu_is_one_line(inputs, random_weights):
+    result = runner.invoke(app, ["paint", "--style", str(inputs / "style.png"), "--map", str(inputs / "doodle.png"),
+                                 "--weights", str(random_weights), "--device", "cuda", "-o", str(inputs / "o.png")])
+    _one_line_error(result, "--device cuda: no CUDA device")
+    assert not (inputs / "o.png").exists()

@@ -92,3 +92,13 @@ def test_style_loss_default_depends_on_the_mode(files):
     assert PaintSettings().for_mode(doodle.mode).style_loss == "mrf"
     assert PaintSettings(style_loss="gram").for_mode(texture.mode).style_loss == "gram"  # the user's choice wins
     assert PaintSettings().gram_layers() == () and PaintSettings().mrf_layers()
+
+
+def test_a_content_map_found_without_a_style_map_is_ignored(files, tmp_path):
+    plain_style = _save(tmp_path / "plain.png", np.zeros((32, 32, 3), np.uint8))  # no plain_sem.png beside it
+    _save(files["dir"] / "photo_sem.png", quadrants(40))
+    with pytest.warns(UserWarning, match="the style has no map; painting without semantics"):
+        scene = build_scene(plain_style, content=files["photo"])
+    assert scene.mode == "style transfer"
+    with pytest.raises(DoodleError, match="needs the style's map too"):  # but an explicit --map is kept
+        build_scene(plain_style, content=files["photo"], target_map=files["dir"] / "photo_sem.png")
