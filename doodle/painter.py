@@ -261,6 +261,7 @@ def paint(style: ImageInput, *, style_map: ImageInput | None = None, target_map:
         settings = (settings or PaintSettings()).replace(**options)
     except TypeError as error:
         raise DoodleError(f"unknown option: {error}") from None
+    resolve_device(settings.device)  # an unavailable device fails before any loading
     scene = build_scene(style, style_map=style_map, target_map=target_map, content=content,
                         output_size=settings.output_size, style_scale=settings.style_scale,
                         allow_missing_labels=settings.allow_missing_labels)
