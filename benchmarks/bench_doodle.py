@@ -28,18 +28,57 @@ from doodle.settings import parse_size
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
-def _time_searches(totals: dict) -> None:
+SEARCHES = {"matching": 0.0, "matches": 0}
+
+
+def _time_searches() -> None:
     """Count the seconds spent in patch searches (``MRFLoss.match``), whatever matcher runs inside."""
     original = mrf_module.MRFLoss.match
 
     def timed(self, features):
         start = time.perf_counter()
         result = original(self, features)
-        totals["matching"] += time.perf_counter() - start
-        totals["matches"] += 1
+        SEARCHES["matching"] += time.perf_counter() - start
+        SEARCHES["matches"] += 1
         return result
 
     mrf_module.MRFLoss.match = timed
+
+
+def run(scene, settings: PaintSettings, network, painting, style_map, doodle_map) -> dict:
+    """Paint once; print the per-phase table; return total seconds, peak RSS and quality."""
+    totals = SEARCHES
+    totals.update(matching=0.0, matches=0)
+    phases: dict[int, dict] = {}
+
+    def record(step) -> None:
+        phases[step.phase] = dict(step.seconds, size=step.size, iterations=step.iteration,
+                                  matching=totals["matching"], matches=totals["matches"])
+
+    start = time.perf_counter()
+    image = paint_scene(scene, settings, network, callback=record)
+    total = time.perf_counter() - start
+    print(f"matcher {settings.matcher}")
+    print(f"{'phase':>5} {'size':>9} {'seconds':>8} {'it/s':>6} {'net s/it':>9} {'match s/it':>10} "
+          f"{'other s/it':>10} {'match/net':>9}")
+    previous_matching = matching = 0.0
+    for number, p in sorted(phases.items()):
+        matching = p["matching"] - previous_matching
+        previous_matching = p["matching"]
+        per = p["iterations"]
+        other = p["total"] - p["network"] - matching
+        print(f"{number:>5} {p['size'][0]:>4}x{p['size'][1]:<4} {p['total']:>8.1f} {per / p['total']:>6.2f} "
+              f"{p['network'] / per:>9.3f} {matching / per:>10.3f} {other / per:>10.3f} "
+              f"{matching / max(p['network'], 1e-9):>9.2f}")
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
+    result = to_pil(image)
+    agreement = label_agreement(network, result, painting, style_map, doodle_map).diagonal()
+    palette = semantic_maps.shared_palette(style_map, doodle_map)[0]
+    print(f"total {total:.1f} s, peak RSS so far {peak_rss:.2f} GB, {totals['matches']} searches")
+    print("quality (share of each region that looks like its own label): "
+          + " ".join(f"{semantic_maps.to_hex(c)}={a:.2f}" for c, a in zip(palette, agreement))
+          + f"  min={agreement.min():.2f}")
+    return {"total": total, "quality": agreement, "image": result, "last_matching": matching}
 
 
 def main() -> int:
@@ -49,7 +88,9 @@ def main() -> int:
     parser.add_argument("--iterations", type=int, default=PaintSettings.iterations)
     parser.add_argument("--phases", type=int, default=PaintSettings.phases)
     parser.add_argument("--match-every", type=int, default=PaintSettings.match_every)
-    parser.add_argument("--output", help="also save the result here")
+    parser.add_argument("--matcher", choices=["exact", "fast", "both"], default="both",
+                        help="both: exact then fast in this process, with their ratio")
+    parser.add_argument("--output", help="also save the result here (NAME_exact.png / NAME_fast.png)")
     args = parser.parse_args()
     weights = SHARED / "weights" / "vgg16_hed_caffe_fp16.pth"
     if not weights.is_file():
@@ -63,42 +104,23 @@ def main() -> int:
     settings = PaintSettings(output_size=parse_size(args.size), iterations=args.iterations, phases=args.phases,
                              match_every=args.match_every)
     network = load_vgg(weights=weights)
+    _time_searches()
     scene = build_scene(painting, style_map=style_map, target_map=doodle_map, output_size=settings.output_size)
-
-    totals = {"matching": 0.0, "matches": 0}
-    _time_searches(totals)
-    phases: dict[int, dict] = {}
-
-    def record(step) -> None:
-        phases[step.phase] = dict(step.seconds, size=step.size, iterations=step.iteration,
-                                  matching=totals["matching"], matches=totals["matches"])
-
     print(f"{style_name} -> {doodle_name}, {args.size}, {settings.phases} phases x {settings.iterations} iterations, "
           f"match every {settings.match_every}, torch {torch.__version__}, {torch.get_num_threads()} threads")
-    start = time.perf_counter()
-    image = paint_scene(scene, settings, network, callback=record)
-    total = time.perf_counter() - start
-    previous_matching = 0.0
-    print(f"{'phase':>5} {'size':>9} {'seconds':>8} {'it/s':>6} {'net s/it':>9} {'match s/it':>10} "
-          f"{'other s/it':>10} {'match/net':>9}")
-    for number, p in sorted(phases.items()):
-        matching = p["matching"] - previous_matching
-        previous_matching = p["matching"]
-        per = p["iterations"]
-        other = p["total"] - p["network"] - matching
-        print(f"{number:>5} {p['size'][0]:>4}x{p['size'][1]:<4} {p['total']:>8.1f} {per / p['total']:>6.2f} "
-              f"{p['network'] / per:>9.3f} {matching / per:>10.3f} {other / per:>10.3f} "
-              f"{matching / max(p['network'], 1e-9):>9.2f}")
-    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
-    result = to_pil(image)
-    agreement = label_agreement(network, result, painting, style_map, doodle_map)
-    print(f"total {total:.1f} s, peak RSS {peak_rss:.2f} GB, {totals['matches']} searches")
-    print("quality (share of each region that looks like its own label): "
-          + " ".join(f"{semantic_maps.to_hex(c)}={a:.2f}" for c, a in
-                     zip(semantic_maps.shared_palette(style_map, doodle_map)[0], agreement.diagonal()))
-          + f"  min={agreement.diagonal().min():.2f}")
-    if args.output:
-        result.save(args.output)
+    matchers = ["exact", "fast"] if args.matcher == "both" else [args.matcher]
+    results = {}
+    for matcher in matchers:
+        results[matcher] = run(scene, settings.replace(matcher=matcher), network, painting, style_map, doodle_map)
+        if args.output:
+            stem = Path(args.output)
+            results[matcher]["image"].save(stem.with_name(f"{stem.stem}_{matcher}{stem.suffix}"))
+    if len(results) == 2:
+        exact, fast = results["exact"], results["fast"]
+        quality = fast["quality"].min() / exact["quality"].min()
+        print(f"ratio fast/exact: total {fast['total'] / exact['total']:.2f}, last-phase search "
+              f"{fast['last_matching'] / max(exact['last_matching'], 1e-9):.2f}, "
+              f"worst-region quality {quality:.3f} ({100 * (quality - 1):+.1f} %)")
     return 0
 
 

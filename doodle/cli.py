@@ -42,6 +42,11 @@ class PreprocessChoice(str, Enum):
     caffe = "caffe"
 
 
+class MatcherChoice(str, Enum):
+    exact = "exact"
+    fast = "fast"
+
+
 class PoolingChoice(str, Enum):
     avg = "avg"
     max = "max"
@@ -136,6 +141,9 @@ def paint_command(
     content_layers: Annotated[str, typer.Option(help="Comma-separated layers for the content loss.")] = "4_2",
     style_scale: Annotated[float, typer.Option(min=0.05, help="Scale of the style painting, relative to the output's scale.")] = 1.0,
     match_every: Annotated[int, typer.Option(min=1, help="Search for new patch matches every N steps (1: every step).")] = 10,
+    matcher: Annotated[MatcherChoice, typer.Option(
+        help="exact: best patch by brute force (in chunks); fast: short-list in a 64-d projection, "
+             "then exact scores (several times faster on large images).")] = MatcherChoice.exact,
     seed: Annotated[str, typer.Option(
         help="Start image: auto (content, else label colours + noise, else noise), noise, content, or an image path.")] = "auto",
     random_seed: Annotated[int, typer.Option(help="Seed of the random noise: the same seed gives the same image.")] = 0,
@@ -170,7 +178,7 @@ def _settings(o: dict) -> PaintSettings:
         iterations=o["iterations"], style_loss=enum(o["style_loss"]), style_layers=_layers(o["style_layers"]),
         content_layers=_layers(o["content_layers"]), style_weight=o["style_weight"],
         content_weight=o["content_weight"], semantic_weight=o["semantic_weight"], smoothness=o["smoothness"],
-        style_scale=o["style_scale"], allow_missing_labels=o["allow_missing_labels"], match_every=o["match_every"],
+        style_scale=o["style_scale"], allow_missing_labels=o["allow_missing_labels"], match_every=o["match_every"], matcher=o["matcher"].value,
         optimizer=o["optimizer"].value, seed=o["seed"], random_seed=o["random_seed"], model=enum(o["model"]),
         weights=o["weights"], preprocess=enum(o["preprocess"]), pooling=o["pooling"].value, device=o["device"])
 

@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .patches import (DEFAULT_CHUNK_ELEMENTS, extract_patches, label_presence, match_keys, match_patches,
-                      match_patches_by_label)
+from .patches import (DEFAULT_CHUNK_ELEMENTS, ProjectedSearch, extract_patches, label_presence, match_keys,
+                      match_patches, match_patches_by_label)
 
 __all__ = ["MRFLoss", "pool_labels"]
 
@@ -34,6 +34,9 @@ class MRFLoss(nn.Module):
     semantic_weight : float
     size, stride : int
         Patch size; stride between style patches (the output's patches always use stride 1).
+    matcher : "exact" | "fast"
+        ``fast`` short-lists candidates in a 64-dimensional projection and scores them exactly
+        (:class:`ProjectedSearch`); used only where patches are longer than that.
 
     With label channels and a semantic weight above the range of the feature NCC, each output
     patch lying in one label is searched only among style patches touching that label: the same
@@ -52,7 +55,7 @@ class MRFLoss(nn.Module):
 
     def __init__(self, style: Tensor, style_labels: Tensor | None = None, target_labels: Tensor | None = None,
                  *, semantic_weight: float = 0.0, size: int = 3, stride: int = 1,
-                 chunk_elements: int = DEFAULT_CHUNK_ELEMENTS) -> None:
+                 matcher: str = "exact", chunk_elements: int = DEFAULT_CHUNK_ELEMENTS) -> None:
         super().__init__()
         if (style_labels is None) != (target_labels is None):
             raise ValueError("give label channels for both the style and the target, or for neither")
@@ -75,6 +78,9 @@ class MRFLoss(nn.Module):
                 labels = target_labels.shape[1]
                 self.register_buffer("key_labels", label_presence(style_label_patches, labels))
                 self.register_buffer("query_labels", label_presence(target, labels))
+            self.search = None
+            if matcher == "fast" and self.keys.shape[1] > 4 * 64:
+                self.search = ProjectedSearch(self.keys, chunk_elements=chunk_elements)
 
     def refresh(self) -> None:
         """Search for new matches on the next call."""
@@ -89,7 +95,9 @@ class MRFLoss(nn.Module):
             queries = match_keys(patches, self.target_label_patches, self.semantic_weight)
             if self.by_label:
                 return match_patches_by_label(queries, self.keys, self.query_labels, self.key_labels,
-                                              chunk_elements=self.chunk_elements)
+                                              chunk_elements=self.chunk_elements, search=self.search)
+            if self.search is not None:
+                return self.search(queries, self.keys, None)
             return match_patches(queries, self.keys, chunk_elements=self.chunk_elements)
 
     def _fold_matches(self, features: Tensor) -> None:

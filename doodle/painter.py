@@ -122,7 +122,7 @@ class _Objective:
                 style[name],
                 None if style_labels is None else pool_labels(style_labels, tuple(style[name].shape[-2:])),
                 None if target_labels is None else pool_labels(target_labels, target_size),
-                semantic_weight=settings.semantic_weight, size=settings.patch_size)
+                semantic_weight=settings.semantic_weight, size=settings.patch_size, matcher=settings.matcher)
         self.gram = {name: GramLoss(style[name]) for name in self.gram_layers}
         self.content = {name: ContentLoss(content[name]) for name in self.content_layers}
         self.seconds = {"network": 0.0, "style": 0.0}

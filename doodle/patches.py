@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 __all__ = ["extract_patches", "normalize_rows", "match_keys", "match_patches", "match_patches_by_label",
-           "label_presence", "DEFAULT_CHUNK_ELEMENTS"]
+           "label_presence", "ProjectedSearch", "DEFAULT_CHUNK_ELEMENTS"]
 
 # Largest score block (query patches x style patches) held at once: 2**24 floats = 64 MiB.
 DEFAULT_CHUNK_ELEMENTS = 1 << 24
@@ -68,7 +68,7 @@ def label_presence(label_patches: Tensor, labels: int, eps: float = 1e-2) -> Ten
 
 
 def match_patches_by_label(queries: Tensor, keys: Tensor, query_labels: Tensor, key_labels: Tensor, *,
-                           chunk_elements: int = DEFAULT_CHUNK_ELEMENTS) -> Tensor:
+                           chunk_elements: int = DEFAULT_CHUNK_ELEMENTS, search=None) -> Tensor:
     """:func:`match_patches`, searching each single-label query only among keys that touch its label.
 
     Exact whenever a key without the query's label can never win, i.e. when the semantic weight
@@ -77,8 +77,12 @@ def match_patches_by_label(queries: Tensor, keys: Tensor, query_labels: Tensor, 
     labels with no single-label key in the style, are searched among all keys.
 
     Shape: ``queries (N, D)``, ``keys (M, D)``, ``query_labels (N, K)`` and ``key_labels (M, K)``
-    bool (see :func:`label_presence`) -> ``(N,)`` int64.
+    bool (see :func:`label_presence`) -> ``(N,)`` int64. ``search(queries, keys, key_rows)`` replaces
+    the exact search within each group (``key_rows``: indices of ``keys`` searched, or None for all).
     """
+    if search is None:
+        search = lambda q, k, rows: match_patches(q, k if rows is None else k[rows],  # noqa: E731
+                                                  chunk_elements=chunk_elements)
     result = torch.empty(queries.shape[0], dtype=torch.long, device=queries.device)
     single_query = query_labels.sum(dim=1) == 1
     single_key = key_labels.sum(dim=1) == 1
@@ -88,9 +92,57 @@ def match_patches_by_label(queries: Tensor, keys: Tensor, query_labels: Tensor, 
         if len(rows) == 0 or not (single_key & key_labels[:, label]).any():
             continue
         candidates = torch.nonzero(key_labels[:, label]).squeeze(1)
-        result[rows] = candidates[match_patches(queries[rows], keys[candidates], chunk_elements=chunk_elements)]
+        result[rows] = candidates[search(queries[rows], keys, candidates)]
         searched[rows] = True
     rest = torch.nonzero(~searched).squeeze(1)
     if len(rest):
-        result[rest] = match_patches(queries[rest], keys, chunk_elements=chunk_elements)
+        result[rest] = search(queries[rest], keys, None)
     return result
+
+
+class ProjectedSearch:
+    """Approximate best match: short listed in a low-dimensional projection, decided exactly.
+
+    Keys and queries are projected on the top ``dimensions`` right singular vectors of the keys
+    (uncentred, so dot products are what is preserved); the ``candidates`` best keys of each query
+    there are scored exactly in full dimension. Memory: ``O(chunk_elements)`` as the exact search.
+
+    Shape: ``keys (M, D)``; ``__call__(queries (N, D), keys (M, D), key_rows (M',) | None) -> (N,)``
+    indices into ``keys[key_rows]`` (or ``keys``).
+    """
+
+    def __init__(self, keys: Tensor, *, dimensions: int = 64, candidates: int = 4,
+                 chunk_elements: int = DEFAULT_CHUNK_ELEMENTS, sample: int = 4096) -> None:
+        rows = keys[torch.linspace(0, keys.shape[0] - 1, min(sample, keys.shape[0])).long()]
+        basis = torch.linalg.svd(rows, full_matrices=False).Vh[:dimensions].t()  # (D, d)
+        self.basis, self.projected = basis, keys @ basis
+        self.candidates, self.chunk_elements = candidates, chunk_elements
+
+    def __call__(self, queries: Tensor, keys: Tensor, key_rows: Tensor | None) -> Tensor:
+        projected = self.projected if key_rows is None else self.projected[key_rows]
+        full = keys if key_rows is None else keys[key_rows]
+        shortlist = _top_k(queries @ self.basis, projected, min(self.candidates, projected.shape[0]),
+                           self.chunk_elements)  # (N, c)
+        best = torch.empty(queries.shape[0], dtype=torch.long, device=queries.device)
+        step = max(1, self.chunk_elements // (shortlist.shape[1] * full.shape[1]))
+        for start in range(0, queries.shape[0], step):
+            rows = shortlist[start:start + step]
+            scores = torch.einsum("ncd,nd->nc", full[rows], queries[start:start + step])
+            best[start:start + step] = rows.gather(1, scores.argmax(1, keepdim=True)).squeeze(1)
+        return best
+
+
+def _top_k(queries: Tensor, keys: Tensor, k: int, chunk_elements: int) -> Tensor:
+    """Indices of the ``k`` keys with the largest dot product per query, scanning keys in chunks."""
+    count = queries.shape[0]
+    step = max(k, chunk_elements // max(count, 1))
+    best_score = torch.full((count, k), float("-inf"), device=queries.device, dtype=queries.dtype)
+    best_index = torch.zeros((count, k), dtype=torch.long, device=queries.device)
+    for start in range(0, keys.shape[0], step):
+        scores = (keys[start:start + step] @ queries.t()).t()  # (N, chunk)
+        score, index = scores.topk(min(k, scores.shape[1]), dim=1)
+        merged_score = torch.cat([best_score, score], 1)
+        merged_index = torch.cat([best_index, index + start], 1)
+        best_score, order = merged_score.topk(k, dim=1)
+        best_index = merged_index.gather(1, order)
+    return best_index

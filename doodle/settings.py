@@ -51,6 +51,7 @@ class PaintSettings:
     allow_missing_labels: bool = False
     patch_size: int = 3
     match_every: int = 10
+    matcher: Literal["exact", "fast"] = "exact"
     optimizer: Literal["lbfgs", "adam"] = "lbfgs"
     seed: str | Path = "auto"
     random_seed: int = 0
@@ -67,6 +68,7 @@ class PaintSettings:
             (self.style_loss in (None, "mrf", "gram", "both"), f"style loss {self.style_loss!r} is not mrf, gram or both"),
             (self.optimizer in ("lbfgs", "adam"), f"optimizer {self.optimizer!r} is not lbfgs or adam"),
             (self.patch_size in (1, 3, 5), f"patch size must be 1, 3 or 5, got {self.patch_size}"),
+            (self.matcher in ("exact", "fast"), f"matcher {self.matcher!r} is not exact or fast"),
             (self.match_every >= 1, f"match every must be at least 1, got {self.match_every}"),
             (self.style_scale > 0, f"style scale must be positive, got {self.style_scale}"),
             (self.device in ("auto", "cpu", "cuda", "mps") or self.device.startswith("cuda:"),

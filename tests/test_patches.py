@@ -134,3 +134,38 @@ def test_folded_loss_equals_the_patch_by_patch_definition():
     reference.backward()
     assert folded.item() == pytest.approx(reference.item(), rel=1e-4)
     torch.testing.assert_close(grad_folded, features.grad, rtol=1e-4, atol=1e-6)
+
+
+def test_fast_matcher_finds_the_exact_patch_when_the_style_contains_it():
+    from doodle.patches import ProjectedSearch
+
+    torch.manual_seed(5)
+    style = torch.rand(1, 128, 24, 24)  # 128 channels x 9 = 1152-long patches, as relu2_1
+    keys = match_keys(extract_patches(style), None, 0.0)
+    positions = torch.randint(0, keys.shape[0], (50,))
+    queries = match_keys(extract_patches(style)[positions] * 2.0, None, 0.0)
+    search = ProjectedSearch(keys)
+    assert search(queries, keys, None).tolist() == positions.tolist()
+    subset = torch.arange(0, keys.shape[0], 2)  # searching a subset returns indices into that subset
+    even = positions[positions % 2 == 0]
+    assert subset[search(match_keys(extract_patches(style)[even], None, 0.0), keys, subset)].tolist() == even.tolist()
+
+
+def test_fast_matcher_memory_is_bounded_by_the_chunk(monkeypatch):
+    """The largest score block the matcher allocates stays under the chunk, whatever the style size."""
+    from doodle import patches as patches_module
+
+    largest = {"elements": 0}
+    original_matmul = torch.Tensor.__matmul__
+
+    def recording(self, other):
+        out = original_matmul(self, other)
+        largest["elements"] = max(largest["elements"], out.numel())
+        return out
+
+    queries = normalize_rows(torch.randn(500, 32))
+    monkeypatch.setattr(torch.Tensor, "__matmul__", recording)
+    for keys_count in (2_000, 20_000):
+        largest["elements"] = 0
+        patches_module.match_patches(queries, normalize_rows(torch.randn(keys_count, 32)), chunk_elements=50_000)
+        assert largest["elements"] <= 50_000
