@@ -120,15 +120,15 @@ class ProjectedSearch:
 
     def __call__(self, queries: Tensor, keys: Tensor, key_rows: Tensor | None) -> Tensor:
         projected = self.projected if key_rows is None else self.projected[key_rows]
-        full = keys if key_rows is None else keys[key_rows]
         shortlist = _top_k(queries @ self.basis, projected, min(self.candidates, projected.shape[0]),
-                           self.chunk_elements)  # (N, c)
+                           self.chunk_elements)  # (N, c), indices into the searched rows
+        rows_in_keys = shortlist if key_rows is None else key_rows[shortlist]  # only these are scored
         best = torch.empty(queries.shape[0], dtype=torch.long, device=queries.device)
-        step = max(1, self.chunk_elements // (shortlist.shape[1] * full.shape[1]))
+        step = max(1, self.chunk_elements // (shortlist.shape[1] * keys.shape[1]))
         for start in range(0, queries.shape[0], step):
-            rows = shortlist[start:start + step]
-            scores = torch.einsum("ncd,nd->nc", full[rows], queries[start:start + step])
-            best[start:start + step] = rows.gather(1, scores.argmax(1, keepdim=True)).squeeze(1)
+            rows = slice(start, start + step)
+            scores = torch.einsum("ncd,nd->nc", keys[rows_in_keys[rows]], queries[rows])
+            best[rows] = shortlist[rows].gather(1, scores.argmax(1, keepdim=True)).squeeze(1)
         return best
 
 

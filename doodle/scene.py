@@ -129,15 +129,15 @@ def build_scene(style: ImageInput, *, style_map: ImageInput | None = None, targe
         if len(missing):
             warnings.warn(f"{target_name}: labels {' '.join(map(semantic_maps.to_hex, missing))} are not in the "
                           "style map; those pixels are styled without semantics", stacklevel=2)
-        specks = semantic_maps.stray_regions(target_rgb, np.concatenate([palette, missing]))
+        # The target is encoded with the missing colours too, so their pixels do not snap to a wrong
+        # label; their channels are dropped below: all-zero label vectors, matched on features alone.
+        everything = np.concatenate([palette, missing])
+        specks = semantic_maps.stray_regions(target_rgb, everything)
         if specks:
             warnings.warn(f"{target_name}: {len(specks)} stray speck(s), painted as their label: {'; '.join(specks)}",
                           stacklevel=2)
         style_labels = resize(_labels(style_rgb, palette, (style_image.height, style_image.width),
                                       _name(style_map, "style map"), _name(style, "the style")), style_size)
-        # Encoded with the missing colours too, so their pixels do not snap to a wrong label; then
-        # their channels are dropped: all-zero label vectors, matched on features alone.
-        everything = np.concatenate([palette, missing])
         target_labels = _labels(target_rgb, everything, reference, target_name, _name(content, "the content")) \
             if content_image is not None else torch.from_numpy(semantic_maps.encode_labels(target_rgb, everything))[None]
         target_labels = resize(target_labels[:, :len(palette)], size)
