@@ -16,7 +16,7 @@ import semantic_maps
 
 from .errors import DoodleError
 from .images import check_output_path, load_rgb, save_atomic, to_pil
-from .painter import Step, paint
+from .painter import Step, paint, resolve_device
 from .settings import PaintSettings, parse_size
 from .vgg import VGGFeatures, load_vgg
 from .watch import watch
@@ -45,6 +45,12 @@ class PreprocessChoice(str, Enum):
 class MatcherChoice(str, Enum):
     exact = "exact"
     fast = "fast"
+
+
+class PrecisionChoice(str, Enum):
+    auto = "auto"
+    float32 = "float32"
+    float16 = "float16"
 
 
 class PoolingChoice(str, Enum):
@@ -142,8 +148,8 @@ def paint_command(
     style_scale: Annotated[float, typer.Option(min=0.05, help="Scale of the style painting, relative to the output's scale.")] = 1.0,
     match_every: Annotated[int, typer.Option(min=1, help="Search for new patch matches every N steps (1: every step).")] = 10,
     matcher: Annotated[MatcherChoice, typer.Option(
-        help="exact: best patch by brute force (in chunks); fast: short-list in a 64-d projection, "
-             "then exact scores (several times faster on large images).")] = MatcherChoice.exact,
+        help="fast: one full search per phase, then PatchMatch improves the previous matches (same quality, "
+             "a fraction of the cost); exact: brute force every time (the reference).")] = MatcherChoice.fast,
     seed: Annotated[str, typer.Option(
         help="Start image: auto (content, else label colours + noise, else noise), noise, content, or an image path.")] = "auto",
     random_seed: Annotated[int, typer.Option(help="Seed of the random noise: the same seed gives the same image.")] = 0,
@@ -155,7 +161,10 @@ def paint_command(
              "Default: implied by known weights, else torchvision.")] = None,
     pooling: Annotated[PoolingChoice, typer.Option(help="avg (smoother, the original doodle's) or max pooling.")] = PoolingChoice.avg,
     optimizer: Annotated[OptimizerChoice, typer.Option(help="lbfgs (fast convergence) or adam.")] = OptimizerChoice.lbfgs,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
+    device: Annotated[str, typer.Option(help="auto (CUDA, else MPS, else CPU), cpu, cuda or mps.")] = "auto",
+    precision: Annotated[PrecisionChoice, typer.Option(
+        help="Network arithmetic: auto (float16 with loss scaling on CUDA, float32 elsewhere), float32 or float16.")]
+        = PrecisionChoice.auto,
     save_every: Annotated[int, typer.Option(min=0, help="Also write OUTPUT_p<phase>_<step>.png every N steps (0: never).")] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or messages.")] = False,
 ) -> None:
@@ -180,7 +189,8 @@ def _settings(o: dict) -> PaintSettings:
         content_weight=o["content_weight"], semantic_weight=o["semantic_weight"], smoothness=o["smoothness"],
         style_scale=o["style_scale"], allow_missing_labels=o["allow_missing_labels"], match_every=o["match_every"], matcher=o["matcher"].value,
         optimizer=o["optimizer"].value, seed=o["seed"], random_seed=o["random_seed"], model=enum(o["model"]),
-        weights=o["weights"], preprocess=enum(o["preprocess"]), pooling=o["pooling"].value, device=o["device"])
+        weights=o["weights"], preprocess=enum(o["preprocess"]), pooling=o["pooling"].value, device=o["device"],
+        precision=o["precision"].value)
 
 
 def _run(o: dict, *, watching: bool) -> None:
@@ -206,6 +216,7 @@ def _run(o: dict, *, watching: bool) -> None:
 
 def _watch_loop(settings: PaintSettings, inputs: dict, output: Path, quiet: bool, save_every: int) -> None:
     network = load_vgg(settings.model, settings.weights, preprocess=settings.preprocess, pooling=settings.pooling)
+    network = network.to(resolve_device(settings.device))  # stays there between paintings
 
     def render() -> Image.Image:
         return _paint(inputs, settings, output, quiet, save_every, network=network)

@@ -6,8 +6,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .patches import (DEFAULT_CHUNK_ELEMENTS, ProjectedSearch, extract_patches, label_presence, match_keys,
-                      match_patches, match_patches_by_label)
+from .patchmatch import PatchMatch, rescale_matches
+from .patches import (DEFAULT_CHUNK_ELEMENTS, ProjectedSearch, extract_patches, label_keys, label_presence, match_keys,
+                      match_patches, match_patches_by_label, projection_basis)
 
 __all__ = ["MRFLoss", "pool_labels"]
 
@@ -35,8 +36,12 @@ class MRFLoss(nn.Module):
     size, stride : int
         Patch size; stride between style patches (the output's patches always use stride 1).
     matcher : "exact" | "fast"
-        ``fast`` short-lists candidates in a 64-dimensional projection and scores them exactly
-        (:class:`ProjectedSearch`); used only where patches are longer than that.
+        ``exact`` searches all style patches every time. ``fast`` does so once (short-listing
+        candidates in a 64-dimensional projection, :class:`ProjectedSearch`, where patches are longer
+        than that) and afterwards improves the previous matches with :class:`PatchMatch`; matches
+        inherited from a coarser phase (:meth:`inherit`) replace even the first full search.
+    generator : torch.Generator, optional
+        Random candidates of the fast matcher (on the style's device).
 
     With label channels and a semantic weight above the range of the feature NCC, each output
     patch lying in one label is searched only among style patches touching that label: the same
@@ -55,16 +60,23 @@ class MRFLoss(nn.Module):
 
     def __init__(self, style: Tensor, style_labels: Tensor | None = None, target_labels: Tensor | None = None,
                  *, semantic_weight: float = 0.0, size: int = 3, stride: int = 1,
-                 matcher: str = "exact", chunk_elements: int = DEFAULT_CHUNK_ELEMENTS) -> None:
+                 matcher: str = "exact", chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
+                 generator: torch.Generator | None = None) -> None:
         super().__init__()
         if (style_labels is None) != (target_labels is None):
             raise ValueError("give label channels for both the style and the target, or for neither")
-        self.size, self.semantic_weight, self.chunk_elements = size, semantic_weight, chunk_elements
-        self.matches: Tensor | None = None
+        self.size, self.stride, self.semantic_weight, self.chunk_elements = size, stride, semantic_weight, chunk_elements
+        self.matches: Tensor | None = None  # best style patch of each output patch, from the last search
+        self.query_grid: tuple[int, int] | None = None  # output patch positions (h, w) of those matches
+        self.stale = True  # search on the next call
+        self.inherited: tuple[Tensor, tuple[int, int], tuple[int, int]] | None = None
         with torch.no_grad():
             patches = extract_patches(style, size, stride)
             style_label_patches = None if style_labels is None else extract_patches(style_labels, size, stride)
-            self.register_buffer("patches", patches)
+            # Style features as rows (Hs * Ws, C): matched patches are gathered from here, never stored.
+            self.register_buffer("style_rows", style[0].flatten(1).t().contiguous())
+            self.style_width = style.shape[-1]
+            self.register_buffer("key_squares", patches.pow(2).sum(1))  # |patch|^2 of each style patch
             self.register_buffer("keys", match_keys(patches, style_label_patches, semantic_weight))
             self.register_buffer("scale", patches.pow(2).mean().clamp_min(1e-8))
             target = None if target_labels is None else extract_patches(target_labels, size, 1)
@@ -78,21 +90,55 @@ class MRFLoss(nn.Module):
                 labels = target_labels.shape[1]
                 self.register_buffer("key_labels", label_presence(style_label_patches, labels))
                 self.register_buffer("query_labels", label_presence(target, labels))
-            self.search = None
-            if matcher == "fast" and self.keys.shape[1] > 4 * 64:
-                self.search = ProjectedSearch(self.keys, chunk_elements=chunk_elements)
+            self.search = self.patchmatch = None
+            self.key_grid = ((style.shape[-2] - size) // stride + 1, (style.shape[-1] - size) // stride + 1)
+            basis = None
+            if matcher == "fast" and patches.shape[1] > 4 * 64:
+                basis = projection_basis(self.keys, patches.shape[1])
+                self.search = ProjectedSearch(self.keys, basis, patches.shape[1], chunk_elements=chunk_elements)
+            self.query_dominant = self.label_queries = None
+            if matcher == "fast" and stride == 1:
+                if target is not None and semantic_weight > 0:  # the label part of queries: fixed
+                    self.label_queries = label_keys(target, semantic_weight)
+                labels = target_labels.shape[1] if target is not None else 1
+                self.query_dominant = None if target is None else _dominant(target, labels)
+                self.patchmatch = PatchMatch(
+                    self.keys, self.key_grid, patches.shape[1],
+                    None if style_label_patches is None else _dominant(style_label_patches, labels),
+                    basis=basis, label_count=labels, chunk_elements=chunk_elements, generator=generator)
 
     def refresh(self) -> None:
         """Search for new matches on the next call."""
-        self.matches = None
+        self.stale = True
+
+    def inherit(self, coarser: "MRFLoss") -> None:
+        """Start the fast matcher from the matches of the same layer in a coarser phase."""
+        if coarser.matches is not None and coarser.query_grid is not None:
+            self.inherited = (coarser.matches, coarser.query_grid, coarser.key_grid)
 
     def match(self, features: Tensor) -> Tensor:
         """Index of the best style patch for each output patch. ``(1, C, h, w)`` -> ``(N,)``."""
-        return self._match_rows(extract_patches(features.detach(), self.size))
-
-    def _match_rows(self, patches: Tensor) -> Tensor:
+        grid = (features.shape[-2] - self.size + 1, features.shape[-1] - self.size + 1)
         with torch.no_grad():
-            queries = match_keys(patches, self.target_label_patches, self.semantic_weight)
+            patches = extract_patches(features.detach(), self.size)
+            seed, rounds = self._seed(grid)
+            if seed is not None:
+                return self.patchmatch(patches, grid, seed, self.query_dominant, self.label_queries, rounds=rounds)
+            return self._search(match_keys(patches, self.target_label_patches, self.semantic_weight))
+
+    def _seed(self, grid: tuple[int, int]) -> tuple[Tensor | None, int | None]:
+        """Matches to start the fast matcher from, and its rounds; ``(None, None)``: search all."""
+        if self.patchmatch is None:
+            return None, None
+        if self.matches is not None and self.query_grid == grid:
+            return self.matches, None
+        if self.inherited is not None:
+            matches, query_grid, key_grid = self.inherited
+            return rescale_matches(matches, query_grid, key_grid, grid, self.key_grid), 2 * self.patchmatch.rounds
+        return None, None
+
+    def _search(self, queries: Tensor) -> Tensor:
+        with torch.no_grad():
             if self.by_label:
                 return match_patches_by_label(queries, self.keys, self.query_labels, self.key_labels,
                                               chunk_elements=self.chunk_elements, search=self.search)
@@ -104,16 +150,50 @@ class MRFLoss(nn.Module):
         """Search matches for ``features`` and fold them into the targets of the elementwise loss."""
         with torch.no_grad():
             self.matches = self.match(features)
-            matched = self.patches[self.matches]  # (N, C * k * k)
-            size, shape = self.size, features.shape[-2:]
-            fold = lambda rows: F.fold(rows.t()[None], shape, kernel_size=size)  # noqa: E731
-            self.coverage = fold(torch.ones_like(matched[:, :1]).expand(-1, size * size).contiguous())
-            self.target = fold(matched) / self.coverage  # mean matched value at each position
-            self.offset = matched.pow(2).sum() - (self.coverage * self.target.pow(2)).sum()
-            self.elements = matched.numel()
+            self.query_grid = (features.shape[-2] - self.size + 1, features.shape[-1] - self.size + 1)
+            self.stale = False
+            self.target, self.coverage = self._folded_matches(tuple(features.shape[-2:]))
+            self.offset = self.key_squares[self.matches].sum() - (self.coverage * self.target.pow(2)).sum()
+            self.elements = self.matches.numel() * self.style_rows.shape[1] * self.size ** 2
+
+    def matched_patches(self) -> Tensor:
+        """The style patch matched to each output patch. -> ``(N, C * k * k)`` (for tests: large)."""
+        hs, ws = self.key_grid
+        h, w = self.query_grid
+        (my, mx), k = _grid_positions(self.matches, ws, self.stride), self.size
+        channels = self.style_rows.shape[1]
+        patches = torch.stack([self.style_rows[(my + i) * self.style_width + mx + j]
+                               for i in range(k) for j in range(k)], dim=2)  # (N, C, k * k)
+        return patches.reshape(h * w, channels * k * k)
+
+    def _folded_matches(self, shape: tuple[int, int]) -> tuple[Tensor, Tensor]:
+        """Mean matched value at each position, and how many patches cover it. -> 2 x ``(1, C|1, H, W)``.
+
+        Gathered straight from the style features, one patch offset at a time, so the ``(N, C * k * k)``
+        matched patches are never built.
+        """
+        (h, w), k = self.query_grid, self.size
+        my, mx = _grid_positions(self.matches, self.key_grid[1], self.stride)
+        summed = self.style_rows.new_zeros(shape[0], shape[1], self.style_rows.shape[1])  # (H, W, C)
+        coverage = self.style_rows.new_zeros(shape[0], shape[1], 1)
+        for i in range(k):
+            for j in range(k):
+                summed[i:i + h, j:j + w] += self.style_rows[(my + i) * self.style_width + mx + j].view(h, w, -1)
+                coverage[i:i + h, j:j + w] += 1
+        return (summed / coverage).permute(2, 0, 1)[None], coverage.permute(2, 0, 1)[None]
 
     def forward(self, features: Tensor) -> Tensor:
-        if self.matches is None:
+        if self.stale:
             self._fold_matches(features)
         squared = (self.coverage * (features - self.target).pow(2)).sum() + self.offset
         return squared / self.elements / self.scale
+
+
+def _grid_positions(matches: Tensor, grid_width: int, stride: int) -> tuple[Tensor, Tensor]:
+    """Top-left corner (row, column) in the style features of each matched patch."""
+    return (matches // grid_width) * stride, (matches % grid_width) * stride
+
+
+def _dominant(label_patches: Tensor, labels: int) -> Tensor:
+    """The label covering most of each patch. ``(N, K * k * k)`` -> ``(N,)`` int64."""
+    return label_patches.view(label_patches.shape[0], labels, -1).sum(dim=2).argmax(dim=1)

@@ -54,6 +54,46 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def use_half(settings: PaintSettings, device: torch.device) -> bool:
+    """Whether the network runs in float16: ``auto`` means on CUDA only."""
+    if settings.precision == "float16" and device.type != "cuda":
+        raise DoodleError("--precision float16 needs a CUDA device; use --precision float32 or auto")
+    return settings.precision == "float16" or (settings.precision == "auto" and device.type == "cuda")
+
+
+def _clock(device: torch.device) -> float:
+    """Seconds, after the device's queued work is done (so GPU timings mean something)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter()
+
+
+class _LossScale:
+    """Dynamic loss scaling for float16 backward passes (as ``torch.amp.GradScaler``).
+
+    Gradients of the normalised losses are far below float16's smallest normal number inside
+    the network, so the loss is multiplied by ``value`` before ``backward`` and the gradient
+    divided after. A non-finite gradient cuts the scale by 4 (the evaluation is repeated);
+    every ``interval`` good evaluations it doubles.
+    """
+
+    def __init__(self, enabled: bool, value: float = 2.0 ** 24, interval: int = 50) -> None:
+        self.enabled, self.value, self.interval, self.good = enabled, value if enabled else 1.0, interval, 0
+
+    def unscale(self, grad: Tensor) -> bool:
+        """Divide ``grad`` in place; False (and a smaller scale) if it overflowed."""
+        if not self.enabled:
+            return True
+        if not bool(torch.isfinite(grad).all()) and self.value > 1.0:
+            self.value, self.good = self.value / 4, 0
+            return False
+        grad.div_(self.value)
+        self.good += 1
+        if self.good % self.interval == 0:
+            self.value *= 2
+        return True
+
+
 def _phase_factors(size: tuple[int, int], phases: int, smallest: int) -> list[float]:
     """Scales ``1/2**(phases-1) ... 1/2, 1``, dropping coarse ones whose short side is under ``smallest``."""
     factors = [0.5 ** (phases - 1 - i) for i in range(phases)]
@@ -122,20 +162,36 @@ class _Objective:
                 style[name],
                 None if style_labels is None else pool_labels(style_labels, tuple(style[name].shape[-2:])),
                 None if target_labels is None else pool_labels(target_labels, target_size),
-                semantic_weight=settings.semantic_weight, size=settings.patch_size, matcher=settings.matcher)
+                semantic_weight=settings.semantic_weight, size=settings.patch_size, matcher=settings.matcher,
+                generator=torch.Generator(device).manual_seed(settings.random_seed))
         self.gram = {name: GramLoss(style[name]) for name in self.gram_layers}
         self.content = {name: ContentLoss(content[name]) for name in self.content_layers}
         self.seconds = {"network": 0.0, "style": 0.0}
+        self.device, self.half = device, use_half(settings, device)
+        self.loss_scale = _LossScale(self.half)
 
     def refresh_matches(self) -> None:
         for loss in self.mrf.values():
             loss.refresh()
 
+    def evaluate(self, image: Tensor) -> Tensor:
+        """The loss, with its gradient accumulated in ``image.grad`` (unscaled)."""
+        while True:
+            image.grad = None
+            loss = self(image)
+            start = _clock(self.device)
+            (loss * self.loss_scale.value).backward()
+            self.seconds["network"] += _clock(self.device) - start  # backward runs mostly through VGG
+            if self.loss_scale.unscale(image.grad):
+                return loss
+
     def __call__(self, image: Tensor) -> Tensor:
         settings = self.settings
-        start = time.perf_counter()
-        features = self.network(image, self.layers)
-        middle = time.perf_counter()
+        start = _clock(self.device)
+        with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.half):
+            features = self.network(image, self.layers)
+        features = {name: value.float() for name, value in features.items()}
+        middle = _clock(self.device)
         loss = image.new_zeros(())
         if self.mrf:
             loss = loss + settings.style_weight * sum(m(features[n]) for n, m in self.mrf.items()) / len(self.mrf)
@@ -146,7 +202,7 @@ class _Objective:
         if settings.smoothness > 0:
             loss = loss + settings.smoothness * total_variation(image)
         loss = loss + _RANGE_WEIGHT * (image - image.clamp(0.0, 1.0)).pow(2).mean()
-        self.seconds["style"] += time.perf_counter() - middle
+        self.seconds["style"] += _clock(self.device) - middle
         self.seconds["network"] += middle - start
         return loss
 
@@ -155,67 +211,85 @@ def _optimise(objective: _Objective, image: Tensor, settings: PaintSettings,
               on_step: Callable[[int, float, Tensor], None]) -> Tensor:
     """Fit the pixels. ``on_step(iteration, loss, image)`` after every iteration.
 
-    L-BFGS runs as one call with a strong-Wolfe line search (a fixed step overshoots on the
-    quartic Gram loss); patch matches are refreshed at the start of every ``match_every``-th
-    iteration, never inside a line search.
+    L-BFGS with a strong-Wolfe line search (a fixed step overshoots on the quartic Gram loss);
+    patch matches are refreshed before every ``match_every`` iterations, never inside a line search.
     """
     image = image.clone().requires_grad_(True)
-
-    def evaluate() -> Tensor:
-        loss = objective(image)
-        start = time.perf_counter()
-        loss.backward()
-        objective.seconds["network"] += time.perf_counter() - start  # backward runs mostly through VGG
-        return loss
 
     if settings.optimizer == "adam":
         optimiser = torch.optim.Adam([image], lr=0.02)
         for iteration in range(settings.iterations):
             if iteration % settings.match_every == 0:
                 objective.refresh_matches()
-            optimiser.zero_grad()
-            loss = evaluate()
+            loss = objective.evaluate(image)
             optimiser.step()
             on_step(iteration, float(loss.detach()), image.detach())
         return image.detach().clamp(0.0, 1.0)
 
-    optimiser = torch.optim.LBFGS([image], lr=1.0, max_iter=settings.iterations,
-                                  max_eval=settings.iterations * 2, history_size=50,
-                                  line_search_fn="strong_wolfe", tolerance_grad=0.0, tolerance_change=0.0)
-    progress = {"iteration": 0, "loss": float("nan")}
+    optimiser = torch.optim.LBFGS([image], lr=1.0, history_size=50, line_search_fn="strong_wolfe",
+                                  tolerance_grad=0.0, tolerance_change=0.0)
+    progress = {"reported": 0, "loss": float("nan"), "block_start": True}
+
+    def report(completed: int) -> None:
+        while progress["reported"] < completed:
+            on_step(progress["reported"], progress["loss"], image.detach())
+            progress["reported"] += 1
 
     def closure() -> Tensor:
-        iteration = optimiser.state[image].get("n_iter", 0)  # LBFGS counts iterations here
-        if iteration != progress["iteration"]:
-            on_step(progress["iteration"], progress["loss"], image.detach())
-            progress["iteration"] = iteration
-            if iteration % settings.match_every == 0:
-                objective.refresh_matches()
-        optimiser.zero_grad()
-        loss = evaluate()
+        # LBFGS counts iterations in its state; the first evaluation of a call precedes its first iteration.
+        iteration = optimiser.state[image].get("n_iter", 0)
+        report(iteration if progress["block_start"] else iteration - 1)
+        progress["block_start"] = False
+        loss = objective.evaluate(image)
         progress["loss"] = float(loss.detach())
         return loss
 
-    optimiser.step(closure)
-    for iteration in range(progress["iteration"], settings.iterations):  # converged early: finish the bar
-        on_step(iteration, progress["loss"], image.detach())
+    # One L-BFGS call per block of ``match_every`` iterations, each on fixed matches; the curvature
+    # history carries over (the matches change little from one block to the next).
+    done = 0
+    while done < settings.iterations:
+        objective.refresh_matches()
+        block = min(settings.match_every, settings.iterations - done)
+        optimiser.param_groups[0].update(max_iter=block, max_eval=2 * block)
+        progress["block_start"] = True
+        optimiser.step(closure)
+        if optimiser.state[image]["n_iter"] == done:
+            break  # converged
+        done = optimiser.state[image]["n_iter"]
+    report(settings.iterations)  # the last iteration, or all remaining ones if converged early
     return image.detach().clamp(0.0, 1.0)
 
 
 def paint_scene(scene: Scene, settings: PaintSettings, network: VGGFeatures, *,
                 callback: Callback | None = None) -> Tensor:
-    """Paint a prepared scene. Returns the image ``(1, 3, H, W)`` in ``[0, 1]`` on the CPU."""
+    """Paint a prepared scene. Returns the image ``(1, 3, H, W)`` in ``[0, 1]`` on the CPU.
+
+    The network runs on the settings' device and is returned to its own device afterwards (load it
+    on the painting device to avoid the copies when painting repeatedly).
+    """
     settings = settings.for_mode(scene.mode)
     device = resolve_device(settings.device)
-    network = network.to(device)
+    home = next(network.parameters()).device
+    try:
+        return _paint_phases(scene, settings, network.to(device), device, callback)
+    finally:
+        network.to(home)
+
+
+def _paint_phases(scene: Scene, settings: PaintSettings, network: VGGFeatures, device: torch.device,
+                  callback: Callback | None) -> Tensor:
     deepest = max([layer_stride(parse_layer(n, network.model)) for n in settings.mrf_layers()] or [1])
     factors = _phase_factors(scene.size, settings.phases, smallest=deepest * settings.patch_size)
-    image = None
+    image = objective = None
     for phase, factor in enumerate(factors, start=1):
         size = (max(1, round(scene.size[0] * factor)), max(1, round(scene.size[1] * factor)))
         started = time.perf_counter()
         image = _initial_image(scene, settings, size) if image is None else resize(image, size)
-        objective = _Objective(network, scene, settings, factor, size, device)
+        coarser, objective = objective, _Objective(network, scene, settings, factor, size, device)
+        if coarser is not None:
+            for name, loss in objective.mrf.items():
+                loss.inherit(coarser.mrf[name])
+        coarser = None
         setup = time.perf_counter() - started
 
         def on_step(iteration: int, loss: float, current: Tensor) -> None:
@@ -261,11 +335,11 @@ def paint(style: ImageInput, *, style_map: ImageInput | None = None, target_map:
         settings = (settings or PaintSettings()).replace(**options)
     except TypeError as error:
         raise DoodleError(f"unknown option: {error}") from None
-    resolve_device(settings.device)  # an unavailable device fails before any loading
+    use_half(settings, resolve_device(settings.device))  # an unavailable device fails before any loading
     scene = build_scene(style, style_map=style_map, target_map=target_map, content=content,
                         output_size=settings.output_size, style_scale=settings.style_scale,
                         allow_missing_labels=settings.allow_missing_labels)
     if network is None:
         network = load_vgg(settings.model, settings.weights, preprocess=settings.preprocess,
-                           pooling=settings.pooling)
+                           pooling=settings.pooling).to(resolve_device(settings.device))
     return to_pil(paint_scene(scene, settings, network, callback=callback))

@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["extract_patches", "normalize_rows", "match_keys", "match_patches", "match_patches_by_label",
-           "label_presence", "ProjectedSearch", "DEFAULT_CHUNK_ELEMENTS"]
+__all__ = ["extract_patches", "normalize_rows", "match_keys", "label_keys", "match_patches", "match_patches_by_label",
+           "label_presence", "projection_basis", "compact_keys", "ProjectedSearch", "DEFAULT_CHUNK_ELEMENTS"]
 
 # Largest score block (query patches x style patches) held at once: 2**24 floats = 64 MiB.
 DEFAULT_CHUNK_ELEMENTS = 1 << 24
@@ -37,7 +37,12 @@ def match_keys(features: Tensor, labels: Tensor | None, semantic_weight: float) 
     keys = normalize_rows(features)
     if labels is None or semantic_weight <= 0:
         return keys
-    return torch.cat([keys, normalize_rows(labels) * semantic_weight ** 0.5], dim=1)
+    return torch.cat([keys, label_keys(labels, semantic_weight)], dim=1)
+
+
+def label_keys(labels: Tensor, semantic_weight: float) -> Tensor:
+    """The label part of :func:`match_keys`: normalised, times ``sqrt(semantic_weight)``. ``(N, E)``."""
+    return normalize_rows(labels) * semantic_weight ** 0.5
 
 
 def match_patches(queries: Tensor, keys: Tensor, *, chunk_elements: int = DEFAULT_CHUNK_ELEMENTS) -> Tensor:
@@ -100,28 +105,52 @@ def match_patches_by_label(queries: Tensor, keys: Tensor, query_labels: Tensor, 
     return result
 
 
+def projection_basis(keys: Tensor, feature_dims: int, dimensions: int = 64, sample: int = 4096) -> Tensor:
+    """Top right singular vectors of the keys' feature part (uncentred, so dot products are what is kept).
+
+    Computed on at most ``sample`` evenly spaced rows. Shape: ``keys (M, D + E)`` -> ``(D, dimensions)``.
+    """
+    rows = keys[torch.linspace(0, keys.shape[0] - 1, min(sample, keys.shape[0]), device=keys.device).long()]
+    features = rows[:, :feature_dims].float()
+    if features.shape[0] >= feature_dims:  # eigenvectors of the (D, D) Gram matrix: faster than an SVD
+        _, vectors = torch.linalg.eigh(features.t() @ features)
+        return vectors[:, -dimensions:].flip(1).to(keys.dtype)
+    values, vectors = torch.linalg.eigh(features @ features.t())  # fewer rows than dimensions: (n, n)
+    values, vectors = values[-dimensions:].flip(0), vectors[:, -dimensions:].flip(1)
+    return (features.t() @ vectors / values.clamp_min(1e-12).sqrt()).to(keys.dtype)
+
+
+def compact_keys(rows: Tensor, basis: Tensor | None, feature_dims: int) -> Tensor:
+    """Keys with their feature part projected on ``basis`` and their label part kept.
+
+    Shape: ``(N, D + E)`` -> ``(N, d + E)`` (unchanged when ``basis`` is None).
+    """
+    if basis is None:
+        return rows
+    return torch.cat([rows[:, :feature_dims] @ basis, rows[:, feature_dims:]], dim=1)
+
+
 class ProjectedSearch:
     """Approximate best match: short listed in a low-dimensional projection, decided exactly.
 
-    Keys and queries are projected on the top ``dimensions`` right singular vectors of the keys
-    (uncentred, so dot products are what is preserved); the ``candidates`` best keys of each query
-    there are scored exactly in full dimension. Memory: ``O(chunk_elements)`` as the exact search.
+    Keys and queries are compacted (:func:`compact_keys`: the feature part projected on
+    ``basis``, the label part kept); the ``candidates`` best keys of each query there are scored
+    exactly in full dimension. Memory: ``O(chunk_elements)`` as the exact search.
 
-    Shape: ``keys (M, D)``; ``__call__(queries (N, D), keys (M, D), key_rows (M',) | None) -> (N,)``
-    indices into ``keys[key_rows]`` (or ``keys``).
+    Shape: ``keys (M, D + E)``, ``basis (D, d)``; ``__call__(queries (N, D + E), keys (M, D + E),
+    key_rows (M',) | None) -> (N,)`` indices into ``keys[key_rows]`` (or ``keys``).
     """
 
-    def __init__(self, keys: Tensor, *, dimensions: int = 64, candidates: int = 4,
-                 chunk_elements: int = DEFAULT_CHUNK_ELEMENTS, sample: int = 4096) -> None:
-        rows = keys[torch.linspace(0, keys.shape[0] - 1, min(sample, keys.shape[0])).long()]
-        basis = torch.linalg.svd(rows, full_matrices=False).Vh[:dimensions].t()  # (D, d)
-        self.basis, self.projected = basis, keys @ basis
+    def __init__(self, keys: Tensor, basis: Tensor, feature_dims: int, *, candidates: int = 4,
+                 chunk_elements: int = DEFAULT_CHUNK_ELEMENTS) -> None:
+        self.basis, self.feature_dims = basis, feature_dims
+        self.projected = compact_keys(keys, basis, feature_dims)
         self.candidates, self.chunk_elements = candidates, chunk_elements
 
     def __call__(self, queries: Tensor, keys: Tensor, key_rows: Tensor | None) -> Tensor:
         projected = self.projected if key_rows is None else self.projected[key_rows]
-        shortlist = _top_k(queries @ self.basis, projected, min(self.candidates, projected.shape[0]),
-                           self.chunk_elements)  # (N, c), indices into the searched rows
+        shortlist = _top_k(compact_keys(queries, self.basis, self.feature_dims), projected,
+                           min(self.candidates, projected.shape[0]), self.chunk_elements)  # (N, c) searched rows
         rows_in_keys = shortlist if key_rows is None else key_rows[shortlist]  # only these are scored
         best = torch.empty(queries.shape[0], dtype=torch.long, device=queries.device)
         step = max(1, self.chunk_elements // (shortlist.shape[1] * keys.shape[1]))

@@ -12,17 +12,42 @@ from .mrf import pool_labels
 from .patches import extract_patches, match_keys, match_patches
 from .vgg import VGGFeatures
 
-__all__ = ["label_agreement"]
+__all__ = ["label_agreement", "looks_like"]
+
+
+def looks_like(network: VGGFeatures, output: ImageInput, painting: ImageInput, painting_map: np.ndarray,
+               palette: np.ndarray, *, layer: str = "relu3_1") -> np.ndarray:
+    """Which label of the painting each part of the output looks like, by features alone.
+
+    Every patch of the output is matched to the painting's most similar patch (normalized
+    cross-correlation, no label channels); the label at that patch's centre in the painting's map
+    is the answer. The painting is scaled as the output was scaled from ``painting_map``'s size
+    when both have the same aspect; pass the painting at the scale the output was painted with.
+
+    Shape: -> ``(h, w)`` int indices into ``palette``, one per output patch at ``layer``'s
+    resolution (patch centres: the border of one feature position is left out).
+    """
+    return _looks_like(network, to_tensor(load_rgb(output)), to_tensor(load_rgb(painting)), painting_map, palette,
+                       layer)
+
+
+def _looks_like(network: VGGFeatures, out: torch.Tensor, source: torch.Tensor, painting_map: np.ndarray,
+                palette: np.ndarray, layer: str) -> np.ndarray:
+    with torch.no_grad():
+        device = next(network.parameters()).device
+        out_features = network(out.to(device), [layer])[layer].cpu()
+        source_features = network(source.to(device), [layer])[layer].cpu()
+    best = match_patches(match_keys(extract_patches(out_features), None, 0.0),
+                         match_keys(extract_patches(source_features), None, 0.0))
+    labels = _centre_labels(painting_map, palette, tuple(source_features.shape[-2:])).argmax(1)[best]
+    return labels.view(out_features.shape[-2] - 2, out_features.shape[-1] - 2).numpy()
 
 
 def label_agreement(network: VGGFeatures, output: ImageInput, painting: ImageInput, painting_map: np.ndarray,
                     target_map: np.ndarray, *, layer: str = "relu3_1") -> np.ndarray:
     """How often each region of the output looks like its own label's region of the painting.
 
-    Every patch of the output is matched to the painting's most similar patch by features alone
-    (normalized cross-correlation, no label channels); the label under that painting patch is
-    the label the region "looks like". The painting is scaled as the output was scaled from the
-    target map.
+    See :func:`looks_like`; the painting is scaled as the output was scaled from the target map.
 
     Parameters
     ----------
@@ -40,21 +65,17 @@ def label_agreement(network: VGGFeatures, output: ImageInput, painting: ImageInp
     source = to_tensor(load_rgb(painting))
     scale = out.shape[-1] / target_map.shape[1]
     source = resize(source, (round(source.shape[-2] * scale), round(source.shape[-1] * scale)))
-    with torch.no_grad():
-        device = next(network.parameters()).device
-        out_features = network(out.to(device), [layer])[layer].cpu()
-        source_features = network(source.to(device), [layer])[layer].cpu()
-    count = len(palette)
-
-    def centre_labels(rgb: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
-        labels = pool_labels(torch.from_numpy(semantic_maps.encode_labels(rgb, palette))[None], size)
-        return extract_patches(labels).view(-1, count, 9)[:, :, 4]  # (N, K) label weights at patch centres
-
-    best = match_patches(match_keys(extract_patches(out_features), None, 0.0),
-                         match_keys(extract_patches(source_features), None, 0.0))
-    looks_like = centre_labels(painting_map, tuple(source_features.shape[-2:])).argmax(1)[best]
-    wanted = centre_labels(target_map, tuple(out_features.shape[-2:]))
+    seen = _looks_like(network, out, source, painting_map, palette, layer)
+    wanted = _centre_labels(target_map, palette, (seen.shape[0] + 2, seen.shape[1] + 2))
+    seen = torch.from_numpy(seen).flatten()
     pure = wanted.max(1).values > 0.99
+    count = len(palette)
     table = np.zeros((count, count))
-    np.add.at(table, (wanted.argmax(1)[pure].numpy(), looks_like[pure].numpy()), 1)
+    np.add.at(table, (wanted.argmax(1)[pure].numpy(), seen[pure].numpy()), 1)
     return table / np.maximum(table.sum(axis=1, keepdims=True), 1)
+
+
+def _centre_labels(rgb: np.ndarray, palette: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
+    """Label weights at the centre of every 3x3 patch of the map pooled to ``size``. -> ``(N, K)``."""
+    labels = pool_labels(torch.from_numpy(semantic_maps.encode_labels(rgb, palette))[None], size)
+    return extract_patches(labels).view(-1, len(palette), 9)[:, :, 4]

@@ -34,7 +34,8 @@ class PaintSettings:
     ``output_size`` is (width, height); ``None`` means the target map's or content's size (or the
     style's in texture synthesis). ``style_loss`` ``None`` means ``"mrf"``, or ``"both"`` in texture
     synthesis (patches alone collapse onto a few regions of the painting; the Gram term keeps its
-    mix). Layers accept ``relu4_1``, ``conv4_1`` or the short ``4_1``.
+    mix). Layers accept ``relu4_1``, ``conv4_1`` or the short ``4_1``. ``precision`` ``auto`` runs
+    the network in float16 on CUDA (with loss scaling) and in float32 elsewhere.
     """
 
     output_size: tuple[int, int] | None = None
@@ -51,7 +52,7 @@ class PaintSettings:
     allow_missing_labels: bool = False
     patch_size: int = 3
     match_every: int = 10
-    matcher: Literal["exact", "fast"] = "exact"
+    matcher: Literal["exact", "fast"] = "fast"
     optimizer: Literal["lbfgs", "adam"] = "lbfgs"
     seed: str | Path = "auto"
     random_seed: int = 0
@@ -60,6 +61,7 @@ class PaintSettings:
     preprocess: Literal["torchvision", "caffe"] | None = None
     pooling: Literal["avg", "max"] = "avg"
     device: str = "auto"
+    precision: Literal["auto", "float32", "float16"] = "auto"
 
     def __post_init__(self) -> None:
         checks = [
@@ -71,6 +73,8 @@ class PaintSettings:
             (self.matcher in ("exact", "fast"), f"matcher {self.matcher!r} is not exact or fast"),
             (self.match_every >= 1, f"match every must be at least 1, got {self.match_every}"),
             (self.style_scale > 0, f"style scale must be positive, got {self.style_scale}"),
+            (self.precision in ("auto", "float32", "float16"),
+             f"precision {self.precision!r} is not auto, float32 or float16"),
             (self.device in ("auto", "cpu", "cuda", "mps") or self.device.startswith("cuda:"),
              f"device {self.device!r} is not auto, cpu, cuda or mps"),
         ]

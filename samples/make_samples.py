@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from semantic_maps import grow_upward
+
 HERE = Path(__file__).resolve().parent
 WIDTH, HEIGHT = 256, 192
 LABELS = {"sky": "#ffffff", "sea": "#0000ff", "cliffs": "#ff331f", "beach": "#ffff00"}
@@ -60,16 +62,9 @@ def _paint(layout: Image.Image, rng: np.random.Generator) -> Image.Image:
 def raise_sea_line(map_path: Path, output: Path, pixels: int = 30) -> None:
     """The edit of the "edit an existing painting" workflow: the sea (the label at the bottom
     middle) grows ``pixels`` upward over whatever lies above it, column by column."""
-    rgb = np.asarray(Image.open(map_path).convert("RGB")).copy()
+    rgb = np.asarray(Image.open(map_path).convert("RGB"))
     height, width = rgb.shape[:2]
-    sea = rgb[int(height * 0.7), width // 2].copy()
-    is_sea = (rgb == sea).all(axis=2)
-    for x in range(width):
-        rows = np.nonzero(is_sea[:, x])[0]
-        if len(rows):
-            top = rows.min()
-            rgb[max(0, top - pixels):top, x] = sea
-    Image.fromarray(rgb).save(output)
+    Image.fromarray(grow_upward(rgb, rgb[int(height * 0.7), width // 2], pixels)).save(output)
 
 
 def main() -> None:

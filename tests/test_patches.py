@@ -130,21 +130,25 @@ def test_folded_loss_equals_the_patch_by_patch_definition():
 
     features.grad = None
     patches = extract_patches(features)
-    reference = (patches - loss.patches[loss.matches]).pow(2).mean() / loss.scale
+    reference = (patches - loss.matched_patches()).pow(2).mean() / loss.scale
     reference.backward()
     assert folded.item() == pytest.approx(reference.item(), rel=1e-4)
     torch.testing.assert_close(grad_folded, features.grad, rtol=1e-4, atol=1e-6)
+    for stride in (1, 2):  # the patches gathered from the style are the style's patches
+        strided = MRFLoss(style, stride=stride)
+        strided(features.detach())
+        assert torch.equal(strided.matched_patches(), extract_patches(style, 3, stride)[strided.matches])
 
 
 def test_fast_matcher_finds_the_exact_patch_when_the_style_contains_it():
-    from doodle.patches import ProjectedSearch
+    from doodle.patches import ProjectedSearch, projection_basis
 
     torch.manual_seed(5)
     style = torch.rand(1, 128, 24, 24)  # 128 channels x 9 = 1152-long patches, as relu2_1
     keys = match_keys(extract_patches(style), None, 0.0)
     positions = torch.randint(0, keys.shape[0], (50,))
     queries = match_keys(extract_patches(style)[positions] * 2.0, None, 0.0)
-    search = ProjectedSearch(keys)
+    search = ProjectedSearch(keys, projection_basis(keys, keys.shape[1]), keys.shape[1])
     assert search(queries, keys, None).tolist() == positions.tolist()
     subset = torch.arange(0, keys.shape[0], 2)  # searching a subset returns indices into that subset
     even = positions[positions % 2 == 0]

@@ -165,3 +165,16 @@ def test_snapping_a_real_map_changes_only_edges():
             interior &= (padded[dy:dy + rgb.shape[0], dx:dx + rgb.shape[1]] == rgb).all(axis=2)
     assert changed[interior].mean() <= 0.01
     assert len(np.unique(snapped.reshape(-1, 3), axis=0)) == 5
+
+
+def test_grow_upward_raises_a_labels_top_edge_column_by_column():
+    from semantic_maps import grow_upward
+
+    sky, sea = np.array([255, 255, 255], np.uint8), np.array([0, 0, 255], np.uint8)
+    rgb = np.tile(sky, (10, 4, 1))
+    rgb[6:, :3] = sea  # the last column has no sea
+    rgb[8:, 1] = sky  # a sky hole below the sea's top edge stays
+    edited = grow_upward(rgb, sea, 2)
+    assert (edited[4:6, :3] == sea).all() and (edited[:4] == sky).all()
+    assert (edited[:, 3] == sky).all() and (edited[8:, 1] == sky).all()
+    assert (rgb[4:6] == sky).all()  # the input is not modified

@@ -1,0 +1,92 @@
+"""Half precision: the CPU-testable logic here; checks on a real CUDA device skip without one (CI has none)."""
+
+import pytest
+import torch
+from PIL import Image
+
+import semantic_maps
+from doodle import PaintSettings, build_scene, paint
+from doodle.errors import DoodleError
+from doodle.painter import _LossScale, _Objective, use_half
+from doodle.quality import label_agreement
+
+from .conftest import DATA, needs_shared
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(),
+                                reason="no CUDA device here (CI has none); run on a GPU machine")
+
+
+def test_half_only_on_cuda_by_default():
+    assert not use_half(PaintSettings(), torch.device("cpu"))
+    assert use_half(PaintSettings(), torch.device("cuda"))
+    assert not use_half(PaintSettings(precision="float32"), torch.device("cuda"))
+    with pytest.raises(DoodleError, match="float16 needs a CUDA device"):
+        use_half(PaintSettings(precision="float16"), torch.device("cpu"))
+
+
+def test_loss_scale_backs_off_on_overflow_and_grows_again():
+    scale = _LossScale(True, value=1024.0, interval=2)
+    assert not scale.unscale(torch.tensor([1.0, float("inf")]))
+    assert scale.value == 256.0
+    grad = torch.tensor([512.0, -256.0])
+    assert scale.unscale(grad)
+    assert grad.tolist() == [2.0, -1.0]  # divided by the scale in place
+    assert scale.unscale(torch.ones(2)) and scale.value == 512.0  # doubled after `interval` good steps
+    off = _LossScale(False)
+    grad = torch.tensor([3.0])
+    assert off.value == 1.0 and off.unscale(grad) and grad.item() == 3.0
+
+
+@pytest.fixture(scope="module")
+def monet_scene():
+    if not (DATA / "paintings" / "Monet.jpg").is_file():
+        pytest.skip("paintings not found in ../shared")
+    return build_scene(Image.open(DATA / "paintings" / "Monet.jpg"),
+                       style_map=semantic_maps.read_map(DATA / "maps" / "Monet_sem.png"),
+                       target_map=semantic_maps.read_map(DATA / "maps" / "Coastline_sem.png"), output_size=(256, 192))
+
+
+@needs_cuda
+@needs_shared
+def test_float16_features_are_finite_and_close(real_net, monet_scene):
+    net = real_net.cuda()
+    image = monet_scene.style.cuda()
+    layers = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu4_2", "relu5_1"]
+    exact = net(image, layers)
+    with torch.autocast("cuda", dtype=torch.float16):
+        half = net(image, layers)
+    for name in layers:
+        assert torch.isfinite(half[name]).all(), name
+        error = (half[name].float() - exact[name]).norm() / exact[name].norm()
+        assert error < 1e-2, (name, error.item())
+
+
+@needs_cuda
+@needs_shared
+def test_loss_scaling_keeps_the_float16_gradient(real_net, monet_scene):
+    """The gradient of the whole objective in float16 points where the float32 one does."""
+    device = torch.device("cuda")
+    net = real_net.to(device)
+    gradients = {}
+    for precision in ("float32", "float16"):
+        settings = PaintSettings(precision=precision).for_mode(monet_scene.mode)
+        objective = _Objective(net, monet_scene, settings, 1.0, (192, 256), device)
+        image = (monet_scene.style.to(device) * 0.8 + 0.1).requires_grad_(True)
+        objective.evaluate(image)
+        gradients[precision] = image.grad.flatten().double()
+    exact, half = gradients["float32"], gradients["float16"]
+    cosine = torch.nn.functional.cosine_similarity(exact, half, dim=0)
+    assert cosine > 0.99, cosine.item()
+    assert abs(half.norm() / exact.norm() - 1) < 0.05
+
+
+@needs_cuda
+@needs_shared
+def test_monet_on_coastline_on_cuda_in_float16(real_net):
+    painting = Image.open(DATA / "paintings" / "Monet.jpg")
+    painting_map = semantic_maps.read_map(DATA / "maps" / "Monet_sem.png")
+    coastline = semantic_maps.read_map(DATA / "maps" / "Coastline_sem.png")
+    output = paint(painting, style_map=painting_map, target_map=coastline, network=real_net, device="cuda",
+                   output_size=(128, 96), seed="noise", iterations=60)
+    agreement = label_agreement(real_net, output, painting, painting_map, coastline)
+    assert agreement.diagonal().min() >= 0.5, agreement.round(2)
