@@ -148,8 +148,8 @@ def paint_command(
     style_scale: Annotated[float, typer.Option(min=0.05, help="Scale of the style painting, relative to the output's scale.")] = 1.0,
     match_every: Annotated[int, typer.Option(min=1, help="Search for new patch matches every N steps (1: every step).")] = 10,
     matcher: Annotated[MatcherChoice, typer.Option(
-        help="fast: one full search per phase, then PatchMatch improves the previous matches (same quality, "
-             "a fraction of the cost); exact: brute force every time (the reference).")] = MatcherChoice.fast,
+        help="fast: one exact search, then PatchMatch improves the previous matches (a fraction of the cost; "
+             "no visible difference); exact: brute force every time (the reference).")] = MatcherChoice.fast,
     seed: Annotated[str, typer.Option(
         help="Start image: auto (content, else label colours + noise, else noise), noise, content, or an image path.")] = "auto",
     random_seed: Annotated[int, typer.Option(help="Seed of the random noise: the same seed gives the same image.")] = 0,

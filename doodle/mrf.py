@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .patchmatch import PatchMatch, rescale_matches
-from .patches import (DEFAULT_CHUNK_ELEMENTS, ProjectedSearch, extract_patches, label_keys, label_presence, match_keys,
+from .patches import (DEFAULT_CHUNK_ELEMENTS, extract_patches, label_keys, label_presence, match_keys,
                       match_patches, match_patches_by_label, projection_basis)
 
 __all__ = ["MRFLoss", "pool_labels"]
@@ -36,10 +36,11 @@ class MRFLoss(nn.Module):
     size, stride : int
         Patch size; stride between style patches (the output's patches always use stride 1).
     matcher : "exact" | "fast"
-        ``exact`` searches all style patches every time. ``fast`` does so once (short-listing
-        candidates in a 64-dimensional projection, :class:`ProjectedSearch`, where patches are longer
-        than that) and afterwards improves the previous matches with :class:`PatchMatch`; matches
-        inherited from a coarser phase (:meth:`inherit`) replace even the first full search.
+        ``exact`` searches all style patches every time. ``fast`` does so once and afterwards
+        improves the previous matches with :class:`~doodle.patchmatch.PatchMatch`; matches inherited
+        from a coarser phase (:meth:`inherit`) replace even the first full search. (A full search
+        short-listed in a 64-d projection was tried for the first search: without labels it lost a
+        portrait's face to the night sky.)
     generator : torch.Generator, optional
         Random candidates of the fast matcher (on the style's device).
 
@@ -90,12 +91,11 @@ class MRFLoss(nn.Module):
                 labels = target_labels.shape[1]
                 self.register_buffer("key_labels", label_presence(style_label_patches, labels))
                 self.register_buffer("query_labels", label_presence(target, labels))
-            self.search = self.patchmatch = None
+            self.patchmatch = None
             self.key_grid = ((style.shape[-2] - size) // stride + 1, (style.shape[-1] - size) // stride + 1)
             basis = None
             if matcher == "fast" and patches.shape[1] > 4 * 64:
                 basis = projection_basis(self.keys, patches.shape[1])
-                self.search = ProjectedSearch(self.keys, basis, patches.shape[1], chunk_elements=chunk_elements)
             self.query_dominant = self.label_queries = None
             if matcher == "fast" and stride == 1:
                 if target is not None and semantic_weight > 0:  # the label part of queries: fixed
@@ -141,9 +141,7 @@ class MRFLoss(nn.Module):
         with torch.no_grad():
             if self.by_label:
                 return match_patches_by_label(queries, self.keys, self.query_labels, self.key_labels,
-                                              chunk_elements=self.chunk_elements, search=self.search)
-            if self.search is not None:
-                return self.search(queries, self.keys, None)
+                                              chunk_elements=self.chunk_elements)
             return match_patches(queries, self.keys, chunk_elements=self.chunk_elements)
 
     def _fold_matches(self, features: Tensor) -> None:

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 __all__ = ["extract_patches", "normalize_rows", "match_keys", "label_keys", "match_patches", "match_patches_by_label",
-           "label_presence", "projection_basis", "compact_keys", "ProjectedSearch", "DEFAULT_CHUNK_ELEMENTS"]
+           "label_presence", "projection_basis", "compact_keys", "DEFAULT_CHUNK_ELEMENTS"]
 
 # Largest score block (query patches x style patches) held at once: 2**24 floats = 64 MiB.
 DEFAULT_CHUNK_ELEMENTS = 1 << 24
@@ -73,7 +73,7 @@ def label_presence(label_patches: Tensor, labels: int, eps: float = 1e-2) -> Ten
 
 
 def match_patches_by_label(queries: Tensor, keys: Tensor, query_labels: Tensor, key_labels: Tensor, *,
-                           chunk_elements: int = DEFAULT_CHUNK_ELEMENTS, search=None) -> Tensor:
+                           chunk_elements: int = DEFAULT_CHUNK_ELEMENTS) -> Tensor:
     """:func:`match_patches`, searching each single-label query only among keys that touch its label.
 
     Exact whenever a key without the query's label can never win, i.e. when the semantic weight
@@ -82,12 +82,11 @@ def match_patches_by_label(queries: Tensor, keys: Tensor, query_labels: Tensor, 
     labels with no single-label key in the style, are searched among all keys.
 
     Shape: ``queries (N, D)``, ``keys (M, D)``, ``query_labels (N, K)`` and ``key_labels (M, K)``
-    bool (see :func:`label_presence`) -> ``(N,)`` int64. ``search(queries, keys, key_rows)`` replaces
-    the exact search within each group (``key_rows``: indices of ``keys`` searched, or None for all).
+    bool (see :func:`label_presence`) -> ``(N,)`` int64.
     """
-    if search is None:
-        search = lambda q, k, rows: match_patches(q, k if rows is None else k[rows],  # noqa: E731
-                                                  chunk_elements=chunk_elements)
+    def search(q: Tensor, rows: Tensor | None) -> Tensor:
+        return match_patches(q, keys if rows is None else keys[rows], chunk_elements=chunk_elements)
+
     result = torch.empty(queries.shape[0], dtype=torch.long, device=queries.device)
     single_query = query_labels.sum(dim=1) == 1
     single_key = key_labels.sum(dim=1) == 1
@@ -97,11 +96,11 @@ def match_patches_by_label(queries: Tensor, keys: Tensor, query_labels: Tensor, 
         if len(rows) == 0 or not (single_key & key_labels[:, label]).any():
             continue
         candidates = torch.nonzero(key_labels[:, label]).squeeze(1)
-        result[rows] = candidates[search(queries[rows], keys, candidates)]
+        result[rows] = candidates[search(queries[rows], candidates)]
         searched[rows] = True
     rest = torch.nonzero(~searched).squeeze(1)
     if len(rest):
-        result[rest] = search(queries[rest], keys, None)
+        result[rest] = search(queries[rest], None)
     return result
 
 
@@ -128,50 +127,3 @@ def compact_keys(rows: Tensor, basis: Tensor | None, feature_dims: int) -> Tenso
     if basis is None:
         return rows
     return torch.cat([rows[:, :feature_dims] @ basis, rows[:, feature_dims:]], dim=1)
-
-
-class ProjectedSearch:
-    """Approximate best match: short listed in a low-dimensional projection, decided exactly.
-
-    Keys and queries are compacted (:func:`compact_keys`: the feature part projected on
-    ``basis``, the label part kept); the ``candidates`` best keys of each query there are scored
-    exactly in full dimension. Memory: ``O(chunk_elements)`` as the exact search.
-
-    Shape: ``keys (M, D + E)``, ``basis (D, d)``; ``__call__(queries (N, D + E), keys (M, D + E),
-    key_rows (M',) | None) -> (N,)`` indices into ``keys[key_rows]`` (or ``keys``).
-    """
-
-    def __init__(self, keys: Tensor, basis: Tensor, feature_dims: int, *, candidates: int = 4,
-                 chunk_elements: int = DEFAULT_CHUNK_ELEMENTS) -> None:
-        self.basis, self.feature_dims = basis, feature_dims
-        self.projected = compact_keys(keys, basis, feature_dims)
-        self.candidates, self.chunk_elements = candidates, chunk_elements
-
-    def __call__(self, queries: Tensor, keys: Tensor, key_rows: Tensor | None) -> Tensor:
-        projected = self.projected if key_rows is None else self.projected[key_rows]
-        shortlist = _top_k(compact_keys(queries, self.basis, self.feature_dims), projected,
-                           min(self.candidates, projected.shape[0]), self.chunk_elements)  # (N, c) searched rows
-        rows_in_keys = shortlist if key_rows is None else key_rows[shortlist]  # only these are scored
-        best = torch.empty(queries.shape[0], dtype=torch.long, device=queries.device)
-        step = max(1, self.chunk_elements // (shortlist.shape[1] * keys.shape[1]))
-        for start in range(0, queries.shape[0], step):
-            rows = slice(start, start + step)
-            scores = torch.einsum("ncd,nd->nc", keys[rows_in_keys[rows]], queries[rows])
-            best[rows] = shortlist[rows].gather(1, scores.argmax(1, keepdim=True)).squeeze(1)
-        return best
-
-
-def _top_k(queries: Tensor, keys: Tensor, k: int, chunk_elements: int) -> Tensor:
-    """Indices of the ``k`` keys with the largest dot product per query, scanning keys in chunks."""
-    count = queries.shape[0]
-    step = max(k, chunk_elements // max(count, 1))
-    best_score = torch.full((count, k), float("-inf"), device=queries.device, dtype=queries.dtype)
-    best_index = torch.zeros((count, k), dtype=torch.long, device=queries.device)
-    for start in range(0, keys.shape[0], step):
-        scores = (keys[start:start + step] @ queries.t()).t()  # (N, chunk)
-        score, index = scores.topk(min(k, scores.shape[1]), dim=1)
-        merged_score = torch.cat([best_score, score], 1)
-        merged_index = torch.cat([best_index, index + start], 1)
-        best_score, order = merged_score.topk(k, dim=1)
-        best_index = merged_index.gather(1, order)
-    return best_index

@@ -140,22 +140,7 @@ def test_folded_loss_equals_the_patch_by_patch_definition():
         assert torch.equal(strided.matched_patches(), extract_patches(style, 3, stride)[strided.matches])
 
 
-def test_fast_matcher_finds_the_exact_patch_when_the_style_contains_it():
-    from doodle.patches import ProjectedSearch, projection_basis
-
-    torch.manual_seed(5)
-    style = torch.rand(1, 128, 24, 24)  # 128 channels x 9 = 1152-long patches, as relu2_1
-    keys = match_keys(extract_patches(style), None, 0.0)
-    positions = torch.randint(0, keys.shape[0], (50,))
-    queries = match_keys(extract_patches(style)[positions] * 2.0, None, 0.0)
-    search = ProjectedSearch(keys, projection_basis(keys, keys.shape[1]), keys.shape[1])
-    assert search(queries, keys, None).tolist() == positions.tolist()
-    subset = torch.arange(0, keys.shape[0], 2)  # searching a subset returns indices into that subset
-    even = positions[positions % 2 == 0]
-    assert subset[search(match_keys(extract_patches(style)[even], None, 0.0), keys, subset)].tolist() == even.tolist()
-
-
-def test_fast_matcher_memory_is_bounded_by_the_chunk(monkeypatch):
+def test_exact_matcher_memory_is_bounded_by_the_chunk(monkeypatch):
     """The largest score block the matcher allocates stays under the chunk, whatever the style size."""
     from doodle import patches as patches_module
 
