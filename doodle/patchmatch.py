@@ -1,12 +1,13 @@
 """PatchMatch (Barnes et al. 2009) for feature patches: improve earlier matches instead of searching anew.
 
 Between two searches the image moves a little, so most patches keep their best match or move to a
-neighbour's. Every round, each output patch tries a handful of candidates — its neighbours' matches
-shifted by one position, and those of patches a few positions away (propagation), random positions around its own match at halving radii, and
-one random style patch of its label — all at once, as tensor gathers. Candidates are scored in a
-compact space (the feature part projected on its top singular vectors, the label part kept), and
-the exact score finally decides between the improved match and the one the search started from,
-so a patch's exact score never drops below its seed's.
+neighbour's. Every round, each output patch tries a handful of candidates at once, as tensor
+gathers: its neighbours' matches shifted back by one position, and those of patches a jump of 8, 4
+or 2 positions away (propagation); random positions around its own match at halving radii; and a
+few random style patches of its label. Candidates are scored in a compact space (the feature part
+projected on its top singular vectors, the label part kept); finally the exact score decides among
+the last round's best few and the match the search started from, so a patch's exact score never
+drops below its seed's.
 """
 
 from __future__ import annotations
