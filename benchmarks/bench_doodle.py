@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import resource
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,7 @@ import semantic_maps
 from doodle import PaintSettings, build_scene, load_vgg, paint_scene
 from doodle import mrf as mrf_module
 from doodle.images import to_pil
-from doodle.painter import resolve_device, use_half
+from doodle.painter import device_clock, resolve_device, use_half
 from doodle.quality import label_agreement
 from doodle.settings import parse_size
 
@@ -33,20 +32,14 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SEARCHES = {"matching": 0.0, "matches": 0}
 
 
-def _clock(device: torch.device) -> float:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter()
-
-
 def _time_searches() -> None:
     """Count the seconds spent in patch searches (``MRFLoss.match``), whatever matcher runs inside."""
     original = mrf_module.MRFLoss.match
 
     def timed(self, features):
-        start = _clock(features.device)
+        start = device_clock(features.device)
         result = original(self, features)
-        SEARCHES["matching"] += _clock(features.device) - start
+        SEARCHES["matching"] += device_clock(features.device) - start
         SEARCHES["matches"] += 1
         return result
 
@@ -66,9 +59,9 @@ def run(scene, settings: PaintSettings, network, painting, style_map, doodle_map
     device = resolve_device(settings.device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    start = _clock(device)
+    start = device_clock(device)
     image = paint_scene(scene, settings, network, callback=record)
-    total = _clock(device) - start
+    total = device_clock(device) - start
     print(f"matcher {settings.matcher}, {device.type}, network in "
           f"{'float16' if use_half(settings, device) else 'float32'}")
     print(f"{'phase':>5} {'size':>9} {'seconds':>8} {'setup':>6} {'it/s':>6} {'net s/it':>9} {'match s/it':>10} "

@@ -118,13 +118,17 @@ class MRFLoss(nn.Module):
 
     def match(self, features: Tensor) -> Tensor:
         """Index of the best style patch for each output patch. ``(1, C, h, w)`` -> ``(N,)``."""
-        grid = (features.shape[-2] - self.size + 1, features.shape[-1] - self.size + 1)
+        grid = self._patch_grid(features)
         with torch.no_grad():
             patches = extract_patches(features.detach(), self.size)
             seed, rounds = self._seed(grid)
             if seed is not None:
                 return self.patchmatch(patches, grid, seed, self.query_dominant, self.label_queries, rounds=rounds)
             return self._search(match_keys(patches, self.target_label_patches, self.semantic_weight))
+
+    def _patch_grid(self, features: Tensor) -> tuple[int, int]:
+        """Positions (h, w) of the output's patches: ``(1, C, H, W)`` -> ``(H - k + 1, W - k + 1)``."""
+        return features.shape[-2] - self.size + 1, features.shape[-1] - self.size + 1
 
     def _seed(self, grid: tuple[int, int]) -> tuple[Tensor | None, int | None]:
         """Matches to start the fast matcher from, and its rounds; ``(None, None)``: search all."""
@@ -148,7 +152,7 @@ class MRFLoss(nn.Module):
         """Search matches for ``features`` and fold them into the targets of the elementwise loss."""
         with torch.no_grad():
             self.matches = self.match(features)
-            self.query_grid = (features.shape[-2] - self.size + 1, features.shape[-1] - self.size + 1)
+            self.query_grid = self._patch_grid(features)
             self.stale = False
             self.target, self.coverage = self._folded_matches(tuple(features.shape[-2:]))
             self.offset = self.key_squares[self.matches].sum() - (self.coverage * self.target.pow(2)).sum()
@@ -156,9 +160,8 @@ class MRFLoss(nn.Module):
 
     def matched_patches(self) -> Tensor:
         """The style patch matched to each output patch. -> ``(N, C * k * k)`` (for tests: large)."""
-        hs, ws = self.key_grid
         h, w = self.query_grid
-        (my, mx), k = _grid_positions(self.matches, ws, self.stride), self.size
+        (my, mx), k = _grid_positions(self.matches, self.key_grid[1], self.stride), self.size
         channels = self.style_rows.shape[1]
         patches = torch.stack([self.style_rows[(my + i) * self.style_width + mx + j]
                                for i in range(k) for j in range(k)], dim=2)  # (N, C, k * k)

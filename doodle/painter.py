@@ -19,7 +19,7 @@ from .scene import Scene, build_scene
 from .settings import PaintSettings
 from .vgg import VGGFeatures, layer_stride, load_vgg, parse_layer
 
-__all__ = ["paint", "paint_scene", "Step", "resolve_device"]
+__all__ = ["paint", "paint_scene", "Step", "resolve_device", "use_half", "device_clock"]
 
 
 @dataclass
@@ -61,7 +61,7 @@ def use_half(settings: PaintSettings, device: torch.device) -> bool:
     return settings.precision == "float16" or (settings.precision == "auto" and device.type == "cuda")
 
 
-def _clock(device: torch.device) -> float:
+def device_clock(device: torch.device) -> float:
     """Seconds, after the device's queued work is done (so GPU timings mean something)."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -179,19 +179,19 @@ class _Objective:
         while True:
             image.grad = None
             loss = self(image)
-            start = _clock(self.device)
+            start = device_clock(self.device)
             (loss * self.loss_scale.value).backward()
-            self.seconds["network"] += _clock(self.device) - start  # backward runs mostly through VGG
+            self.seconds["network"] += device_clock(self.device) - start  # backward runs mostly through VGG
             if self.loss_scale.unscale(image.grad):
                 return loss
 
     def __call__(self, image: Tensor) -> Tensor:
         settings = self.settings
-        start = _clock(self.device)
+        start = device_clock(self.device)
         with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.half):
             features = self.network(image, self.layers)
         features = {name: value.float() for name, value in features.items()}
-        middle = _clock(self.device)
+        middle = device_clock(self.device)
         loss = image.new_zeros(())
         if self.mrf:
             loss = loss + settings.style_weight * sum(m(features[n]) for n, m in self.mrf.items()) / len(self.mrf)
@@ -202,7 +202,7 @@ class _Objective:
         if settings.smoothness > 0:
             loss = loss + settings.smoothness * total_variation(image)
         loss = loss + _RANGE_WEIGHT * (image - image.clamp(0.0, 1.0)).pow(2).mean()
-        self.seconds["style"] += _clock(self.device) - middle
+        self.seconds["style"] += device_clock(self.device) - middle
         self.seconds["network"] += middle - start
         return loss
 
