@@ -27,6 +27,7 @@ from doodle.quality import label_agreement
 from doodle.settings import parse_size
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+WEIGHTS = SHARED / "weights" / "vgg16_hed_caffe_fp16.pth"
 
 
 SEARCHES = {"matching": 0.0, "matches": 0}
@@ -89,6 +90,14 @@ def run(scene, settings: PaintSettings, network, painting, style_map, doodle_map
     return {"total": total, "quality": agreement, "image": result, "last_matching": matching}
 
 
+def load_pair(pair: str) -> tuple[Path, np.ndarray, np.ndarray]:
+    """``"Monet:Coastline"`` -> the painting's path, its map and the doodle's map (from ../shared/data)."""
+    style_name, doodle_name = pair.split(":")
+    data = SHARED / "data"
+    return (data / "paintings" / f"{style_name}.jpg", semantic_maps.read_map(data / "maps" / f"{style_name}_sem.png"),
+            semantic_maps.read_map(data / "maps" / f"{doodle_name}_sem.png"))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pair", default="Monet:Coastline", help="STYLE:DOODLE names in ../shared/data")
@@ -104,18 +113,14 @@ def main() -> int:
     parser.add_argument("--precision", default="auto", choices=["auto", "float32", "float16"])
     parser.add_argument("--output", help="also save the result here (NAME_exact.png / NAME_fast.png)")
     args = parser.parse_args()
-    weights = SHARED / "weights" / "vgg16_hed_caffe_fp16.pth"
-    if not weights.is_file():
-        print(f"error: {weights} not found; the benchmark needs ../shared", file=sys.stderr)
+    if not WEIGHTS.is_file():
+        print(f"error: {WEIGHTS} not found; the benchmark needs ../shared", file=sys.stderr)
         return 1
     style_name, doodle_name = args.pair.split(":")
-    data = SHARED / "data"
-    painting = data / "paintings" / f"{style_name}.jpg"
-    style_map = semantic_maps.read_map(data / "maps" / f"{style_name}_sem.png")
-    doodle_map = semantic_maps.read_map(data / "maps" / f"{doodle_name}_sem.png")
+    painting, style_map, doodle_map = load_pair(args.pair)
     settings = PaintSettings(output_size=parse_size(args.size), iterations=args.iterations, phases=args.phases,
                              match_every=args.match_every, device=args.device, precision=args.precision)
-    network = load_vgg(weights=weights)
+    network = load_vgg(weights=WEIGHTS)
     _time_searches()
     scene = build_scene(painting, style_map=style_map, target_map=doodle_map, output_size=settings.output_size)
     print(f"{style_name} -> {doodle_name}, {args.size}, {settings.phases} phases x {settings.iterations} iterations, "
