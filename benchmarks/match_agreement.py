@@ -54,7 +54,7 @@ def main() -> int:
         grid = tuple(features.shape[-3:])
         searches[grid] = searches.get(grid, 0) + 1
         parts = []
-        for label in range(int(loss.query_dominant.max()) + 1):
+        for label in range(len(scene.palette)):
             chosen = loss.query_dominant == label
             if chosen.any():
                 parts.append(f"{(found == best)[chosen].float().mean():.2f}/"
