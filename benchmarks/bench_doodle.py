@@ -91,11 +91,20 @@ def run(scene, settings: PaintSettings, network, painting, style_map, doodle_map
 
 
 def load_pair(pair: str) -> tuple[Path, np.ndarray, np.ndarray]:
-    """``"Monet:Coastline"`` -> the painting's path, its map and the doodle's map (from ../shared/data)."""
-    style_name, doodle_name = pair.split(":")
+    """``"Monet:Coastline"`` -> the painting's path, its map and the doodle's map (from ../shared/data).
+
+    Exits with one error line when ``pair`` is malformed or names files that are not there.
+    """
+    names = pair.split(":")
+    if len(names) != 2:
+        raise SystemExit(f"error: --pair {pair!r} is not STYLE:DOODLE, e.g. Monet:Coastline")
     data = SHARED / "data"
-    return (data / "paintings" / f"{style_name}.jpg", semantic_maps.read_map(data / "maps" / f"{style_name}_sem.png"),
-            semantic_maps.read_map(data / "maps" / f"{doodle_name}_sem.png"))
+    painting = data / "paintings" / f"{names[0]}.jpg"
+    style_map, doodle_map = (data / "maps" / f"{name}_sem.png" for name in names)
+    for path in (painting, style_map, doodle_map):
+        if not path.is_file():
+            raise SystemExit(f"error: {path} not found (--pair names files in {data})")
+    return painting, semantic_maps.read_map(style_map), semantic_maps.read_map(doodle_map)
 
 
 def main() -> int:
@@ -116,8 +125,8 @@ def main() -> int:
     if not WEIGHTS.is_file():
         print(f"error: {WEIGHTS} not found; the benchmark needs ../shared", file=sys.stderr)
         return 1
-    style_name, doodle_name = args.pair.split(":")
     painting, style_map, doodle_map = load_pair(args.pair)
+    style_name, doodle_name = args.pair.split(":")
     settings = PaintSettings(output_size=parse_size(args.size), iterations=args.iterations, phases=args.phases,
                              match_every=args.match_every, device=args.device, precision=args.precision)
     network = load_vgg(weights=WEIGHTS)
