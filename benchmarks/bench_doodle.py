@@ -21,8 +21,8 @@ import torch
 import semantic_maps
 from doodle import PaintSettings, build_scene, load_vgg, paint_scene
 from doodle import mrf as mrf_module
+from doodle.devices import device_clock, resolve_device, use_half
 from doodle.images import to_pil
-from doodle.painter import device_clock, resolve_device, use_half
 from doodle.quality import label_agreement
 from doodle.settings import parse_size
 
@@ -54,8 +54,13 @@ def run(scene, settings: PaintSettings, network, painting, style_map, doodle_map
     phases: dict[int, dict] = {}
 
     def record(step) -> None:
-        phases[step.phase] = dict(step.seconds, size=step.size, iterations=step.iteration,
-                                  matching=totals["matching"], matches=totals["matches"])
+        phases[step.phase] = dict(
+            step.seconds,
+            size=step.size,
+            iterations=step.iteration,
+            matching=totals["matching"],
+            matches=totals["matches"],
+        )
 
     device = resolve_device(settings.device)
     if device.type == "cuda":
@@ -63,30 +68,39 @@ def run(scene, settings: PaintSettings, network, painting, style_map, doodle_map
     start = device_clock(device)
     image = paint_scene(scene, settings, network, callback=record)
     total = device_clock(device) - start
-    print(f"matcher {settings.matcher}, {device.type}, network in "
-          f"{'float16' if use_half(settings, device) else 'float32'}")
-    print(f"{'phase':>5} {'size':>9} {'seconds':>8} {'setup':>6} {'it/s':>6} {'net s/it':>9} {'match s/it':>10} "
-          f"{'other s/it':>10} {'match/net':>9}")
+    print(
+        f"matcher {settings.matcher}, {device.type}, network in "
+        f"{'float16' if use_half(settings.precision, device) else 'float32'}"
+    )
+    print(
+        f"{'phase':>5} {'size':>9} {'seconds':>8} {'setup':>6} {'it/s':>6} {'net s/it':>9} {'match s/it':>10} "
+        f"{'other s/it':>10} {'match/net':>9}"
+    )
     previous_matching = matching = 0.0
     for number, p in sorted(phases.items()):
         matching = p["matching"] - previous_matching
         previous_matching = p["matching"]
         per = p["iterations"]
         other = p["total"] - p["setup"] - p["network"] - matching
-        print(f"{number:>5} {p['size'][0]:>4}x{p['size'][1]:<4} {p['total']:>8.1f} {p['setup']:>6.1f} "
-              f"{per / p['total']:>6.2f} "
-              f"{p['network'] / per:>9.3f} {matching / per:>10.3f} {other / per:>10.3f} "
-              f"{matching / max(p['network'], 1e-9):>9.2f}")
-    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
+        print(
+            f"{number:>5} {p['size'][0]:>4}x{p['size'][1]:<4} {p['total']:>8.1f} {p['setup']:>6.1f} "
+            f"{per / p['total']:>6.2f} "
+            f"{p['network'] / per:>9.3f} {matching / per:>10.3f} {other / per:>10.3f} "
+            f"{matching / max(p['network'], 1e-9):>9.2f}"
+        )
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     result = to_pil(image)
     agreement = label_agreement(network, result, painting, style_map, doodle_map).diagonal()
     palette = semantic_maps.shared_palette(style_map, doodle_map)[0]
-    gpu = "" if device.type != "cuda" else \
-        f", peak GPU memory {torch.cuda.max_memory_allocated(device) / 1024 ** 3:.2f} GB"
+    gpu = (
+        "" if device.type != "cuda" else f", peak GPU memory {torch.cuda.max_memory_allocated(device) / 1024**3:.2f} GB"
+    )
     print(f"total {total:.1f} s, peak RSS so far {peak_rss:.2f} GB{gpu}, {totals['matches']} searches")
-    print("quality (share of each region that looks like its own label): "
-          + " ".join(f"{semantic_maps.to_hex(c)}={a:.2f}" for c, a in zip(palette, agreement))
-          + f"  min={agreement.min():.2f}")
+    print(
+        "quality (share of each region that looks like its own label): "
+        + " ".join(f"{semantic_maps.to_hex(c)}={a:.2f}" for c, a in zip(palette, agreement, strict=True))
+        + f"  min={agreement.min():.2f}"
+    )
     return {"total": total, "quality": agreement, "image": result, "last_matching": matching}
 
 
@@ -114,10 +128,18 @@ def main() -> int:
     parser.add_argument("--iterations", type=int, default=PaintSettings.iterations)
     parser.add_argument("--phases", type=int, default=PaintSettings.phases)
     parser.add_argument("--match-every", type=int, default=PaintSettings.match_every)
-    parser.add_argument("--matcher", choices=["exact", "fast", "both"], default="both",
-                        help="both: exact then fast in this process, with their ratio")
-    parser.add_argument("--seeds", type=int, default=1,
-                        help="paint with random seeds 0..N-1 and compare mean qualities (the measure varies by a few %%)")
+    parser.add_argument(
+        "--matcher",
+        choices=["exact", "fast", "both"],
+        default="both",
+        help="both: exact then fast in this process, with their ratio",
+    )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="paint with random seeds 0..N-1 and compare mean qualities (the measure varies by a few %%)",
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
     parser.add_argument("--precision", default="auto", choices=["auto", "float32", "float16"])
     parser.add_argument("--output", help="also save the result here (NAME_exact.png / NAME_fast.png)")
@@ -127,27 +149,45 @@ def main() -> int:
         return 1
     painting, style_map, doodle_map = load_pair(args.pair)
     style_name, doodle_name = args.pair.split(":")
-    settings = PaintSettings(output_size=parse_size(args.size), iterations=args.iterations, phases=args.phases,
-                             match_every=args.match_every, device=args.device, precision=args.precision)
+    settings = PaintSettings(
+        output_size=parse_size(args.size),
+        iterations=args.iterations,
+        phases=args.phases,
+        match_every=args.match_every,
+        device=args.device,
+        precision=args.precision,
+    )
     network = load_vgg(weights=WEIGHTS)
     _time_searches()
     scene = build_scene(painting, style_map=style_map, target_map=doodle_map, output_size=settings.output_size)
-    print(f"{style_name} -> {doodle_name}, {args.size}, {settings.phases} phases x {settings.iterations} iterations, "
-          f"match every {settings.match_every}, torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(
+        f"{style_name} -> {doodle_name}, {args.size}, {settings.phases} phases x {settings.iterations} iterations, "
+        f"match every {settings.match_every}, torch {torch.__version__}, {torch.get_num_threads()} threads"
+    )
     if resolve_device(settings.device).type == "cuda":  # start-up (kernels, libraries) out of the timings
-        paint_scene(build_scene(painting, style_map=style_map, target_map=doodle_map, output_size=(128, 96)),
-                    settings.replace(output_size=(128, 96), iterations=10, phases=1, matcher="fast"), network)
+        paint_scene(
+            build_scene(painting, style_map=style_map, target_map=doodle_map, output_size=(128, 96)),
+            settings.replace(output_size=(128, 96), iterations=10, phases=1, matcher="fast"),
+            network,
+        )
     matchers = ["exact", "fast"] if args.matcher == "both" else [args.matcher]
     results = {}
     for matcher in matchers:
-        runs = [run(scene, settings.replace(matcher=matcher, random_seed=seed), network, painting, style_map,
-                    doodle_map) for seed in range(args.seeds)]
-        results[matcher] = dict(runs[0], total=sum(r["total"] for r in runs) / len(runs),
-                                quality=np.mean([r["quality"] for r in runs], axis=0))
+        runs = [
+            run(scene, settings.replace(matcher=matcher, random_seed=seed), network, painting, style_map, doodle_map)
+            for seed in range(args.seeds)
+        ]
+        results[matcher] = dict(
+            runs[0],
+            total=sum(r["total"] for r in runs) / len(runs),
+            quality=np.mean([r["quality"] for r in runs], axis=0),
+        )
         if args.seeds > 1:
-            print(f"{matcher}: mean of {args.seeds} seeds: total {results[matcher]['total']:.1f} s, quality "
-                  + " ".join(f"{a:.3f}" for a in results[matcher]["quality"])
-                  + f"  min={results[matcher]['quality'].min():.3f} mean={results[matcher]['quality'].mean():.3f}")
+            print(
+                f"{matcher}: mean of {args.seeds} seeds: total {results[matcher]['total']:.1f} s, quality "
+                + " ".join(f"{a:.3f}" for a in results[matcher]["quality"])
+                + f"  min={results[matcher]['quality'].min():.3f} mean={results[matcher]['quality'].mean():.3f}"
+            )
         if args.output:
             stem = Path(args.output)
             runs[0]["image"].save(stem.with_name(f"{stem.stem}_{matcher}{stem.suffix}"))
@@ -155,10 +195,12 @@ def main() -> int:
         exact, fast = results["exact"], results["fast"]
         worst = fast["quality"].min() / exact["quality"].min()
         mean = fast["quality"].mean() / exact["quality"].mean()
-        print(f"ratio fast/exact: total {fast['total'] / exact['total']:.2f}, last-phase search "
-              f"{fast['last_matching'] / max(exact['last_matching'], 1e-9):.2f}, "
-              f"worst-region quality {worst:.3f} ({100 * (worst - 1):+.1f} %), "
-              f"mean-region quality {mean:.3f} ({100 * (mean - 1):+.1f} %)")
+        print(
+            f"ratio fast/exact: total {fast['total'] / exact['total']:.2f}, last-phase search "
+            f"{fast['last_matching'] / max(exact['last_matching'], 1e-9):.2f}, "
+            f"worst-region quality {worst:.3f} ({100 * (worst - 1):+.1f} %), "
+            f"mean-region quality {mean:.3f} ({100 * (mean - 1):+.1f} %)"
+        )
     return 0
 
 

@@ -14,10 +14,12 @@ import argparse
 import sys
 
 import torch
-
 from bench_doodle import WEIGHTS, load_pair
+
+import semantic_maps
 from doodle import PaintSettings, build_scene, load_vgg, paint_scene
 from doodle import mrf as mrf_module
+from doodle.matching import FastMatcher
 from doodle.patches import extract_patches, match_keys
 from doodle.settings import parse_size
 
@@ -38,36 +40,43 @@ def main() -> int:
     network = load_vgg(weights=WEIGHTS)
     fast_match = mrf_module.MRFLoss.match
     searches: dict[tuple[int, ...], int] = {}  # by (channels, height, width): one layer of one phase
-    labels = " ".join("#%02x%02x%02x" % tuple(colour) for colour in scene.palette)
+    labels = " ".join(semantic_maps.to_hex(colour) for colour in scene.palette)
     print(f"{args.pair}, {args.size}, seed {args.seed}; per label ({labels}): share on the exact best / regret")
 
     def compared(loss: mrf_module.MRFLoss, features: torch.Tensor) -> torch.Tensor:
         found = fast_match(loss, features)
-        if loss.query_dominant is None:
+        matcher = loss.matcher
+        if not isinstance(matcher, FastMatcher) or matcher.query_labels is None:
             return found
+        exact = matcher.exact
         with torch.no_grad():
-            queries = match_keys(extract_patches(features.detach(), loss.size), loss.target_label_patches,
-                                 loss.semantic_weight)
-            best = loss._search(queries)
-            best_score = (queries * loss.keys[best]).sum(1)
-            shortfall = best_score - (queries * loss.keys[found]).sum(1)
+            patches = extract_patches(features.detach(), loss.size)
+            queries = match_keys(patches, exact.target_label_patches, exact.semantic_weight)
+            best = exact(patches, loss._patch_grid(features))
+            best_score = (queries * exact.keys[best]).sum(1)
+            shortfall = best_score - (queries * exact.keys[found]).sum(1)
         grid = tuple(features.shape[-3:])
         searches[grid] = searches.get(grid, 0) + 1
         parts = []
         for label in range(len(scene.palette)):
-            chosen = loss.query_dominant == label
+            chosen = matcher.query_labels == label
             if chosen.any():
-                parts.append(f"{(found == best)[chosen].float().mean():.2f}/"
-                             f"{shortfall[chosen].mean() / best_score[chosen].mean() * 100:.2f}%")
+                parts.append(
+                    f"{(found == best)[chosen].float().mean():.2f}/"
+                    f"{shortfall[chosen].mean() / best_score[chosen].mean() * 100:.2f}%"
+                )
             else:
                 parts.append("-")
-        print(f"{grid[0]:>4} channels {grid[2]:>4}x{grid[1]:<4} search {searches[grid]:>2}: "
-              + " ".join(parts), flush=True)
+        print(
+            f"{grid[0]:>4} channels {grid[2]:>4}x{grid[1]:<4} search {searches[grid]:>2}: " + " ".join(parts),
+            flush=True,
+        )
         return found
 
     mrf_module.MRFLoss.match = compared
-    paint_scene(scene, PaintSettings(output_size=size, phases=args.phases, random_seed=args.seed,
-                                     matcher="fast"), network)
+    paint_scene(
+        scene, PaintSettings(output_size=size, phases=args.phases, random_seed=args.seed, matcher="fast"), network
+    )
     return 0
 
 

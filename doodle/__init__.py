@@ -10,6 +10,15 @@ from .scene import Scene, build_scene
 from .settings import PaintSettings
 from .vgg import VGGFeatures, load_vgg
 
-__all__ = ["DoodleError", "PaintSettings", "Scene", "Step", "VGGFeatures", "build_scene", "load_vgg", "paint",
-           "paint_scene"]
+__all__ = [
+    "DoodleError",
+    "PaintSettings",
+    "Scene",
+    "Step",
+    "VGGFeatures",
+    "build_scene",
+    "load_vgg",
+    "paint",
+    "paint_scene",
+]
 __version__ = "0.1.0"

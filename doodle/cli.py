@@ -1,10 +1,14 @@
-"""``doodle`` command line: thin commands that collect options and call the library."""
+"""``doodle`` command line: thin commands that collect options and call the library.
 
-import inspect
+Option defaults and choices come from :class:`~doodle.settings.PaintSettings`; the library's
+messages name its parameters (`` `device='cpu'` ``) and are shown here as flags (``--device cpu``).
+"""
+
+import re
 import warnings
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import numpy as np
 import typer
@@ -14,62 +18,69 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 import semantic_maps
 
+from .devices import resolve_device
 from .errors import DoodleError
 from .images import check_output_path, load_rgb, save_atomic, to_pil
-from .painter import Step, paint, resolve_device
+from .painter import Step, paint
 from .settings import PaintSettings, parse_size
 from .vgg import VGGFeatures, load_vgg
 from .watch import watch
 
 app = typer.Typer(
     help="Semantic, patch-based neural style transfer: paint a doodle, a photo or a texture in a painter's style.",
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+_DEFAULTS = PaintSettings()
 
 
-class StyleLossChoice(str, Enum):
-    mrf = "mrf"
-    gram = "gram"
-    both = "both"
+def _choices(field: str) -> type[Enum]:
+    """A typer choice list made from the ``Literal`` of a setting."""
+    values = [str(value) for value in PaintSettings.choices(field)]
+    return Enum(f"{field.title().replace('_', '')}Choice", {value: value for value in values}, type=str)
 
 
-class ModelChoice(str, Enum):
-    vgg16 = "vgg16"
-    vgg19 = "vgg19"
+StyleLossChoice, MatcherChoice, OptimizerChoice = _choices("style_loss"), _choices("matcher"), _choices("optimizer")
+ModelChoice, PreprocessChoice, PoolingChoice = _choices("model"), _choices("preprocess"), _choices("pooling")
+PrecisionChoice = _choices("precision")
+
+_PARAMETER = re.compile(r"`(\w+)(?:=([^`]*))?`")  # `name` or `name=value` in a library message
 
 
-class PreprocessChoice(str, Enum):
-    torchvision = "torchvision"
-    caffe = "caffe"
+def _flags() -> dict[str, str]:
+    """Each parameter of ``doodle paint`` and its long flag: ``{'target_map': '--map', ...}``."""
+    command = typer.main.get_command(app).commands["paint"]
+    return {param.name: next(o for o in param.opts if o.startswith("--")) for param in command.params if param.opts}
 
 
-class MatcherChoice(str, Enum):
-    exact = "exact"
-    fast = "fast"
+def cli_words(message: str) -> str:
+    """A library message with its parameter names as flags: `` `device='cpu'` `` -> ``--device cpu``."""
+    flags = _flags()
 
+    def flag(match: re.Match) -> str:
+        name, value = match.group(1), match.group(2)
+        if name not in flags:
+            return name if value is None else f"{name}={value}"
+        if value is None or value == "True":
+            return flags[name]
+        return f"{flags[name]} {value.strip(chr(39) + chr(34))}"
 
-class PrecisionChoice(str, Enum):
-    auto = "auto"
-    float32 = "float32"
-    float16 = "float16"
-
-
-class PoolingChoice(str, Enum):
-    avg = "avg"
-    max = "max"
-
-
-class OptimizerChoice(str, Enum):
-    lbfgs = "lbfgs"
-    adam = "adam"
+    return _PARAMETER.sub(flag, message)
 
 
 def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"error: {cli_words(message)}", err=True)
     raise typer.Exit(1)
 
 
-def _layers(text: Optional[str]) -> Optional[tuple[str, ...]]:
+def _layers(text: str | None) -> tuple[str, ...] | None:
     return None if text is None else tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _value(choice: Enum | None) -> str | None:
+    return None if choice is None else choice.value
 
 
 class _Reporter:
@@ -77,10 +88,19 @@ class _Reporter:
 
     def __init__(self, output: Path, quiet: bool, save_every: int) -> None:
         self.output, self.save_every = output, save_every
-        self.progress = None if quiet else Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("loss {task.fields[loss]:.4f}"), TimeElapsedColumn(), transient=False,
-            console=Console(stderr=True))
+        self.progress = (
+            None
+            if quiet
+            else Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("loss {task.fields[loss]:.4f}"),
+                TimeElapsedColumn(),
+                transient=False,
+                console=Console(stderr=True),
+            )
+        )
         self.task = None
         self.phase = 0
 
@@ -98,74 +118,161 @@ class _Reporter:
                     self.progress.start()  # only once painting starts: input errors stay one line
                 self.phase = step.phase
                 width, height = step.size
-                self.task = self.progress.add_task(f"phase {step.phase}/{step.phases} {width}x{height}",
-                                                   total=step.iterations, loss=step.loss)
+                self.task = self.progress.add_task(
+                    f"phase {step.phase}/{step.phases} {width}x{height}", total=step.iterations, loss=step.loss
+                )
             self.progress.update(self.task, completed=step.iteration, loss=step.loss)
         if self.save_every and step.iteration % self.save_every == 0:
             frame = self.output.with_name(f"{self.output.stem}_p{step.phase}_{step.iteration:04d}{self.output.suffix}")
             save_atomic(to_pil(step.image), frame)
 
 
-def _paint(inputs: dict, settings: PaintSettings, output: Path, quiet: bool, save_every: int,
-           network: VGGFeatures | None = None) -> Image.Image:
+def _paint(
+    inputs: dict,
+    settings: PaintSettings,
+    output: Path,
+    quiet: bool,
+    save_every: int,
+    network: VGGFeatures | None = None,
+) -> Image.Image:
     """Paint with progress bars, then print the library's warnings as notes."""
     with warnings.catch_warnings(record=True) as caught, _Reporter(output, quiet, save_every) as reporter:
         warnings.simplefilter("always", UserWarning)
         image = paint(**inputs, settings=settings, network=network, callback=reporter)
     for warning in [] if quiet else caught:
-        typer.echo(f"note: {warning.message}", err=True)
+        typer.echo(f"note: {cli_words(str(warning.message))}", err=True)
     return image
 
 
-@app.command("paint")
+_D = _DEFAULTS  # short, for the defaults below
+_DEFAULT_MATCHER, _DEFAULT_POOLING = MatcherChoice(_D.matcher), PoolingChoice(_D.pooling)
+_DEFAULT_OPTIMIZER, _DEFAULT_PRECISION = OptimizerChoice(_D.optimizer), PrecisionChoice(_D.precision)
+
+
 def paint_command(
+    ctx: typer.Context,
     style: Annotated[Path, typer.Option("--style", "-s", help="The painting whose style to use.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the result (.png, .jpg).")] = Path("output.png"),
-    target_map: Annotated[Optional[Path], typer.Option(
-        "--map", "--content-map", "-m",
-        help="Label map of the output: your doodle, or the content's map. Found as CONTENT_sem.png when not given.")] = None,
-    style_map: Annotated[Optional[Path], typer.Option(
-        "--style-map", help="Label map of the style painting, in the same colours. Found as STYLE_sem.png when not given.")] = None,
-    content: Annotated[Optional[Path], typer.Option("--content", "-c", help="A photo whose layout to keep.")] = None,
-    allow_missing_labels: Annotated[bool, typer.Option(
-        help="Paint map colours the style's map lacks without semantics, instead of stopping.")] = False,
-    output_size: Annotated[Optional[str], typer.Option(
-        help="WIDTHxHEIGHT of the result. Default: the map's or content's size (the style's for a texture). "
-             "The style is scaled with it.")] = None,
-    iterations: Annotated[int, typer.Option(min=1, help="Optimiser steps in each phase.")] = 100,
-    phases: Annotated[int, typer.Option(min=1, help="Resolutions, coarse to fine: 3 paints at 1/4, 1/2, then full size.")] = 3,
-    style_weight: Annotated[float, typer.Option(min=0, help="How strongly to copy the style.")] = 1.0,
-    content_weight: Annotated[float, typer.Option(min=0, help="How strongly to keep the content photo.")] = 0.5,
-    semantic_weight: Annotated[float, typer.Option(
-        min=0, help="How strictly patches keep to their own label: match score = ncc(features) + this * ncc(labels).")] = 2.0,
-    smoothness: Annotated[float, typer.Option(min=0, help="Total-variation weight: higher is smoother, less noisy.")] = 2.0,
-    style_loss: Annotated[Optional[StyleLossChoice], typer.Option(
-        help="mrf: patches (Li & Wand, follows maps); gram: Gatys et al., position-free; both: their sum. "
-             "Default: mrf, or both for texture synthesis.")] = None,
-    style_layers: Annotated[Optional[str], typer.Option(
-        help="Comma-separated layers for the style loss, e.g. 3_1,4_1 (default 2_1,3_1,4_1 for mrf; 1_1..5_1 for gram).")] = None,
-    content_layers: Annotated[str, typer.Option(help="Comma-separated layers for the content loss.")] = "4_2",
-    style_scale: Annotated[float, typer.Option(min=0.05, help="Scale of the style painting, relative to the output's scale.")] = 1.0,
-    match_every: Annotated[int, typer.Option(min=1, help="Search for new patch matches every N steps (1: every step).")] = 10,
-    matcher: Annotated[MatcherChoice, typer.Option(
-        help="fast: one exact search, then PatchMatch improves the previous matches (a fraction of the cost; "
-             "no visible difference); exact: brute force every time (the reference).")] = MatcherChoice.fast,
-    seed: Annotated[str, typer.Option(
-        help="Start image: auto (content, else label colours + noise, else noise), noise, content, or an image path.")] = "auto",
-    random_seed: Annotated[int, typer.Option(help="Seed of the random noise: the same seed gives the same image.")] = 0,
-    model: Annotated[Optional[ModelChoice], typer.Option(help="VGG depth. Default: implied by --weights, else vgg19.")] = None,
-    weights: Annotated[Optional[Path], typer.Option(
-        help="A torchvision-format VGG state dict. Default: torchvision's ImageNet weights (downloaded once).")] = None,
-    preprocess: Annotated[Optional[PreprocessChoice], typer.Option(
-        help="Input the weights expect: torchvision (RGB, normalised) or caffe (BGR, 0..255, mean removed). "
-             "Default: implied by known weights, else torchvision.")] = None,
-    pooling: Annotated[PoolingChoice, typer.Option(help="avg (smoother, the original doodle's) or max pooling.")] = PoolingChoice.avg,
-    optimizer: Annotated[OptimizerChoice, typer.Option(help="lbfgs (fast convergence) or adam.")] = OptimizerChoice.lbfgs,
-    device: Annotated[str, typer.Option(help="auto (CUDA, else MPS, else CPU), cpu, cuda or mps.")] = "auto",
-    precision: Annotated[PrecisionChoice, typer.Option(
-        help="Network arithmetic: auto (float16 with loss scaling on CUDA, float32 elsewhere), float32 or float16.")]
-        = PrecisionChoice.auto,
-    save_every: Annotated[int, typer.Option(min=0, help="Also write OUTPUT_p<phase>_<step>.png every N steps (0: never).")] = 0,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the result (.png, .jpg).")] = Path(
+        "output.png"
+    ),
+    target_map: Annotated[
+        Path | None,
+        typer.Option(
+            "--map",
+            "--content-map",
+            "-m",
+            help="Label map of the output: your doodle, or the content's map. Found as CONTENT_sem.png when not given.",
+        ),
+    ] = None,
+    style_map: Annotated[
+        Path | None,
+        typer.Option(
+            "--style-map",
+            help="Label map of the style painting, in the same colours. Found as STYLE_sem.png when not given.",
+        ),
+    ] = None,
+    content: Annotated[Path | None, typer.Option("--content", "-c", help="A photo whose layout to keep.")] = None,
+    allow_missing_labels: Annotated[
+        bool, typer.Option(help="Paint map colours the style's map lacks without semantics, instead of stopping.")
+    ] = _D.allow_missing_labels,
+    output_size: Annotated[
+        str | None,
+        typer.Option(
+            help="WIDTHxHEIGHT of the result. Default: the map's or content's size (the style's for a texture). "
+            "The style is scaled with it."
+        ),
+    ] = None,
+    iterations: Annotated[int, typer.Option(min=1, help="Optimiser steps in each phase.")] = _D.iterations,
+    phases: Annotated[
+        int, typer.Option(min=1, help="Resolutions, coarse to fine: 3 paints at 1/4, 1/2, then full size.")
+    ] = _D.phases,
+    style_weight: Annotated[float, typer.Option(min=0, help="How strongly to copy the style.")] = _D.style_weight,
+    content_weight: Annotated[
+        float, typer.Option(min=0, help="How strongly to keep the content photo.")
+    ] = _D.content_weight,
+    semantic_weight: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="How strictly patches keep to their own label: match score = ncc(features) + this * ncc(labels).",
+        ),
+    ] = _D.semantic_weight,
+    smoothness: Annotated[
+        float, typer.Option(min=0, help="Total-variation weight: higher is smoother, less noisy.")
+    ] = _D.smoothness,
+    style_loss: Annotated[
+        StyleLossChoice | None,
+        typer.Option(
+            help="mrf: patches (Li & Wand, follows maps); gram: Gatys et al., position-free; both: their sum. "
+            "Default: mrf, or both for texture synthesis."
+        ),
+    ] = None,
+    style_layers: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated layers for the style loss, e.g. 3_1,4_1 "
+            "(default 2_1,3_1,4_1 for mrf; 1_1..5_1 for gram)."
+        ),
+    ] = None,
+    content_layers: Annotated[str, typer.Option(help="Comma-separated layers for the content loss.")] = ",".join(
+        _D.content_layers
+    ),
+    style_scale: Annotated[
+        float, typer.Option(min=0.05, help="Scale of the style painting, relative to the output's scale.")
+    ] = _D.style_scale,
+    patch_size: Annotated[
+        int, typer.Option(help="Side of the feature patches matched to the painting's: 1, 3 or 5.")
+    ] = _D.patch_size,
+    match_every: Annotated[
+        int, typer.Option(min=1, help="Search for new patch matches every N steps (1: every step).")
+    ] = _D.match_every,
+    matcher: Annotated[
+        MatcherChoice,
+        typer.Option(
+            help="fast: one exact search, then PatchMatch improves the previous matches (a fraction of the cost; "
+            "no visible difference); exact: brute force every time (the reference)."
+        ),
+    ] = _DEFAULT_MATCHER,
+    seed: Annotated[
+        str,
+        typer.Option(
+            help="Start image: auto (content, else label colours + noise, else noise), noise, content, "
+            "or an image path."
+        ),
+    ] = str(_D.seed),
+    random_seed: Annotated[
+        int, typer.Option(help="Seed of the random noise: the same seed gives the same image.")
+    ] = _D.random_seed,
+    model: Annotated[
+        ModelChoice | None, typer.Option(help="VGG depth. Default: implied by --weights, else vgg19.")
+    ] = None,
+    weights: Annotated[
+        Path | None,
+        typer.Option(
+            help="A torchvision-format VGG state dict. Default: torchvision's ImageNet weights (downloaded once)."
+        ),
+    ] = None,
+    preprocess: Annotated[
+        PreprocessChoice | None,
+        typer.Option(
+            help="Input the weights expect: torchvision (RGB, normalised) or caffe (BGR, 0..255, mean removed). "
+            "Default: implied by known weights, else torchvision."
+        ),
+    ] = None,
+    pooling: Annotated[
+        PoolingChoice, typer.Option(help="avg (smoother, the original doodle's) or max pooling.")
+    ] = _DEFAULT_POOLING,
+    optimizer: Annotated[OptimizerChoice, typer.Option(help="lbfgs (fast convergence) or adam.")] = _DEFAULT_OPTIMIZER,
+    device: Annotated[str, typer.Option(help="auto (CUDA, else MPS, else CPU), cpu, cuda or mps.")] = _D.device,
+    precision: Annotated[
+        PrecisionChoice,
+        typer.Option(
+            help="Network arithmetic: auto (float16 with loss scaling on CUDA, float32 elsewhere), float32 or float16."
+        ),
+    ] = _DEFAULT_PRECISION,
+    save_every: Annotated[
+        int, typer.Option(min=0, help="Also write OUTPUT_p<phase>_<step>.png every N steps (0: never).")
+    ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or messages.")] = False,
 ) -> None:
     """Paint an image in the style of a painting.
@@ -176,35 +283,42 @@ def paint_command(
     style transfer:     --content photo.jpg --style painting.jpg
     texture synthesis:  --style painting.jpg --output-size 512x512
     """
-    _run(locals(), watching=False)
-
-
-def _settings(o: dict) -> PaintSettings:
-    """The options of `paint`/`watch` as library settings."""
-    enum = lambda value: None if value is None else value.value  # noqa: E731
-    return PaintSettings(
-        output_size=None if o["output_size"] is None else parse_size(o["output_size"]), phases=o["phases"],
-        iterations=o["iterations"], style_loss=enum(o["style_loss"]), style_layers=_layers(o["style_layers"]),
-        content_layers=_layers(o["content_layers"]), style_weight=o["style_weight"],
-        content_weight=o["content_weight"], semantic_weight=o["semantic_weight"], smoothness=o["smoothness"],
-        style_scale=o["style_scale"], allow_missing_labels=o["allow_missing_labels"], match_every=o["match_every"], matcher=o["matcher"].value,
-        optimizer=o["optimizer"].value, seed=o["seed"], random_seed=o["random_seed"], model=enum(o["model"]),
-        weights=o["weights"], preprocess=enum(o["preprocess"]), pooling=o["pooling"].value, device=o["device"],
-        precision=o["precision"].value)
-
-
-def _run(o: dict, *, watching: bool) -> None:
-    output, quiet = o["output"], o["quiet"]
-    inputs = dict(style=o["style"], style_map=o["style_map"], target_map=o["target_map"], content=o["content"])
+    inputs = dict(style=style, style_map=style_map, target_map=target_map, content=content)
+    watching = ctx.info_name == "watch"
     try:
         check_output_path(output)
-        settings = _settings(o)
+        settings = PaintSettings(
+            output_size=None if output_size is None else parse_size(output_size),
+            phases=phases,
+            iterations=iterations,
+            style_loss=_value(style_loss),
+            style_layers=_layers(style_layers),
+            content_layers=_layers(content_layers),
+            style_weight=style_weight,
+            content_weight=content_weight,
+            semantic_weight=semantic_weight,
+            smoothness=smoothness,
+            style_scale=style_scale,
+            allow_missing_labels=allow_missing_labels,
+            patch_size=patch_size,
+            match_every=match_every,
+            matcher=_value(matcher),
+            optimizer=_value(optimizer),
+            seed=seed,
+            random_seed=random_seed,
+            model=_value(model),
+            weights=weights,
+            preprocess=_value(preprocess),
+            pooling=_value(pooling),
+            device=device,
+            precision=_value(precision),
+        )
         if watching:
-            if o["target_map"] is None:
-                _fail("doodle watch needs --map: the doodle file to watch")
-            _watch_loop(settings, inputs, output, quiet, o["save_every"])
+            if target_map is None:
+                raise DoodleError("doodle watch needs `target_map`: the doodle file to watch")
+            _watch_loop(settings, inputs, output, quiet, save_every)
             return
-        image = _paint(inputs, settings, output, quiet, o["save_every"])
+        image = _paint(inputs, settings, output, quiet, save_every)
         save_atomic(image, output)
     except DoodleError as error:
         _fail(str(error))
@@ -214,6 +328,18 @@ def _run(o: dict, *, watching: bool) -> None:
         typer.echo(f"wrote {output} ({image.width}x{image.height})", err=True)
 
 
+app.command("paint")(paint_command)
+# One function, two commands: `doodle watch` takes every option of `doodle paint`.
+app.command(
+    "watch",
+    help=(
+        "Repaint whenever the doodle (--map) changes: save it from any paint program and look.\n\n"
+        "Takes every option of `doodle paint`. Each result is written atomically to --output; a half-written or "
+        "broken map is reported and retried, never a crash. Stop with Ctrl-C."
+    ),
+)(paint_command)
+
+
 def _watch_loop(settings: PaintSettings, inputs: dict, output: Path, quiet: bool, save_every: int) -> None:
     network = load_vgg(settings.model, settings.weights, preprocess=settings.preprocess, pooling=settings.pooling)
     network = network.to(resolve_device(settings.device))  # stays there between paintings
@@ -221,25 +347,11 @@ def _watch_loop(settings: PaintSettings, inputs: dict, output: Path, quiet: bool
     def render() -> Image.Image:
         return _paint(inputs, settings, output, quiet, save_every, network=network)
 
-    report = (lambda line: None) if quiet else (lambda line: typer.echo(line, err=True))
+    report = (lambda line: None) if quiet else (lambda line: typer.echo(cli_words(line), err=True))
     try:
         watch(inputs["target_map"], render, output, report=report)
     except KeyboardInterrupt:
         report("stopped")
-
-
-def watch_command(**options) -> None:
-    """Repaint whenever the doodle (--map) changes: save it from any paint program and look.
-
-    Takes every option of `doodle paint`. Each result is written atomically to --output; a
-    half-written or broken map is reported and retried, never a crash. Stop with Ctrl-C.
-    """
-    _run(options, watching=True)
-
-
-watch_command.__signature__ = inspect.signature(paint_command)  # the same options, declared once
-watch_command.__annotations__ = paint_command.__annotations__
-app.command("watch")(watch_command)
 
 
 def _print_labels(rgb: np.ndarray) -> None:
@@ -247,7 +359,7 @@ def _print_labels(rgb: np.ndarray) -> None:
     palette = semantic_maps.find_palette(rgb)
     shares = semantic_maps.encode_labels(rgb, palette).reshape(len(palette), -1).mean(axis=1)
     typer.echo(f"{len(palette)} labels, {rgb.shape[1]}x{rgb.shape[0]}")
-    for colour, share in zip(palette, shares):
+    for colour, share in zip(palette, shares, strict=True):
         red, green, blue = (int(c) for c in colour)
         typer.echo(f"  {semantic_maps.to_hex(colour)}  rgb({red:3d},{green:3d},{blue:3d})  {100 * share:5.1f}%")
 
@@ -268,7 +380,9 @@ def palette_command(
 @app.command("segment")
 def segment_command(
     painting: Annotated[Path, typer.Argument(help="The painting to make a map of.")],
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where to write the map. Default: PAINTING_sem.png.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Where to write the map. Default: PAINTING_sem.png.")
+    ] = None,
     labels: Annotated[int, typer.Option("--labels", "-k", min=2, max=12, help="Number of regions.")] = 5,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing map file.")] = False,
 ) -> None:

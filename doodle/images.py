@@ -12,31 +12,50 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor
 
-from semantic_maps import MapError, to_rgb
+from semantic_maps import to_rgb
 from semantic_maps.io import open_image
 
-from .errors import DoodleError
+from .errors import DoodleError, map_errors
 
-__all__ = ["ImageInput", "load_rgb", "to_tensor", "to_pil", "resize", "save_atomic", "check_output_path"]
+__all__ = [
+    "ImageInput",
+    "load_rgb",
+    "to_tensor",
+    "to_pil",
+    "resize",
+    "scaled_shape",
+    "save_atomic",
+    "check_output_path",
+]
 
 ImageInput = str | os.PathLike | Image.Image | np.ndarray
 
 
 def load_rgb(source: ImageInput, *, what: str = "image") -> Image.Image:
-    """A path, PIL image or (H, W, 3) uint8 array -> an RGB PIL image (alpha composited on black,
-    as for label maps)."""
-    if isinstance(source, Image.Image):
-        image = source
-    elif isinstance(source, np.ndarray):
-        if source.ndim != 3 or source.shape[2] not in (3, 4):
-            raise DoodleError(f"{what}: expected an (H, W, 3) array, got shape {source.shape}")
-        return Image.fromarray(np.ascontiguousarray(source[..., :3]).astype(np.uint8))
-    else:
-        try:
-            image = open_image(source, what=what)
-        except MapError as error:
-            raise DoodleError(str(error)) from None
-    return Image.fromarray(to_rgb(image))
+    """A path, PIL image or array -> an RGB PIL image (alpha composited on black, as for label maps).
+
+    Arrays are ``(H, W, 3)`` (or ``(H, W, 4)``, alpha ignored): uint8 in ``[0, 255]``, or float in ``[0, 1]``.
+    """
+    if isinstance(source, np.ndarray):
+        return Image.fromarray(_array_to_uint8(source, what))
+    with map_errors():
+        return Image.fromarray(to_rgb(source if isinstance(source, Image.Image) else open_image(source, what=what)))
+
+
+def _array_to_uint8(array: np.ndarray, what: str) -> np.ndarray:
+    if array.ndim != 3 or array.shape[2] not in (3, 4):
+        raise DoodleError(f"{what}: expected an (H, W, 3) array, got shape {array.shape}")
+    rgb = array[..., :3]
+    if rgb.dtype == np.uint8:
+        return np.ascontiguousarray(rgb)
+    if np.issubdtype(rgb.dtype, np.floating):
+        if not np.isfinite(rgb).all() or rgb.min() < 0 or rgb.max() > 1:
+            raise DoodleError(
+                f"{what}: a float array must hold values in [0, 1], got "
+                f"[{np.nanmin(rgb):g}, {np.nanmax(rgb):g}]; scale it, or pass uint8 in [0, 255]"
+            )
+        return np.rint(rgb * 255).astype(np.uint8)
+    raise DoodleError(f"{what}: expected a uint8 array in [0, 255] or a float array in [0, 1], got {rgb.dtype}")
 
 
 def to_tensor(image: Image.Image) -> Tensor:
@@ -51,13 +70,18 @@ def to_pil(image: Tensor) -> Image.Image:
     return Image.fromarray(np.rint(array * 255).astype(np.uint8))
 
 
-def resize(tensor: Tensor, size: tuple[int, int]) -> Tensor:
-    """Resize ``(B, C, H, W)`` to ``size = (height, width)``: area averaging down, bilinear up."""
-    if tuple(tensor.shape[-2:]) == tuple(size):
+def resize(tensor: Tensor, shape: tuple[int, int]) -> Tensor:
+    """Resize ``(B, C, H, W)`` to ``shape = (height, width)``: area averaging down, bilinear up."""
+    if tuple(tensor.shape[-2:]) == tuple(shape):
         return tensor
-    if size[0] <= tensor.shape[-2] and size[1] <= tensor.shape[-1]:
-        return F.interpolate(tensor, size=size, mode="area")
-    return F.interpolate(tensor, size=size, mode="bilinear", align_corners=False, antialias=True)
+    if shape[0] <= tensor.shape[-2] and shape[1] <= tensor.shape[-1]:
+        return F.interpolate(tensor, size=shape, mode="area")
+    return F.interpolate(tensor, size=shape, mode="bilinear", align_corners=False, antialias=True)
+
+
+def scaled_shape(shape: tuple[int, int], factor: float) -> tuple[int, int]:
+    """``(height, width)`` times ``factor``, rounded, at least one pixel each."""
+    return max(1, round(shape[0] * factor)), max(1, round(shape[1] * factor))
 
 
 def check_output_path(path: str | os.PathLike) -> Path:

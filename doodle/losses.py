@@ -20,8 +20,9 @@ def gram_matrix(features: Tensor) -> Tensor:
 
 def total_variation(image: Tensor) -> Tensor:
     """Mean squared difference between neighbouring pixels. ``(B, 3, H, W)`` -> scalar."""
-    return (image[..., 1:, :] - image[..., :-1, :]).pow(2).mean() + \
-        (image[..., :, 1:] - image[..., :, :-1]).pow(2).mean()
+    return (image[..., 1:, :] - image[..., :-1, :]).pow(2).mean() + (image[..., :, 1:] - image[..., :, :-1]).pow(
+        2
+    ).mean()
 
 
 def _relative_mse(value: Tensor, target: Tensor, scale: Tensor) -> Tensor:

@@ -11,20 +11,22 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from .devices import device_clock, resolve_device, use_half
 from .errors import DoodleError
-from .images import ImageInput, load_rgb, resize, to_pil, to_tensor
+from .images import ImageInput, load_rgb, resize, scaled_shape, to_pil, to_tensor
 from .losses import ContentLoss, GramLoss, total_variation
 from .mrf import MRFLoss, pool_labels
 from .scene import Scene, build_scene
 from .settings import PaintSettings
 from .vgg import VGGFeatures, layer_stride, load_vgg, parse_layer
 
-__all__ = ["paint", "paint_scene", "Step", "resolve_device", "use_half", "device_clock"]
+__all__ = ["paint", "paint_scene", "Step", "Callback"]
 
 
 @dataclass
 class Step:
-    """Reported after every iteration. ``image`` is ``(1, 3, h, w)`` in ``[0, 1]``: copy it to keep it."""
+    """Reported after every iteration. ``size`` is the phase's (width, height); ``image`` is
+    ``(1, 3, height, width)`` in ``[0, 1]``: copy it to keep it."""
 
     phase: int
     phases: int
@@ -39,35 +41,6 @@ class Step:
 Callback = Callable[[Step], None]
 
 
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> CUDA if present, else Apple MPS, else CPU; an unavailable choice is an error."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise DoodleError(f"--device {name}: no CUDA device is available here; use --device cpu or auto")
-    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise DoodleError("--device mps: Apple MPS is not available here; use --device cpu or auto")
-    return torch.device(name)
-
-
-def use_half(settings: PaintSettings, device: torch.device) -> bool:
-    """Whether the network runs in float16: ``auto`` means on CUDA only."""
-    if settings.precision == "float16" and device.type != "cuda":
-        raise DoodleError("--precision float16 needs a CUDA device; use --precision float32 or auto")
-    return settings.precision == "float16" or (settings.precision == "auto" and device.type == "cuda")
-
-
-def device_clock(device: torch.device) -> float:
-    """Seconds, after the device's queued work is done (so GPU timings mean something)."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter()
-
-
 class _LossScale:
     """Dynamic loss scaling for float16 backward passes (as ``torch.amp.GradScaler``).
 
@@ -77,7 +50,7 @@ class _LossScale:
     every ``interval`` good evaluations it doubles.
     """
 
-    def __init__(self, enabled: bool, value: float = 2.0 ** 24, interval: int = 50) -> None:
+    def __init__(self, enabled: bool, value: float = 2.0**24, interval: int = 50) -> None:
         self.enabled, self.value, self.interval, self.good = enabled, value if enabled else 1.0, interval, 0
 
     def unscale(self, grad: Tensor) -> bool:
@@ -94,37 +67,37 @@ class _LossScale:
         return True
 
 
-def _phase_factors(size: tuple[int, int], phases: int, smallest: int) -> list[float]:
+def _phase_factors(shape: tuple[int, int], phases: int, smallest: int) -> list[float]:
     """Scales ``1/2**(phases-1) ... 1/2, 1``, dropping coarse ones whose short side is under ``smallest``."""
     factors = [0.5 ** (phases - 1 - i) for i in range(phases)]
-    return [f for f in factors if min(size) * f >= smallest] or [1.0]
+    return [f for f in factors if min(shape) * f >= smallest] or [1.0]
 
 
-def _label_colours(scene: Scene, size: tuple[int, int]) -> Tensor:
+def _label_colours(scene: Scene, shape: tuple[int, int]) -> Tensor:
     """The target map painted with each label's mean colour in the style. -> ``(1, 3, h, w)``."""
     labels = resize(scene.style_labels, tuple(scene.style.shape[-2:]))[0]  # (K, Hs, Ws)
     means = torch.einsum("khw,chw->kc", labels, scene.style[0]) / labels.sum((1, 2)).clamp_min(1e-6)[:, None]
-    return torch.einsum("khw,kc->chw", resize(scene.target_labels, size)[0], means)[None]
+    return torch.einsum("khw,kc->chw", resize(scene.target_labels, shape)[0], means)[None]
 
 
-def _initial_image(scene: Scene, settings: PaintSettings, size: tuple[int, int]) -> Tensor:
+def _initial_image(scene: Scene, settings: PaintSettings, shape: tuple[int, int]) -> Tensor:
     """The first phase's start: noise, the content, label colours plus noise (``auto``) or a file."""
     seed = settings.seed
     generator = torch.Generator().manual_seed(settings.random_seed)
-    noise = torch.rand((1, 3) + size, generator=generator)
+    noise = torch.rand((1, 3) + shape, generator=generator)
     if seed == "auto":
         if scene.content is not None:
-            return resize(scene.content, size)
+            return resize(scene.content, shape)
         if scene.target_labels is not None:
-            return (_label_colours(scene, size) + (noise - 0.5) * 0.5).clamp(0, 1)
+            return (_label_colours(scene, shape) + (noise - 0.5) * 0.5).clamp(0, 1)
         seed = "noise"
     if seed == "noise":
         return noise * 0.5 + 0.25
     if seed == "content":
         if scene.content is None:
-            raise DoodleError("--seed content needs --content; use --seed noise or an image path")
-        return resize(scene.content, size)
-    return resize(to_tensor(load_rgb(Path(seed), what="seed image")), size)
+            raise DoodleError("`seed='content'` needs `content`; use `seed='noise'` or an image path")
+        return resize(scene.content, shape)
+    return resize(to_tensor(load_rgb(Path(seed), what="seed image")), shape)
 
 
 # Soft bound keeping pixels in [0, 1]: L-BFGS's line search needs a smooth objective, not a clamp.
@@ -134,40 +107,55 @@ _RANGE_WEIGHT = 10.0
 class _Objective:
     """The weighted sum of all losses of one phase. ``(1, 3, h, w)`` image -> scalar."""
 
-    def __init__(self, network: VGGFeatures, scene: Scene, settings: PaintSettings, factor: float,
-                 size: tuple[int, int], device: torch.device) -> None:
+    def __init__(
+        self,
+        network: VGGFeatures,
+        scene: Scene,
+        settings: PaintSettings,
+        factor: float,
+        shape: tuple[int, int],
+        device: torch.device,
+    ) -> None:
         model = network.model
         self.network, self.settings = network, settings
         self.mrf_layers = [parse_layer(n, model) for n in settings.mrf_layers()]
         self.gram_layers = [parse_layer(n, model) for n in settings.gram_layers()]
-        self.content_layers = [parse_layer(n, model) for n in settings.content_layers] \
-            if scene.content is not None and settings.content_weight > 0 else []
-        self.layers = sorted(set(self.mrf_layers + self.gram_layers + self.content_layers),
-                             key=network.names.index)
-        style_size = (max(1, round(scene.style.shape[-2] * factor)), max(1, round(scene.style.shape[-1] * factor)))
+        self.content_layers = (
+            [parse_layer(n, model) for n in settings.content_layers]
+            if scene.content is not None and settings.content_weight > 0
+            else []
+        )
+        self.layers = sorted(set(self.mrf_layers + self.gram_layers + self.content_layers), key=network.names.index)
+        style_shape = scaled_shape(tuple(scene.style.shape[-2:]), factor)
         with torch.no_grad():
-            style = network(resize(scene.style, style_size).to(device), self.mrf_layers + self.gram_layers)
-            probe = network(torch.zeros((1, 3) + size, device=device), self.mrf_layers)
-            content = {} if not self.content_layers else \
-                network(resize(scene.content, size).to(device), self.content_layers)
-        style_labels = None if scene.style_labels is None else resize(scene.style_labels, style_size).to(device)
-        target_labels = None if scene.target_labels is None else resize(scene.target_labels, size).to(device)
+            style = network(resize(scene.style, style_shape).to(device), self.mrf_layers + self.gram_layers)
+            probe = network(torch.zeros((1, 3) + shape, device=device), self.mrf_layers)
+            content = (
+                {} if not self.content_layers else network(resize(scene.content, shape).to(device), self.content_layers)
+            )
+        style_labels = None if scene.style_labels is None else resize(scene.style_labels, style_shape).to(device)
+        target_labels = None if scene.target_labels is None else resize(scene.target_labels, shape).to(device)
         self.mrf = {}
         for name in self.mrf_layers:
-            target_size = tuple(probe[name].shape[-2:])
-            if min(target_size) < settings.patch_size or min(style[name].shape[-2:]) < settings.patch_size:
-                raise DoodleError(f"images too small for {name} at this phase; use a larger --output-size, "
-                                  "fewer --phases or shallower --style-layers")
+            target_shape = tuple(probe[name].shape[-2:])
+            if min(target_shape) < settings.patch_size or min(style[name].shape[-2:]) < settings.patch_size:
+                raise DoodleError(
+                    f"images too small for {name} at this phase; use a larger `output_size`, "
+                    "fewer `phases` or shallower `style_layers`"
+                )
             self.mrf[name] = MRFLoss(
                 style[name],
                 None if style_labels is None else pool_labels(style_labels, tuple(style[name].shape[-2:])),
-                None if target_labels is None else pool_labels(target_labels, target_size),
-                semantic_weight=settings.semantic_weight, size=settings.patch_size, matcher=settings.matcher,
-                generator=torch.Generator(device).manual_seed(settings.random_seed))
+                None if target_labels is None else pool_labels(target_labels, target_shape),
+                semantic_weight=settings.semantic_weight,
+                size=settings.patch_size,
+                matcher=settings.matcher,
+                generator=torch.Generator(device).manual_seed(settings.random_seed),
+            )
         self.gram = {name: GramLoss(style[name]) for name in self.gram_layers}
         self.content = {name: ContentLoss(content[name]) for name in self.content_layers}
         self.seconds = {"network": 0.0, "style": 0.0}
-        self.device, self.half = device, use_half(settings, device)
+        self.device, self.half = device, use_half(settings.precision, device)
         self.loss_scale = _LossScale(self.half)
 
     def refresh_matches(self) -> None:
@@ -198,7 +186,9 @@ class _Objective:
         if self.gram:
             loss = loss + settings.style_weight * sum(g(features[n]) for n, g in self.gram.items()) / len(self.gram)
         if self.content:
-            loss = loss + settings.content_weight * sum(c(features[n]) for n, c in self.content.items()) / len(self.content)
+            loss = loss + settings.content_weight * sum(c(features[n]) for n, c in self.content.items()) / len(
+                self.content
+            )
         if settings.smoothness > 0:
             loss = loss + settings.smoothness * total_variation(image)
         loss = loss + _RANGE_WEIGHT * (image - image.clamp(0.0, 1.0)).pow(2).mean()
@@ -207,8 +197,9 @@ class _Objective:
         return loss
 
 
-def _optimise(objective: _Objective, image: Tensor, settings: PaintSettings,
-              on_step: Callable[[int, float, Tensor], None]) -> Tensor:
+def _optimise(
+    objective: _Objective, image: Tensor, settings: PaintSettings, on_step: Callable[[int, float, Tensor], None]
+) -> Tensor:
     """Fit the pixels. ``on_step(iteration, loss, image)`` after every iteration.
 
     L-BFGS with a strong-Wolfe line search (a fixed step overshoots on the quartic Gram loss);
@@ -226,8 +217,9 @@ def _optimise(objective: _Objective, image: Tensor, settings: PaintSettings,
             on_step(iteration, float(loss.detach()), image.detach())
         return image.detach().clamp(0.0, 1.0)
 
-    optimiser = torch.optim.LBFGS([image], lr=1.0, history_size=50, line_search_fn="strong_wolfe",
-                                  tolerance_grad=0.0, tolerance_change=0.0)
+    optimiser = torch.optim.LBFGS(
+        [image], lr=1.0, history_size=50, line_search_fn="strong_wolfe", tolerance_grad=0.0, tolerance_change=0.0
+    )
     progress = {"reported": 0, "loss": float("nan"), "block_start": True}
 
     def report(completed: int) -> None:
@@ -260,8 +252,9 @@ def _optimise(objective: _Objective, image: Tensor, settings: PaintSettings,
     return image.detach().clamp(0.0, 1.0)
 
 
-def paint_scene(scene: Scene, settings: PaintSettings, network: VGGFeatures, *,
-                callback: Callback | None = None) -> Tensor:
+def paint_scene(
+    scene: Scene, settings: PaintSettings, network: VGGFeatures, *, callback: Callback | None = None
+) -> Tensor:
     """Paint a prepared scene. Returns the image ``(1, 3, H, W)`` in ``[0, 1]`` on the CPU.
 
     The network runs on the settings' device and is returned to its own device afterwards (load it
@@ -276,35 +269,58 @@ def paint_scene(scene: Scene, settings: PaintSettings, network: VGGFeatures, *,
         network.to(home)
 
 
-def _paint_phases(scene: Scene, settings: PaintSettings, network: VGGFeatures, device: torch.device,
-                  callback: Callback | None) -> Tensor:
+def _paint_phases(
+    scene: Scene, settings: PaintSettings, network: VGGFeatures, device: torch.device, callback: Callback | None
+) -> Tensor:
     deepest = max([layer_stride(parse_layer(n, network.model)) for n in settings.mrf_layers()] or [1])
-    factors = _phase_factors(scene.size, settings.phases, smallest=deepest * settings.patch_size)
+    factors = _phase_factors(scene.shape, settings.phases, smallest=deepest * settings.patch_size)
     image = objective = None
     for phase, factor in enumerate(factors, start=1):
-        size = (max(1, round(scene.size[0] * factor)), max(1, round(scene.size[1] * factor)))
+        shape = scaled_shape(scene.shape, factor)
         started = time.perf_counter()
-        image = _initial_image(scene, settings, size) if image is None else resize(image, size)
-        coarser, objective = objective, _Objective(network, scene, settings, factor, size, device)
+        image = _initial_image(scene, settings, shape) if image is None else resize(image, shape)
+        coarser, objective = objective, _Objective(network, scene, settings, factor, shape, device)
         if coarser is not None:
             for name, loss in objective.mrf.items():
                 loss.inherit(coarser.mrf[name])
         coarser = None
-        setup = time.perf_counter() - started
-
-        def on_step(iteration: int, loss: float, current: Tensor) -> None:
-            if callback is not None:
-                seconds = dict(objective.seconds, setup=setup, total=time.perf_counter() - started)
-                callback(Step(phase, len(factors), iteration + 1, settings.iterations, loss,
-                              (size[1], size[0]), current, seconds))
-
-        image = _optimise(objective, image.to(device), settings, on_step).cpu()
+        report = _phase_reporter(callback, objective, phase, len(factors), settings.iterations, shape, started)
+        image = _optimise(objective, image.to(device), settings, report).cpu()
     return image
 
 
-def paint(style: ImageInput, *, style_map: ImageInput | None = None, target_map: ImageInput | None = None,
-          content: ImageInput | None = None, settings: PaintSettings | None = None,
-          network: VGGFeatures | None = None, callback: Callback | None = None, **options) -> Image.Image:
+def _phase_reporter(
+    callback: Callback | None,
+    objective: _Objective,
+    phase: int,
+    phases: int,
+    iterations: int,
+    shape: tuple[int, int],
+    started: float,
+) -> Callable[[int, float, Tensor], None]:
+    """``on_step(iteration, loss, image)`` for one phase: a :class:`Step` to ``callback``, if any."""
+    setup = time.perf_counter() - started
+
+    def on_step(iteration: int, loss: float, current: Tensor) -> None:
+        if callback is not None:
+            seconds = dict(objective.seconds, setup=setup, total=time.perf_counter() - started)
+            size = (shape[1], shape[0])  # the API's (width, height)
+            callback(Step(phase, phases, iteration + 1, iterations, loss, size, current, seconds))
+
+    return on_step
+
+
+def paint(
+    style: ImageInput,
+    *,
+    style_map: ImageInput | None = None,
+    target_map: ImageInput | None = None,
+    content: ImageInput | None = None,
+    settings: PaintSettings | None = None,
+    network: VGGFeatures | None = None,
+    callback: Callback | None = None,
+    **options,
+) -> Image.Image:
     """Paint an image in the style of ``style``: a doodle, a style transfer or a texture.
 
     Parameters
@@ -331,15 +347,19 @@ def paint(style: ImageInput, *, style_map: ImageInput | None = None, target_map:
     >>> image = doodle.paint("Monet.jpg", style_map="Monet_sem.png", target_map="Coastline_sem.png",
     ...                      weights="vgg16_hed_caffe_fp16.pth", output_size=(256, 192))  # doctest: +SKIP
     """
-    try:
-        settings = (settings or PaintSettings()).replace(**options)
-    except TypeError as error:
-        raise DoodleError(f"unknown option: {error}") from None
-    use_half(settings, resolve_device(settings.device))  # an unavailable device fails before any loading
-    scene = build_scene(style, style_map=style_map, target_map=target_map, content=content,
-                        output_size=settings.output_size, style_scale=settings.style_scale,
-                        allow_missing_labels=settings.allow_missing_labels)
+    settings = (settings or PaintSettings()).replace(**options)
+    use_half(settings.precision, resolve_device(settings.device))  # an unavailable device fails before any loading
+    scene = build_scene(
+        style,
+        style_map=style_map,
+        target_map=target_map,
+        content=content,
+        output_size=settings.output_size,
+        style_scale=settings.style_scale,
+        allow_missing_labels=settings.allow_missing_labels,
+    )
     if network is None:
-        network = load_vgg(settings.model, settings.weights, preprocess=settings.preprocess,
-                           pooling=settings.pooling).to(resolve_device(settings.device))
+        network = load_vgg(
+            settings.model, settings.weights, preprocess=settings.preprocess, pooling=settings.pooling
+        ).to(resolve_device(settings.device))
     return to_pil(paint_scene(scene, settings, network, callback=callback))

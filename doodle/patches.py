@@ -6,8 +6,18 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["extract_patches", "normalize_rows", "match_keys", "label_keys", "match_patches", "match_patches_by_label",
-           "label_presence", "projection_basis", "compact_keys", "DEFAULT_CHUNK_ELEMENTS"]
+__all__ = [
+    "extract_patches",
+    "normalize_rows",
+    "match_keys",
+    "label_keys",
+    "match_patches",
+    "match_patches_by_label",
+    "label_presence",
+    "projection_basis",
+    "compact_keys",
+    "DEFAULT_CHUNK_ELEMENTS",
+]
 
 # Largest score block (query patches x style patches) held at once: 2**24 floats = 64 MiB.
 DEFAULT_CHUNK_ELEMENTS = 1 << 24
@@ -42,7 +52,7 @@ def match_keys(features: Tensor, labels: Tensor | None, semantic_weight: float) 
 
 def label_keys(labels: Tensor, semantic_weight: float) -> Tensor:
     """The label part of :func:`match_keys`: normalised, times ``sqrt(semantic_weight)``. ``(N, E)``."""
-    return normalize_rows(labels) * semantic_weight ** 0.5
+    return normalize_rows(labels) * semantic_weight**0.5
 
 
 def match_patches(queries: Tensor, keys: Tensor, *, chunk_elements: int = DEFAULT_CHUNK_ELEMENTS) -> Tensor:
@@ -59,7 +69,7 @@ def match_patches(queries: Tensor, keys: Tensor, *, chunk_elements: int = DEFAUL
     best_score = torch.full((count,), float("-inf"), device=queries.device, dtype=queries.dtype)
     best_index = torch.zeros(count, dtype=torch.long, device=queries.device)
     for start in range(0, keys.shape[0], step):
-        scores = keys[start:start + step] @ queries.t()  # (chunk, N)
+        scores = keys[start : start + step] @ queries.t()  # (chunk, N)
         score, index = scores.max(dim=0)
         better = score > best_score
         best_score = torch.where(better, score, best_score)
@@ -72,8 +82,14 @@ def label_presence(label_patches: Tensor, labels: int, eps: float = 1e-2) -> Ten
     return label_patches.view(label_patches.shape[0], labels, -1).amax(dim=2) > eps
 
 
-def match_patches_by_label(queries: Tensor, keys: Tensor, query_labels: Tensor, key_labels: Tensor, *,
-                           chunk_elements: int = DEFAULT_CHUNK_ELEMENTS) -> Tensor:
+def match_patches_by_label(
+    queries: Tensor,
+    keys: Tensor,
+    query_labels: Tensor,
+    key_labels: Tensor,
+    *,
+    chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
+) -> Tensor:
     """:func:`match_patches`, searching each single-label query only among keys that touch its label.
 
     Exact whenever a key without the query's label can never win, i.e. when the semantic weight
@@ -84,6 +100,7 @@ def match_patches_by_label(queries: Tensor, keys: Tensor, query_labels: Tensor, 
     Shape: ``queries (N, D)``, ``keys (M, D)``, ``query_labels (N, K)`` and ``key_labels (M, K)``
     bool (see :func:`label_presence`) -> ``(N,)`` int64.
     """
+
     def search(q: Tensor, rows: Tensor | None) -> Tensor:
         return match_patches(q, keys if rows is None else keys[rows], chunk_elements=chunk_elements)
 

@@ -27,8 +27,9 @@ _DIRECTIONS = ((0, 1), (0, -1), (1, 0), (-1, 0))
 _JUMPS = (8, 4, 2)  # extra propagation distance, one per round in turn (as jump flooding)
 
 
-def rescale_matches(matches: Tensor, query_grid: Grid, key_grid: Grid, new_query_grid: Grid,
-                    new_key_grid: Grid) -> Tensor:
+def rescale_matches(
+    matches: Tensor, query_grid: Grid, key_grid: Grid, new_query_grid: Grid, new_key_grid: Grid
+) -> Tensor:
     """Carry matches to grids of another size (the next, finer phase).
 
     A query takes the match of the query at the same relative place in the old grid, scaled to the
@@ -73,10 +74,21 @@ class PatchMatch:
     label_queries (N, E) | None) -> (N,)`` indices into ``keys``.
     """
 
-    def __init__(self, keys: Tensor, key_grid: Grid, feature_dims: int, key_labels: Tensor | None = None, *,
-                 basis: Tensor | None = None, label_count: int = 1, rounds: int = 3, label_samples: int = 4,
-                 shortlist: int = 3, chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
-                 generator: torch.Generator | None = None) -> None:
+    def __init__(
+        self,
+        keys: Tensor,
+        key_grid: Grid,
+        feature_dims: int,
+        key_labels: Tensor | None = None,
+        *,
+        basis: Tensor | None = None,
+        label_count: int = 1,
+        rounds: int = 3,
+        label_samples: int = 4,
+        shortlist: int = 3,
+        chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
+        generator: torch.Generator | None = None,
+    ) -> None:
         self.keys, self.key_grid, self.feature_dims, self.basis = keys, key_grid, feature_dims, basis
         self.rounds, self.label_samples, self.shortlist = rounds, label_samples, shortlist
         self.chunk_elements, self.generator = chunk_elements, generator
@@ -101,7 +113,7 @@ class PatchMatch:
                 ny = torch.roll(key_y, shifts=(-dy, -dx), dims=(0, 1)) - dy
                 nx = torch.roll(key_x, shifts=(-dy, -dx), dims=(0, 1)) - dx
                 candidates.append((ny.clamp(0, hs - 1) * ws + nx.clamp(0, ws - 1)).flatten())
-        radii = [max(hs, ws) / 2 ** level for level in range(int(math.log2(max(hs, ws))) + 1)]
+        radii = [max(hs, ws) / 2**level for level in range(int(math.log2(max(hs, ws))) + 1)]
         for radius in radii:  # random search around the current match at halving radii
             offset = ((self._random((2, h, w), device) * 2 - 1) * radius).round().long()
             ry = (key_y + offset[0]).clamp(0, hs - 1)
@@ -117,8 +129,9 @@ class PatchMatch:
             candidates.append(torch.where(counts > 0, in_label, anywhere))
         return torch.stack(candidates, dim=1)
 
-    def _best(self, queries: Tensor | Callable[[slice], Tensor], keys: Tensor, candidates: Tensor,
-              k: int = 1) -> Tensor:
+    def _best(
+        self, queries: Tensor | Callable[[slice], Tensor], keys: Tensor, candidates: Tensor, k: int = 1
+    ) -> Tensor:
         """The ``k`` candidates with the largest dot products, in row chunks. -> ``(N, k)`` key indices.
 
         ``queries`` is ``(N, d)``, or a function giving the rows of a chunk (built only when needed).
@@ -132,8 +145,15 @@ class PatchMatch:
             best[rows] = chosen.gather(1, scores.topk(k, dim=1).indices if k > 1 else scores.argmax(1, True))
         return best
 
-    def __call__(self, patches: Tensor, query_grid: Grid, seed: Tensor, query_labels: Tensor | None = None,
-                 label_queries: Tensor | None = None, rounds: int | None = None) -> Tensor:
+    def __call__(
+        self,
+        patches: Tensor,
+        query_grid: Grid,
+        seed: Tensor,
+        query_labels: Tensor | None = None,
+        label_queries: Tensor | None = None,
+        rounds: int | None = None,
+    ) -> Tensor:
         """Improve ``seed``: the best style patch for each output patch.
 
         ``patches`` are the output's raw feature patches ``(N, D)`` (normalised here), and
@@ -153,6 +173,7 @@ class PatchMatch:
             matches = best[:, 0]
         if self.basis is None:
             return matches
+
         # The exact score decides among the short list of the last round and the seed.
         def exact_queries(rows: slice) -> Tensor:  # as match_keys, one chunk at a time
             chunk = patches[rows] * inverse_norm[rows, None]

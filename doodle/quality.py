@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 import semantic_maps
+from semantic_maps.encode import SOLID_WEIGHT
 
 from .images import ImageInput, load_rgb, resize, to_tensor
 from .mrf import pool_labels
@@ -15,8 +16,15 @@ from .vgg import VGGFeatures
 __all__ = ["label_agreement", "looks_like"]
 
 
-def looks_like(network: VGGFeatures, output: ImageInput, painting: ImageInput, painting_map: np.ndarray,
-               palette: np.ndarray, *, layer: str = "relu3_1") -> np.ndarray:
+def looks_like(
+    network: VGGFeatures,
+    output: ImageInput,
+    painting: ImageInput,
+    painting_map: np.ndarray,
+    palette: np.ndarray,
+    *,
+    layer: str = "relu3_1",
+) -> np.ndarray:
     """Which label of the painting each part of the output looks like, by features alone.
 
     Every patch of the output is matched to the painting's most similar patch (normalized
@@ -27,24 +35,39 @@ def looks_like(network: VGGFeatures, output: ImageInput, painting: ImageInput, p
     Shape: -> ``(h, w)`` int indices into ``palette``, one per output patch at ``layer``'s
     resolution (patch centres: the border of one feature position is left out).
     """
-    return _looks_like(network, to_tensor(load_rgb(output)), to_tensor(load_rgb(painting)), painting_map, palette,
-                       layer)
+    return _looks_like(
+        network, to_tensor(load_rgb(output)), to_tensor(load_rgb(painting)), painting_map, palette, layer
+    )
 
 
-def _looks_like(network: VGGFeatures, out: torch.Tensor, source: torch.Tensor, painting_map: np.ndarray,
-                palette: np.ndarray, layer: str) -> np.ndarray:
+def _looks_like(
+    network: VGGFeatures,
+    out: torch.Tensor,
+    source: torch.Tensor,
+    painting_map: np.ndarray,
+    palette: np.ndarray,
+    layer: str,
+) -> np.ndarray:
     with torch.no_grad():
         device = next(network.parameters()).device
         out_features = network(out.to(device), [layer])[layer].cpu()
         source_features = network(source.to(device), [layer])[layer].cpu()
-    best = match_patches(match_keys(extract_patches(out_features), None, 0.0),
-                         match_keys(extract_patches(source_features), None, 0.0))
+    best = match_patches(
+        match_keys(extract_patches(out_features), None, 0.0), match_keys(extract_patches(source_features), None, 0.0)
+    )
     labels = _centre_labels(painting_map, palette, tuple(source_features.shape[-2:])).argmax(1)[best]
     return labels.view(out_features.shape[-2] - 2, out_features.shape[-1] - 2).numpy()
 
 
-def label_agreement(network: VGGFeatures, output: ImageInput, painting: ImageInput, painting_map: np.ndarray,
-                    target_map: np.ndarray, *, layer: str = "relu3_1") -> np.ndarray:
+def label_agreement(
+    network: VGGFeatures,
+    output: ImageInput,
+    painting: ImageInput,
+    painting_map: np.ndarray,
+    target_map: np.ndarray,
+    *,
+    layer: str = "relu3_1",
+) -> np.ndarray:
     """How often each region of the output looks like its own label's region of the painting.
 
     See :func:`looks_like`; the painting is scaled as the output was scaled from the target map.
@@ -68,7 +91,7 @@ def label_agreement(network: VGGFeatures, output: ImageInput, painting: ImageInp
     seen = _looks_like(network, out, source, painting_map, palette, layer)
     wanted = _centre_labels(target_map, palette, (seen.shape[0] + 2, seen.shape[1] + 2))
     seen = torch.from_numpy(seen).flatten()
-    pure = wanted.max(1).values > 0.99
+    pure = wanted.max(1).values >= SOLID_WEIGHT
     count = len(palette)
     table = np.zeros((count, count))
     np.add.at(table, (wanted.argmax(1)[pure].numpy(), seen[pure].numpy()), 1)

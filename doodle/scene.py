@@ -11,10 +11,10 @@ import torch
 from torch import Tensor
 
 import semantic_maps
-from semantic_maps import MapError
 
-from .errors import DoodleError
-from .images import ImageInput, load_rgb, resize, to_tensor
+from .errors import DoodleError, map_errors
+from .images import ImageInput, load_rgb, resize, scaled_shape, to_tensor
+from .settings import MIN_SIZE
 
 __all__ = ["Scene", "build_scene"]
 
@@ -25,7 +25,7 @@ class Scene:
 
     ``style (1, 3, Hs, Ws)``; ``content (1, 3, H, W)`` or None; label channels
     ``style_labels (1, K, Hs, Ws)`` and ``target_labels (1, K, H, W)``, both or neither;
-    ``size = (H, W)`` of the output; ``palette (K, 3)`` uint8 or None.
+    ``shape = (H, W)`` of the output; ``palette (K, 3)`` uint8 or None.
     """
 
     mode: str
@@ -33,16 +33,11 @@ class Scene:
     content: Tensor | None
     style_labels: Tensor | None
     target_labels: Tensor | None
-    size: tuple[int, int]
+    shape: tuple[int, int]
     palette: np.ndarray | None
 
 
 def _read_map(source: ImageInput, what: str) -> np.ndarray:
-    if isinstance(source, (str, Path)):
-        try:
-            return semantic_maps.read_map(source)
-        except MapError as error:
-            raise DoodleError(str(error)) from None
     return np.asarray(load_rgb(source, what=what))
 
 
@@ -58,21 +53,26 @@ def _found_map(image: ImageInput | None) -> Path | None:
     return None
 
 
-def _labels(rgb: np.ndarray, palette: np.ndarray, size: tuple[int, int], name: str, image_name: str) -> Tensor:
-    """Encode a map and bring it to ``size = (H, W)``, saying so when it had another size."""
-    if rgb.shape[:2] != size:
-        warnings.warn(f"{name}: map is {rgb.shape[1]}x{rgb.shape[0]} but {image_name} is "
-                      f"{size[1]}x{size[0]}; resizing the map", stacklevel=3)
-    return resize(torch.from_numpy(semantic_maps.encode_labels(rgb, palette))[None], size)
+def _labels(rgb: np.ndarray, palette: np.ndarray, shape: tuple[int, int], name: str, image_name: str) -> Tensor:
+    """Encode a map and bring it to ``shape = (H, W)``, saying so when it had another size."""
+    if rgb.shape[:2] != shape:
+        warnings.warn(
+            f"{name}: map is {rgb.shape[1]}x{rgb.shape[0]} but {image_name} is {shape[1]}x{shape[0]}; resizing the map",
+            stacklevel=3,
+        )
+    return resize(torch.from_numpy(semantic_maps.encode_labels(rgb, palette))[None], shape)
 
 
-def _scaled_size(size: tuple[int, int], factor: float) -> tuple[int, int]:
-    return max(1, round(size[0] * factor)), max(1, round(size[1] * factor))
-
-
-def build_scene(style: ImageInput, *, style_map: ImageInput | None = None, target_map: ImageInput | None = None,
-                content: ImageInput | None = None, output_size: tuple[int, int] | None = None,
-                style_scale: float = 1.0, allow_missing_labels: bool = False) -> Scene:
+def build_scene(
+    style: ImageInput,
+    *,
+    style_map: ImageInput | None = None,
+    target_map: ImageInput | None = None,
+    content: ImageInput | None = None,
+    output_size: tuple[int, int] | None = None,
+    style_scale: float = 1.0,
+    allow_missing_labels: bool = False,
+) -> Scene:
     """Read and check the inputs of a run and decide its mode.
 
     Modes: a target map and no content -> doodle; content + both maps -> semantic style transfer;
@@ -89,15 +89,20 @@ def build_scene(style: ImageInput, *, style_map: ImageInput | None = None, targe
     if target_map is None and content is not None:
         target_map = _found_map(content)
     if target_map is not None and style_map is None and not explicit_target_map:
-        warnings.warn(f"{target_map}: found beside the content but the style has no map; painting without "
-                      "semantics", stacklevel=2)
+        warnings.warn(
+            f"{target_map}: found beside the content but the style has no map; painting without semantics", stacklevel=2
+        )
         target_map = None
     if target_map is not None and style_map is None:
-        raise DoodleError(f"{_name(target_map, 'target map')}: a target map needs the style's map too; "
-                          f"pass --style-map (or put {semantic_maps.map_path_for(_name(style, 'style'))} beside the style)")
+        raise DoodleError(
+            f"{_name(target_map, 'target map')}: a target map needs the style's map too; pass "
+            f"`style_map` (or put {semantic_maps.map_path_for(_name(style, 'style'))} beside the style)"
+        )
     if explicit_style_map and target_map is None:
-        raise DoodleError(f"{_name(style_map, 'style map')}: a style map needs a target map; pass --map "
-                          "(the doodle, or the content's map)")
+        raise DoodleError(
+            f"{_name(style_map, 'style map')}: a style map needs a target map; pass `target_map` "
+            "(the doodle, or the content's map)"
+        )
     target_rgb = None if target_map is None else _read_map(target_map, "target map")
     if target_rgb is None:
         style_map = None
@@ -108,44 +113,71 @@ def build_scene(style: ImageInput, *, style_map: ImageInput | None = None, targe
         reference = target_rgb.shape[:2]
     else:
         reference = (style_image.height, style_image.width)
-    size = reference if output_size is None else (output_size[1], output_size[0])
-    scene_scale = 1.0 if content_image is None and target_rgb is None else \
-        (size[0] * size[1] / (reference[0] * reference[1])) ** 0.5
+    shape = reference if output_size is None else (output_size[1], output_size[0])  # (width, height) -> shape
+    scene_scale = (
+        1.0
+        if content_image is None and target_rgb is None
+        else (shape[0] * shape[1] / (reference[0] * reference[1])) ** 0.5
+    )
     style_tensor = to_tensor(style_image)
-    style_size = _scaled_size(style_tensor.shape[-2:], scene_scale * style_scale)
-    if min(style_size) < 16:
-        raise DoodleError(f"{_name(style, 'style image')}: too small at this scale ({style_size[1]}x{style_size[0]})")
+    style_shape = scaled_shape(tuple(style_tensor.shape[-2:]), scene_scale * style_scale)
+    if min(style_shape) < MIN_SIZE:
+        raise DoodleError(f"{_name(style, 'style image')}: too small at this scale ({style_shape[1]}x{style_shape[0]})")
 
     style_labels = target_labels = palette = None
     if target_rgb is not None:
         style_rgb = _read_map(style_map, "style map")
         target_name = _name(target_map, "target map")
-        try:
+        with map_errors():
             palette, missing = semantic_maps.shared_palette(
-                style_rgb, target_rgb, allow_missing=allow_missing_labels, target_name=target_name,
-                style_name=_name(style_map, "style map"))
-        except MapError as error:
-            raise DoodleError(str(error)) from None
+                style_rgb,
+                target_rgb,
+                allow_missing=allow_missing_labels,
+                target_name=target_name,
+                style_name=_name(style_map, "style map"),
+            )
         if len(missing):
-            warnings.warn(f"{target_name}: labels {' '.join(map(semantic_maps.to_hex, missing))} are not in the "
-                          "style map; those pixels are styled without semantics", stacklevel=2)
+            warnings.warn(
+                f"{target_name}: labels {' '.join(map(semantic_maps.to_hex, missing))} are not in the "
+                "style map; those pixels are styled without semantics",
+                stacklevel=2,
+            )
         # The target is encoded with the missing colours too, so their pixels do not snap to a wrong
         # label; their channels are dropped below: all-zero label vectors, matched on features alone.
         everything = np.concatenate([palette, missing])
         specks = semantic_maps.stray_regions(target_rgb, everything)
         if specks:
-            warnings.warn(f"{target_name}: {len(specks)} stray speck(s), painted as their label: {'; '.join(specks)}",
-                          stacklevel=2)
-        style_labels = resize(_labels(style_rgb, palette, (style_image.height, style_image.width),
-                                      _name(style_map, "style map"), _name(style, "the style")), style_size)
-        target_labels = _labels(target_rgb, everything, reference, target_name, _name(content, "the content")) \
-            if content_image is not None else torch.from_numpy(semantic_maps.encode_labels(target_rgb, everything))[None]
-        target_labels = resize(target_labels[:, :len(palette)], size)
+            warnings.warn(
+                f"{target_name}: {len(specks)} stray speck(s), painted as their label: {'; '.join(specks)}",
+                stacklevel=2,
+            )
+        style_labels = resize(
+            _labels(
+                style_rgb,
+                palette,
+                (style_image.height, style_image.width),
+                _name(style_map, "style map"),
+                _name(style, "the style"),
+            ),
+            style_shape,
+        )
+        target_labels = (
+            _labels(target_rgb, everything, reference, target_name, _name(content, "the content"))
+            if content_image is not None
+            else torch.from_numpy(semantic_maps.encode_labels(target_rgb, everything))[None]
+        )
+        target_labels = resize(target_labels[:, : len(palette)], shape)
 
     if content_image is not None:
         mode = "semantic style transfer" if target_rgb is not None else "style transfer"
     else:
         mode = "doodle" if target_rgb is not None else "texture synthesis"
-    return Scene(mode=mode, style=resize(style_tensor, style_size),
-                 content=None if content_image is None else resize(to_tensor(content_image), size),
-                 style_labels=style_labels, target_labels=target_labels, size=size, palette=palette)
+    return Scene(
+        mode=mode,
+        style=resize(style_tensor, style_shape),
+        content=None if content_image is None else resize(to_tensor(content_image), shape),
+        style_labels=style_labels,
+        target_labels=target_labels,
+        shape=shape,
+        palette=palette,
+    )

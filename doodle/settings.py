@@ -1,19 +1,38 @@
-"""All the knobs of one painting, in one frozen dataclass; validated once, here."""
+"""All the knobs of one painting, in one frozen dataclass; validated once, here.
+
+The choices of every option are the ``Literal`` types below; the command line reads its choices
+and defaults from here.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from .errors import DoodleError
+from .matching import MatcherName
+from .vgg import ModelName, Pooling, Preprocess
 
-__all__ = ["PaintSettings", "StyleLoss", "parse_size", "DEFAULT_MRF_LAYERS", "DEFAULT_GRAM_LAYERS"]
+__all__ = [
+    "PaintSettings",
+    "StyleLoss",
+    "Optimizer",
+    "Precision",
+    "parse_size",
+    "DEFAULT_MRF_LAYERS",
+    "DEFAULT_GRAM_LAYERS",
+    "MIN_SIZE",
+]
 
 StyleLoss = Literal["mrf", "gram", "both"]
+Optimizer = Literal["lbfgs", "adam"]
+Precision = Literal["auto", "float32", "float16"]
+PatchSize = Literal[1, 3, 5]
 DEFAULT_MRF_LAYERS = ("relu2_1", "relu3_1", "relu4_1")
 DEFAULT_GRAM_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+MIN_SIZE = 16  # smallest output side, in pixels: below it VGG's deeper layers have no positions left
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -22,20 +41,34 @@ def parse_size(text: str) -> tuple[int, int]:
         width, height = (int(part) for part in text.lower().split("x"))
     except ValueError:
         raise DoodleError(f"size {text!r} is not WIDTHxHEIGHT, e.g. 512x384") from None
-    if width < 16 or height < 16:
-        raise DoodleError(f"size {text!r} is too small; use at least 16x16")
+    if width < MIN_SIZE or height < MIN_SIZE:
+        raise DoodleError(f"size {text!r} is too small; use at least {MIN_SIZE}x{MIN_SIZE}")
     return width, height
+
+
+# Fields whose value must be one of a Literal's choices (None allowed where the default is None).
+_CHOICES = {
+    "style_loss": StyleLoss,
+    "optimizer": Optimizer,
+    "precision": Precision,
+    "matcher": MatcherName,
+    "model": ModelName,
+    "preprocess": Preprocess,
+    "pooling": Pooling,
+    "patch_size": PatchSize,
+}
 
 
 @dataclass(frozen=True)
 class PaintSettings:
     """How to paint. Every field has a default that works; see ``doodle paint --help``.
 
-    ``output_size`` is (width, height); ``None`` means the target map's or content's size (or the
-    style's in texture synthesis). ``style_loss`` ``None`` means ``"mrf"``, or ``"both"`` in texture
-    synthesis (patches alone collapse onto a few regions of the painting; the Gram term keeps its
-    mix). Layers accept ``relu4_1``, ``conv4_1`` or the short ``4_1``. ``precision`` ``auto`` runs
-    the network in float16 on CUDA (with loss scaling) and in float32 elsewhere.
+    ``output_size`` is (width, height), as PIL's ``Image.size``; ``None`` means the target map's or
+    content's size (or the style's in texture synthesis). ``style_loss`` ``None`` means ``"mrf"``,
+    or ``"both"`` in texture synthesis (patches alone collapse onto a few regions of the painting;
+    the Gram term keeps its mix). Layers accept ``relu4_1``, ``conv4_1`` or the short ``4_1``.
+    ``precision`` ``auto`` runs the network in float16 on CUDA (with loss scaling) and in float32
+    elsewhere. ``model`` and ``preprocess`` ``None`` are implied by ``weights``.
     """
 
     output_size: tuple[int, int] | None = None
@@ -50,46 +83,54 @@ class PaintSettings:
     smoothness: float = 2.0
     style_scale: float = 1.0
     allow_missing_labels: bool = False
-    patch_size: int = 3
+    patch_size: PatchSize = 3
     match_every: int = 10
-    matcher: Literal["exact", "fast"] = "fast"
-    optimizer: Literal["lbfgs", "adam"] = "lbfgs"
+    matcher: MatcherName = "fast"
+    optimizer: Optimizer = "lbfgs"
     seed: str | Path = "auto"
     random_seed: int = 0
-    model: Literal["vgg16", "vgg19"] | None = None
+    model: ModelName | None = None
     weights: str | Path | None = None
-    preprocess: Literal["torchvision", "caffe"] | None = None
-    pooling: Literal["avg", "max"] = "avg"
+    preprocess: Preprocess | None = None
+    pooling: Pooling = "avg"
     device: str = "auto"
-    precision: Literal["auto", "float32", "float16"] = "auto"
+    precision: Precision = "auto"
 
     def __post_init__(self) -> None:
         checks = [
-            (self.phases >= 1, f"phases must be at least 1, got {self.phases}"),
-            (self.iterations >= 1, f"iterations must be at least 1, got {self.iterations}"),
-            (self.style_loss in (None, "mrf", "gram", "both"), f"style loss {self.style_loss!r} is not mrf, gram or both"),
-            (self.optimizer in ("lbfgs", "adam"), f"optimizer {self.optimizer!r} is not lbfgs or adam"),
-            (self.patch_size in (1, 3, 5), f"patch size must be 1, 3 or 5, got {self.patch_size}"),
-            (self.matcher in ("exact", "fast"), f"matcher {self.matcher!r} is not exact or fast"),
-            (self.match_every >= 1, f"match every must be at least 1, got {self.match_every}"),
-            (self.style_scale > 0, f"style scale must be positive, got {self.style_scale}"),
-            (self.precision in ("auto", "float32", "float16"),
-             f"precision {self.precision!r} is not auto, float32 or float16"),
-            (self.device in ("auto", "cpu", "cuda", "mps") or self.device.startswith("cuda:"),
-             f"device {self.device!r} is not auto, cpu, cuda or mps"),
+            (self.phases >= 1, f"`phases` must be at least 1, got {self.phases}"),
+            (self.iterations >= 1, f"`iterations` must be at least 1, got {self.iterations}"),
+            (self.match_every >= 1, f"`match_every` must be at least 1, got {self.match_every}"),
+            (self.style_scale > 0, f"`style_scale` must be positive, got {self.style_scale}"),
+            (
+                self.style_layers is None or len(self.style_layers) > 0,
+                "`style_layers` is empty; name at least one layer, e.g. 3_1,4_1, or leave it out for the default",
+            ),
+            (len(self.content_layers) > 0, "`content_layers` is empty; name at least one layer, e.g. 4_2"),
+            (
+                self.device in ("auto", "cpu", "cuda", "mps") or self.device.startswith("cuda:"),
+                f"`device` {self.device!r} is not auto, cpu, cuda or mps",
+            ),
         ]
+        for name, choices in _CHOICES.items():
+            value, allowed = getattr(self, name), get_args(choices)
+            if not (value in allowed or (value is None and getattr(PaintSettings, name) is None)):
+                checks.append((False, f"`{name}` {value!r} is not one of {', '.join(map(str, allowed))}"))
         for name in ("style_weight", "content_weight", "semantic_weight", "smoothness"):
             value = getattr(self, name)
-            checks.append((value >= 0, f"{name.replace('_', ' ')} must be 0 or more, got {value}"))
+            checks.append((value >= 0, f"`{name}` must be 0 or more, got {value}"))
         for ok, message in checks:
             if not ok:
                 raise DoodleError(message)
 
-    def replace(self, **changes) -> "PaintSettings":
-        """A copy with some fields changed (validated again)."""
+    def replace(self, **changes) -> PaintSettings:
+        """A copy with some fields changed (validated again); an unknown field is an error."""
+        unknown = set(changes) - {field.name for field in dataclasses.fields(self)}
+        if unknown:
+            raise DoodleError(f"unknown option(s) {', '.join(sorted(unknown))}; see doodle.PaintSettings")
         return dataclasses.replace(self, **changes)
 
-    def for_mode(self, mode: str) -> "PaintSettings":
+    def for_mode(self, mode: str) -> PaintSettings:
         """These settings with the mode's default style loss filled in."""
         if self.style_loss is not None:
             return self
@@ -104,3 +145,8 @@ class PaintSettings:
         if self.style_loss in (None, "mrf"):
             return ()
         return self.style_layers or DEFAULT_GRAM_LAYERS
+
+    @staticmethod
+    def choices(name: str) -> tuple:
+        """The allowed values of a field with a fixed set of them (``'matcher'`` -> ``('exact', 'fast')``)."""
+        return get_args(_CHOICES[name])

@@ -15,7 +15,16 @@ from torch import Tensor, nn
 
 from .errors import DoodleError
 
-__all__ = ["VGGFeatures", "load_vgg", "layer_names", "layer_stride", "parse_layer", "Preprocess", "Pooling", "ModelName"]
+__all__ = [
+    "VGGFeatures",
+    "load_vgg",
+    "layer_names",
+    "layer_stride",
+    "parse_layer",
+    "Preprocess",
+    "Pooling",
+    "ModelName",
+]
 
 ModelName = Literal["vgg16", "vgg19"]
 Preprocess = Literal["torchvision", "caffe"]
@@ -23,8 +32,7 @@ Pooling = Literal["avg", "max"]
 
 _CONFIGS: dict[str, list[int | str]] = {
     "vgg16": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
-    "vgg19": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
-              512, 512, 512, 512, "M"],
+    "vgg19": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"],
 }
 _IMAGENET_URLS = {
     "vgg16": "https://download.pytorch.org/models/vgg16-397923af.pth",
@@ -50,7 +58,7 @@ def layer_names(model: ModelName) -> list[str]:
 def layer_stride(name: str) -> int:
     """Downsampling of a layer's output: ``conv1_1`` -> 1, ``relu3_1`` -> 4, ``pool3`` -> 8."""
     block = int(name.removeprefix("conv").removeprefix("relu").removeprefix("pool").split("_")[0])
-    return 2 ** (block - 1) if not name.startswith("pool") else 2 ** block
+    return 2 ** (block - 1) if not name.startswith("pool") else 2**block
 
 
 def parse_layer(name: str, model: ModelName) -> str:
@@ -71,8 +79,14 @@ class VGGFeatures(nn.Module):
     Shape: image ``(B, 3, H, W)`` RGB in ``[0, 1]`` -> ``{layer: (B, C_l, H / s_l, W / s_l)}``.
     """
 
-    def __init__(self, model: ModelName = "vgg19", *, preprocess: Preprocess = "torchvision",
-                 pooling: Pooling = "avg", width: float = 1.0) -> None:
+    def __init__(
+        self,
+        model: ModelName = "vgg19",
+        *,
+        preprocess: Preprocess = "torchvision",
+        pooling: Pooling = "avg",
+        width: float = 1.0,
+    ) -> None:
         super().__init__()
         if model not in _CONFIGS:
             raise DoodleError(f"unknown model {model!r}; use vgg16 or vgg19")
@@ -114,7 +128,7 @@ class VGGFeatures(nn.Module):
             raise DoodleError(f"layers {sorted(unknown)} are not in {self.model}")
         out: dict[str, Tensor] = {}
         x = self.normalize(image)
-        for name, module in zip(self.names, self.features):
+        for name, module in zip(self.names, self.features, strict=True):
             x = module(x)
             if name in wanted:
                 out[name] = x
@@ -140,8 +154,9 @@ def _model_from_state(state: dict[str, Tensor], path: Path) -> ModelName:
     for model in ("vgg16", "vgg19"):
         if convs == sum(1 for n in layer_names(model) if n.startswith("conv")):
             return model  # type: ignore[return-value]
-    raise DoodleError(f"{path}: holds {convs} VGG conv layers; expected 13 (vgg16) or 16 (vgg19) "
-                      "as 'features.N.weight' keys")
+    raise DoodleError(
+        f"{path}: holds {convs} VGG conv layers; expected 13 (vgg16) or 16 (vgg19) as 'features.N.weight' keys"
+    )
 
 
 def _read_weights_file(path: Path) -> dict[str, Tensor]:
@@ -150,8 +165,10 @@ def _read_weights_file(path: Path) -> dict[str, Tensor]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for a corrupt or foreign file
-        raise DoodleError(f"{path}: cannot load as PyTorch weights ({type(error).__name__}); "
-                          "expected a .pth state dict of a torchvision VGG") from None
+        raise DoodleError(
+            f"{path}: cannot load as PyTorch weights ({type(error).__name__}); "
+            "expected a .pth state dict of a torchvision VGG"
+        ) from None
     if not isinstance(state, dict):
         raise DoodleError(f"{path}: expected a state dict, found {type(state).__name__}")
     conv = _conv_state(state)
@@ -171,7 +188,8 @@ def _download_imagenet(model: ModelName) -> dict[str, Tensor]:
         reason = str(getattr(error, "reason", error)).splitlines()[0][:120]
         raise DoodleError(
             f"cannot get the ImageNet {model.upper()} weights ({reason}); on a machine with internet "
-            f"download {url} to {cache}, or pass --weights PATH (a torchvision VGG state dict)") from None
+            f"download {url} to {cache}, or pass --weights PATH (a torchvision VGG state dict)"
+        ) from None
     return _conv_state(state)
 
 
@@ -185,8 +203,13 @@ def _check_reachable(url: str, timeout: float = 5.0) -> None:
         pass
 
 
-def load_vgg(model: ModelName | None = None, weights: str | Path | None = None, *,
-             preprocess: Preprocess | None = None, pooling: Pooling = "avg") -> VGGFeatures:
+def load_vgg(
+    model: ModelName | None = None,
+    weights: str | Path | None = None,
+    *,
+    preprocess: Preprocess | None = None,
+    pooling: Pooling = "avg",
+) -> VGGFeatures:
     """A frozen, trained VGG feature extractor.
 
     Parameters
@@ -213,8 +236,9 @@ def load_vgg(model: ModelName | None = None, weights: str | Path | None = None, 
         state = _read_weights_file(path)
         found = _model_from_state(state, path)
         if model is not None and model != found:
-            raise DoodleError(f"{path}: holds {found} weights but --model {model} was given; "
-                              f"drop --model or pass --model {found}")
+            raise DoodleError(
+                f"{path}: holds {found} weights but --model {model} was given; drop --model or pass --model {found}"
+            )
         model = found
         implied_preprocess = _KNOWN_FILES.get(_sha256(path))
     if preprocess is None:

@@ -22,9 +22,16 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     return stat.st_mtime_ns, stat.st_size
 
 
-def watch(map_path: str | Path, render: Callable[[], Image.Image], output: str | Path, *,
-          poll: float = 0.5, settle: float = 0.2, max_renders: int | None = None,
-          report: Callable[[str], None] = print) -> int:
+def watch(
+    map_path: str | Path,
+    render: Callable[[], Image.Image],
+    output: str | Path,
+    *,
+    poll: float = 0.5,
+    settle: float = 0.2,
+    max_renders: int | None = None,
+    report: Callable[[str], None] = print,
+) -> int:
     """Render and write ``output`` now and after every change of ``map_path``, until interrupted.
 
     A change is acted on once the file has stopped changing for ``settle`` seconds. A file that

@@ -15,7 +15,7 @@ def contact_sheet(paths: list[str], captions: list[str] | None = None) -> Image.
     images = [im.resize((round(im.width * HEIGHT / im.height), HEIGHT)) for im in images]
     sheet = Image.new("RGB", (sum(im.width for im in images) + GAP * (len(images) - 1), HEIGHT + CAPTION), "white")
     draw, x = ImageDraw.Draw(sheet), 0
-    for image, caption in zip(images, captions or [p.rsplit("/", 1)[-1] for p in paths]):
+    for image, caption in zip(images, captions or [p.rsplit("/", 1)[-1] for p in paths], strict=True):
         sheet.paste(image, (x, 0))
         draw.text((x + 3, HEIGHT + 2), caption, fill="black")
         x += image.width + GAP

@@ -48,7 +48,9 @@ def _paint(layout: Image.Image, rng: np.random.Generator) -> Image.Image:
     draw = ImageDraw.Draw(canvas)
     for _ in range(9000):
         x, y = int(rng.integers(0, WIDTH)), int(rng.integers(0, HEIGHT))
-        name = next(n for n, c in LABELS.items() if tuple(labels[y, x]) == tuple(int(c[i:i + 2], 16) for i in (1, 3, 5)))
+        name = next(
+            n for n, c in LABELS.items() if tuple(labels[y, x]) == tuple(int(c[i : i + 2], 16) for i in (1, 3, 5))
+        )
         colours, angle, spread = STROKES[name]
         base = np.array(colours[rng.integers(len(colours))], float)
         colour = tuple(int(v) for v in np.clip(base + rng.normal(0, 12, 3), 0, 255))

@@ -15,5 +15,17 @@ from .io import MapError, map_path_for, read_map, to_rgb
 from .palette import find_palette, to_hex
 from .validate import missing_labels, shared_palette, stray_regions
 
-__all__ = ["MapError", "encode_labels", "find_palette", "grow_upward", "map_path_for", "missing_labels", "read_map",
-           "shared_palette", "snap_palette", "stray_regions", "to_hex", "to_rgb"]
+__all__ = [
+    "MapError",
+    "encode_labels",
+    "find_palette",
+    "grow_upward",
+    "map_path_for",
+    "missing_labels",
+    "read_map",
+    "shared_palette",
+    "snap_palette",
+    "stray_regions",
+    "to_hex",
+    "to_rgb",
+]

@@ -17,5 +17,5 @@ def grow_upward(rgb: np.ndarray, colour: np.ndarray, pixels: int) -> np.ndarray:
     inside = (rgb == np.asarray(colour, dtype=rgb.dtype)).all(axis=2)
     for x in np.nonzero(inside.any(axis=0))[0]:
         top = int(np.argmax(inside[:, x]))
-        edited[max(0, top - pixels):top, x] = colour
+        edited[max(0, top - pixels) : top, x] = colour
     return edited

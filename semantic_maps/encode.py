@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["encode_labels", "snap_palette"]
+__all__ = ["encode_labels", "snap_palette", "SOLID_WEIGHT"]
+
+# A pixel (or pooled patch) lies wholly in one label when that label's weight is at least this.
+SOLID_WEIGHT = 0.99
 
 
 def encode_labels(rgb: np.ndarray, palette: np.ndarray) -> np.ndarray:

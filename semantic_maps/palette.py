@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["find_palette", "to_hex"]
+__all__ = ["find_palette", "to_hex", "SOLID_TOLERANCE", "LABEL_DISTANCE"]
+
+# A pixel is solid (inside a region, not on an anti-aliased edge) when every channel of its 3x3
+# neighbours is within this of its own: loose enough for JPEG noise, tight enough for edges.
+SOLID_TOLERANCE = 12
+# Colours nearer than this (RGB Euclidean) are one label: two labels of a map are always farther
+# apart (the closest pair of the shared maps, #c00000 and #ff331f, is 87 apart), JPEG noise nearer.
+LABEL_DISTANCE = 40.0
 
 
-def find_palette(rgb: np.ndarray, *, min_area: int = 20, merge_distance: float = 40.0) -> np.ndarray:
+def find_palette(rgb: np.ndarray, *, min_area: int = 20, merge_distance: float = LABEL_DISTANCE) -> np.ndarray:
     """Label colours of a map, largest region first.
 
     A label is a colour that fills solid areas: pixels whose 3x3 neighbourhood is within a small
@@ -34,9 +41,9 @@ def find_palette(rgb: np.ndarray, *, min_area: int = 20, merge_distance: float =
     spread = np.zeros((height, width), dtype=np.int16)
     for dy in range(3):
         for dx in range(3):
-            diff = np.abs(padded[dy:dy + height, dx:dx + width] - pixels).max(axis=2)
+            diff = np.abs(padded[dy : dy + height, dx : dx + width] - pixels).max(axis=2)
             spread = np.maximum(spread, diff)
-    interior = pixels[spread <= 12].reshape(-1, 3)
+    interior = pixels[spread <= SOLID_TOLERANCE].reshape(-1, 3)
     if len(interior) == 0:  # nothing solid at all (tiny or noisy map): fall back to every pixel
         interior = pixels.reshape(-1, 3)
     quantised = (interior // 8).astype(np.int32)

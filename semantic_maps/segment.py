@@ -10,16 +10,46 @@ from skimage.segmentation import slic
 __all__ = ["segment", "PALETTE"]
 
 # Distinct, paint-friendly label colours (all pure or half channels, easy to pick in MS Paint).
-PALETTE = np.array([
-    [255, 255, 255], [0, 0, 255], [255, 0, 0], [0, 255, 0], [255, 255, 0],
-    [255, 0, 255], [0, 255, 255], [0, 0, 0], [255, 128, 0], [128, 0, 255],
-    [0, 128, 0], [128, 128, 128],
-], dtype=np.uint8)
+PALETTE = np.array(
+    [
+        [255, 255, 255],
+        [0, 0, 255],
+        [255, 0, 0],
+        [0, 255, 0],
+        [255, 255, 0],
+        [255, 0, 255],
+        [0, 255, 255],
+        [0, 0, 0],
+        [255, 128, 0],
+        [128, 0, 255],
+        [0, 128, 0],
+        [128, 128, 128],
+    ],
+    dtype=np.uint8,
+)
+
+# SLIC's balance of colour against position: its usual value (more makes squarer superpixels).
+_SLIC_COMPACTNESS = 10
+# Gaussian sigma, as a share of the diagonal, that averages brush-stroke contrast over a stroke or two.
+_TEXTURE_BLUR = 0.015
+# Height in the picture runs over 0..100, the range of Lab lightness, before its weight is applied.
+_HEIGHT_RANGE = 100.0
+# Connected regions kept by the first (adjacent-only) merge beyond the labels asked for: enough for
+# a label split in two or three places (Monet's cliffs) to be joined by likeness afterwards.
+_EXTRA_REGIONS = 3
 
 
-def segment(rgb: np.ndarray, labels: int = 5, *, superpixels: int = 400, blur: float = 0.01,
-            texture_weight: float = 1.0, height_weight: float = 0.2, smoothness: float = 0.02,
-            min_share: float = 0.01) -> np.ndarray:
+def segment(
+    rgb: np.ndarray,
+    labels: int = 5,
+    *,
+    superpixels: int = 400,
+    blur: float = 0.01,
+    texture_weight: float = 1.0,
+    height_weight: float = 0.2,
+    smoothness: float = 0.02,
+    min_share: float = 0.01,
+) -> np.ndarray:
     """Segment a painting into ``labels`` flat regions and paint them in :data:`PALETTE` colours.
 
     SLIC superpixels are merged greedily, always the two *adjacent* regions whose merge adds the
@@ -64,18 +94,19 @@ def segment(rgb: np.ndarray, labels: int = 5, *, superpixels: int = 400, blur: f
         raise ValueError(f"labels must be between 2 and {len(PALETTE)}, got {labels}")
     height, width = rgb.shape[:2]
     lab = rgb2lab(rgb[..., :3])
-    segments = slic(lab, n_segments=superpixels, compactness=10, start_label=0, convert2lab=False,
-                    channel_axis=-1)
+    segments = slic(
+        lab, n_segments=superpixels, compactness=_SLIC_COMPACTNESS, start_label=0, convert2lab=False, channel_axis=-1
+    )
     diagonal = np.hypot(height, width)
     smooth = [ndimage.gaussian_filter(lab[..., c], blur * diagonal, mode="nearest") for c in range(3)]
     gradient = np.hypot(ndimage.sobel(lab[..., 0], 0), ndimage.sobel(lab[..., 0], 1))
-    texture = ndimage.gaussian_filter(gradient, 0.015 * diagonal, mode="nearest") * texture_weight
-    rows = np.repeat(np.arange(height, dtype=float)[:, None] * 100.0 / height, width, 1) * height_weight
+    texture = ndimage.gaussian_filter(gradient, _TEXTURE_BLUR * diagonal, mode="nearest") * texture_weight
+    rows = np.repeat(np.arange(height, dtype=float)[:, None] * _HEIGHT_RANGE / height, width, 1) * height_weight
     features = np.stack(smooth + [texture, rows], -1)
-    regions = _ward_merge(segments, features, labels + 3)  # connected regions first ...
+    regions = _ward_merge(segments, features, labels + _EXTRA_REGIONS)  # connected regions first ...
     region = _ward_merge(regions, features, labels, adjacent_only=False)  # ... then alike ones share a label
     count = region.max() + 1
-    label_image = _majority(region, count, max(1, round(smoothness * np.hypot(height, width))))
+    label_image = _majority(region, count, max(1, round(smoothness * diagonal)))
     label_image = _absorb_small(label_image, count, max(1, round(min_share * height * width)))
     areas = np.bincount(label_image.ravel(), minlength=count)
     rank = np.empty(count, dtype=int)
@@ -90,10 +121,22 @@ def _ward_merge(segments: np.ndarray, colours: np.ndarray, k: int, adjacent_only
     """
     count = segments.max() + 1
     size = np.bincount(segments.ravel(), minlength=count).astype(float)
-    mean = np.stack([np.bincount(segments.ravel(), weights=colours[..., c].ravel(), minlength=count)
-                     for c in range(colours.shape[-1])], 1) / np.maximum(size, 1)[:, None]
-    pairs = np.concatenate([np.stack([segments[:, :-1].ravel(), segments[:, 1:].ravel()], 1),
-                            np.stack([segments[:-1].ravel(), segments[1:].ravel()], 1)])
+    mean = (
+        np.stack(
+            [
+                np.bincount(segments.ravel(), weights=colours[..., c].ravel(), minlength=count)
+                for c in range(colours.shape[-1])
+            ],
+            1,
+        )
+        / np.maximum(size, 1)[:, None]
+    )
+    pairs = np.concatenate(
+        [
+            np.stack([segments[:, :-1].ravel(), segments[:, 1:].ravel()], 1),
+            np.stack([segments[:-1].ravel(), segments[1:].ravel()], 1),
+        ]
+    )
     pairs = np.unique(np.sort(pairs[pairs[:, 0] != pairs[:, 1]], axis=1), axis=0)
     neighbours: dict[int, set[int]] = {int(i): set() for i in np.nonzero(size)[0]}
     if not adjacent_only:
@@ -127,8 +170,12 @@ def _ward_merge(segments: np.ndarray, colours: np.ndarray, k: int, adjacent_only
 
 def _majority(label_image: np.ndarray, k: int, radius: int) -> np.ndarray:
     """Each pixel takes the most common label within ``radius``: smooth boundaries, no speckle."""
-    votes = np.stack([ndimage.uniform_filter((label_image == j).astype(np.float32), size=2 * radius + 1,
-                                             mode="nearest") for j in range(k)])
+    votes = np.stack(
+        [
+            ndimage.uniform_filter((label_image == j).astype(np.float32), size=2 * radius + 1, mode="nearest")
+            for j in range(k)
+        ]
+    )
     return votes.argmax(0)
 
 

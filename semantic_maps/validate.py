@@ -5,19 +5,19 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from .encode import encode_labels
+from .encode import SOLID_WEIGHT, encode_labels
 from .io import MapError
-from .palette import find_palette, to_hex
+from .palette import LABEL_DISTANCE, SOLID_TOLERANCE, find_palette, to_hex
 
 __all__ = ["shared_palette", "missing_labels", "stray_regions"]
 
 
 def _where(rgb: np.ndarray, colour: np.ndarray) -> str:
-    ys, xs = np.nonzero(np.abs(rgb.astype(int) - colour.astype(int)).max(axis=2) <= 12)
+    ys, xs = np.nonzero(np.abs(rgb.astype(int) - colour.astype(int)).max(axis=2) <= SOLID_TOLERANCE)
     return f"around x={int(np.median(xs))}, y={int(np.median(ys))}" if len(xs) else "in anti-aliased edges"
 
 
-def missing_labels(palette: np.ndarray, target_rgb: np.ndarray, *, tolerance: float = 40.0) -> np.ndarray:
+def missing_labels(palette: np.ndarray, target_rgb: np.ndarray, *, tolerance: float = LABEL_DISTANCE) -> np.ndarray:
     """Label colours of ``target_rgb`` farther than ``tolerance`` (RGB) from every colour of ``palette``.
 
     Returns
@@ -29,9 +29,15 @@ def missing_labels(palette: np.ndarray, target_rgb: np.ndarray, *, tolerance: fl
     return found[distance.min(axis=1) > tolerance].reshape(-1, 3)
 
 
-def shared_palette(style_rgb: np.ndarray, target_rgb: np.ndarray, *, tolerance: float = 40.0,
-                   allow_missing: bool = False, target_name: str = "target map",
-                   style_name: str = "style map") -> tuple[np.ndarray, np.ndarray]:
+def shared_palette(
+    style_rgb: np.ndarray,
+    target_rgb: np.ndarray,
+    *,
+    tolerance: float = LABEL_DISTANCE,
+    allow_missing: bool = False,
+    target_name: str = "target map",
+    style_name: str = "style map",
+) -> tuple[np.ndarray, np.ndarray]:
     """The style map's labels, after checking the target map's labels are among them.
 
     Parameters
@@ -59,9 +65,11 @@ def shared_palette(style_rgb: np.ndarray, target_rgb: np.ndarray, *, tolerance: 
     if len(missing) and not allow_missing:
         colour = missing[0]
         labels = " ".join(to_hex(c) for c in palette)
-        raise MapError(f"{target_name}: label colour {to_hex(colour)} ({_where(target_rgb, colour)}) is not in "
-                       f"the {style_name}, whose labels are {labels}; repaint it with one of those, or pass "
-                       "--allow-missing-labels to style it without semantics")
+        raise MapError(
+            f"{target_name}: label colour {to_hex(colour)} ({_where(target_rgb, colour)}) is not in "
+            f"the {style_name}, whose labels are {labels}; repaint it with one of those, or pass "
+            "`allow_missing_labels=True` to style it without semantics"
+        )
     return palette, missing
 
 
@@ -76,7 +84,7 @@ def stray_regions(rgb: np.ndarray, palette: np.ndarray, *, max_pixels: int = 16)
     descriptions : list of str, e.g. ``"#ff331f: 3 pixels at x=120, y=44"``.
     """
     weights = encode_labels(rgb, palette)
-    labels, solid = weights.argmax(axis=0), weights.max(axis=0) >= 0.99
+    labels, solid = weights.argmax(axis=0), weights.max(axis=0) >= SOLID_WEIGHT
     found = []
     for index, colour in enumerate(palette):
         components, count = ndimage.label(labels == index)

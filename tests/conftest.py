@@ -1,11 +1,14 @@
-"""Shared fixtures: tiny random networks for unit tests, the real HED VGG16 from ../shared when present."""
+"""Shared fixtures and helpers: tiny random networks for unit tests, synthetic maps and inputs, the real
+HED VGG16 from ../shared when present."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image, ImageFilter
 
 from doodle import VGGFeatures, load_vgg
 
@@ -13,8 +16,9 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 HED_WEIGHTS = SHARED / "weights" / "vgg16_hed_caffe_fp16.pth"
 DATA = SHARED / "data"
 
-needs_shared = pytest.mark.skipif(not HED_WEIGHTS.is_file(),
-                                  reason=f"real weights and paintings not found at {SHARED} (../shared)")
+needs_shared = pytest.mark.skipif(
+    not HED_WEIGHTS.is_file(), reason=f"real weights and paintings not found at {SHARED} (../shared)"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -34,3 +38,44 @@ def real_net() -> VGGFeatures:
     if not HED_WEIGHTS.is_file():
         pytest.skip(f"real weights not found at {HED_WEIGHTS} (../shared)")
     return load_vgg(weights=HED_WEIGHTS)
+
+
+COLOURS = np.array([[255, 255, 255], [255, 51, 31], [0, 0, 255], [192, 0, 0]], dtype=np.uint8)
+
+
+def quadrants(size=64, colours=COLOURS, antialias=True) -> np.ndarray:
+    """Four coloured quadrants; with ``antialias`` the edges are blurred like a painted map's."""
+    half = size // 2
+    rgb = np.zeros((size, size, 3), np.uint8)
+    rgb[:half, :half], rgb[:half, half:], rgb[half:, :half], rgb[half:, half:] = colours
+    if antialias:
+        rgb = np.asarray(Image.fromarray(rgb).filter(ImageFilter.GaussianBlur(1.2)))
+    return rgb
+
+
+def one_line_error(result, *fragments):
+    """A CLI result that failed with exit code 1 and exactly one ``error:`` line holding ``fragments``."""
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+@pytest.fixture(scope="session")
+def random_weights(tmp_path_factory):
+    """A full-size VGG16 state dict with random weights (float16: 29 MB), for CLI plumbing only."""
+    path = tmp_path_factory.mktemp("w") / "vgg16_random.pth"
+    torch.manual_seed(0)
+    torch.save({f"features.{k}": v.half() for k, v in VGGFeatures("vgg16").features.state_dict().items()}, path)
+    return path
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    """A 48x48 noise painting with its quadrant map (style.png, style_sem.png) and a mirrored doodle."""
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (48, 48, 3), dtype=np.uint8)).save(tmp_path / "style.png")
+    Image.fromarray(quadrants(48)).save(tmp_path / "style_sem.png")
+    Image.fromarray(quadrants(48)[:, ::-1].copy()).save(tmp_path / "doodle.png")
+    return tmp_path

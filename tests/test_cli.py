@@ -7,38 +7,12 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
-from doodle import VGGFeatures
 from doodle.cli import app
 
-from .test_semantic_maps import quadrants
+from .conftest import one_line_error as _one_line_error
+from .conftest import quadrants
 
 runner = CliRunner()
-
-
-@pytest.fixture(scope="module")
-def random_weights(tmp_path_factory):
-    """A full-size VGG16 state dict with random weights (float16: 29 MB), for CLI plumbing only."""
-    path = tmp_path_factory.mktemp("w") / "vgg16_random.pth"
-    torch.manual_seed(0)
-    torch.save({f"features.{k}": v.half() for k, v in VGGFeatures("vgg16").features.state_dict().items()}, path)
-    return path
-
-
-@pytest.fixture
-def inputs(tmp_path):
-    rng = np.random.default_rng(0)
-    Image.fromarray(rng.integers(0, 255, (48, 48, 3), dtype=np.uint8)).save(tmp_path / "style.png")
-    Image.fromarray(quadrants(48)).save(tmp_path / "style_sem.png")
-    Image.fromarray(quadrants(48)[:, ::-1].copy()).save(tmp_path / "doodle.png")
-    return tmp_path
-
-
-def _one_line_error(result, *fragments):
-    assert result.exit_code == 1, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    for fragment in fragments:
-        assert fragment in lines[0]
 
 
 def test_missing_style_file_is_one_line_and_keeps_existing_output(tmp_path):
@@ -55,19 +29,53 @@ def test_bad_output_folder_fails_before_any_work(tmp_path):
 
 
 def test_unknown_map_colour_is_one_line(inputs, random_weights):
-    Image.fromarray(quadrants(48, colours=np.array([[0, 255, 0], [1, 2, 3], [0, 0, 255], [255, 255, 255]],
-                                                   dtype=np.uint8))).save(inputs / "bad.png")
-    result = runner.invoke(app, ["paint", "--style", str(inputs / "style.png"), "--map", str(inputs / "bad.png"),
-                                 "--weights", str(random_weights), "-o", str(inputs / "o.png")])
+    Image.fromarray(
+        quadrants(48, colours=np.array([[0, 255, 0], [1, 2, 3], [0, 0, 255], [255, 255, 255]], dtype=np.uint8))
+    ).save(inputs / "bad.png")
+    result = runner.invoke(
+        app,
+        [
+            "paint",
+            "--style",
+            str(inputs / "style.png"),
+            "--map",
+            str(inputs / "bad.png"),
+            "--weights",
+            str(random_weights),
+            "-o",
+            str(inputs / "o.png"),
+        ],
+    )
     _one_line_error(result, "bad.png", "#010203", "is not in the", "style_sem.png")
 
 
 def test_paint_end_to_end_writes_the_image_and_frames(inputs, random_weights):
     output = inputs / "out.png"
-    result = runner.invoke(app, [
-        "paint", "--style", str(inputs / "style.png"), "--map", str(inputs / "doodle.png"),
-        "--weights", str(random_weights), "--output-size", "40x32", "--phases", "1", "--iterations", "4",
-        "--style-layers", "1_1,2_1", "--save-every", "2", "-q", "-o", str(output)])
+    result = runner.invoke(
+        app,
+        [
+            "paint",
+            "--style",
+            str(inputs / "style.png"),
+            "--map",
+            str(inputs / "doodle.png"),
+            "--weights",
+            str(random_weights),
+            "--output-size",
+            "40x32",
+            "--phases",
+            "1",
+            "--iterations",
+            "4",
+            "--style-layers",
+            "1_1,2_1",
+            "--save-every",
+            "2",
+            "-q",
+            "-o",
+            str(output),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert Image.open(output).size == (40, 32)
     assert sorted(p.name for p in inputs.glob("out_p1_*.png")) == ["out_p1_0002.png", "out_p1_0004.png"]
@@ -82,8 +90,9 @@ def test_palette_command_lists_labels_and_shares(tmp_path):
 
 
 def test_no_traceback_from_the_real_command(tmp_path):
-    process = subprocess.run([sys.executable, "-m", "doodle", "paint", "--style", str(tmp_path / "x.jpg")],
-                             capture_output=True, text=True)
+    process = subprocess.run(
+        [sys.executable, "-m", "doodle", "paint", "--style", str(tmp_path / "x.jpg")], capture_output=True, text=True
+    )
     assert process.returncode == 1
     assert process.stderr.strip().splitlines() == [f"error: {tmp_path / 'x.jpg'}: style image file not found"]
 
@@ -104,7 +113,180 @@ def test_segment_command_writes_a_flat_map_and_a_legend(tmp_path):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA; the error path needs one without")
 def test_asking_for_a_missing_gpu_is_one_line(inputs, random_weights):
-    result = runner.invoke(app, ["paint", "--style", str(inputs / "style.png"), "--map", str(inputs / "doodle.png"),
-                                 "--weights", str(random_weights), "--device", "cuda", "-o", str(inputs / "o.png")])
+    result = runner.invoke(
+        app,
+        [
+            "paint",
+            "--style",
+            str(inputs / "style.png"),
+            "--map",
+            str(inputs / "doodle.png"),
+            "--weights",
+            str(random_weights),
+            "--device",
+            "cuda",
+            "-o",
+            str(inputs / "o.png"),
+        ],
+    )
     _one_line_error(result, "--device cuda: no CUDA device")
     assert not (inputs / "o.png").exists()
+
+
+def test_every_setting_is_reachable_from_the_command_line(monkeypatch, tmp_path):
+    """Each PaintSettings field, set to a non-default value by its flag, arrives in the library call."""
+    import dataclasses
+
+    from doodle import PaintSettings, cli
+
+    wanted = {
+        "output_size": (["--output-size", "40x32"], (40, 32)),
+        "phases": (["--phases", "2"], 2),
+        "iterations": (["--iterations", "7"], 7),
+        "style_loss": (["--style-loss", "gram"], "gram"),
+        "style_layers": (["--style-layers", "1_1, 2_1"], ("1_1", "2_1")),
+        "content_layers": (["--content-layers", "3_1"], ("3_1",)),
+        "style_weight": (["--style-weight", "2.5"], 2.5),
+        "content_weight": (["--content-weight", "0.25"], 0.25),
+        "semantic_weight": (["--semantic-weight", "3"], 3.0),
+        "smoothness": (["--smoothness", "0.5"], 0.5),
+        "style_scale": (["--style-scale", "0.75"], 0.75),
+        "allow_missing_labels": (["--allow-missing-labels"], True),
+        "patch_size": (["--patch-size", "5"], 5),
+        "match_every": (["--match-every", "4"], 4),
+        "matcher": (["--matcher", "exact"], "exact"),
+        "optimizer": (["--optimizer", "adam"], "adam"),
+        "seed": (["--seed", "start.png"], "start.png"),
+        "random_seed": (["--random-seed", "9"], 9),
+        "model": (["--model", "vgg16"], "vgg16"),
+        "weights": (["--weights", "w.pth"], cli.Path("w.pth")),
+        "preprocess": (["--preprocess", "caffe"], "caffe"),
+        "pooling": (["--pooling", "max"], "max"),
+        "device": (["--device", "cpu"], "cpu"),
+        "precision": (["--precision", "float32"], "float32"),
+    }
+    fields = {field.name: field.default for field in dataclasses.fields(PaintSettings)}
+    assert set(wanted) == set(fields), "a setting without a flag (or a flag test)"
+    assert all(value != fields[name] for name, (_, value) in wanted.items())  # each value tests something
+    seen = {}
+
+    def fake_paint(*args, **kwargs):
+        seen.update(kwargs)
+        return Image.new("RGB", (4, 4))
+
+    monkeypatch.setattr(cli, "paint", fake_paint)
+    arguments = [argument for flags, _ in wanted.values() for argument in flags]
+    result = runner.invoke(app, ["paint", "--style", "s.png", "-q", "-o", str(tmp_path / "o.png"), *arguments])
+    assert result.exit_code == 0, result.output
+    for name, (_, value) in wanted.items():
+        assert getattr(seen["settings"], name) == value, name
+
+
+def test_library_parameter_names_become_flags():
+    from doodle.cli import cli_words
+
+    assert cli_words("use `device='cpu'` or 'auto'") == "use --device cpu or 'auto'"
+    assert cli_words("pass `allow_missing_labels=True` to") == "pass --allow-missing-labels to"
+    assert cli_words("a larger `output_size`, fewer `phases`") == "a larger --output-size, fewer --phases"
+    assert cli_words("pass `target_map`") == "pass --map"
+    assert cli_words("`network` is not a flag") == "network is not a flag"
+
+
+def test_optimizer_adam_and_a_start_image_from_the_command_line(inputs, random_weights):
+    start = np.zeros((32, 40, 3), np.uint8)
+    start[:, 20:] = (30, 160, 220)
+    Image.fromarray(start).save(inputs / "start.png")
+    base = [
+        "paint",
+        "--style",
+        str(inputs / "style.png"),
+        "--map",
+        str(inputs / "doodle.png"),
+        "--weights",
+        str(random_weights),
+        "--output-size",
+        "40x32",
+        "--phases",
+        "1",
+        "--iterations",
+        "3",
+        "--style-layers",
+        "1_1",
+        "-q",
+    ]
+    result = runner.invoke(app, [*base, "--optimizer", "adam", "-o", str(inputs / "adam.png")])
+    assert result.exit_code == 0, result.output
+    assert Image.open(inputs / "adam.png").size == (40, 32)
+    result = runner.invoke(
+        app,
+        [
+            *base,
+            "--seed",
+            str(inputs / "start.png"),
+            "--style-weight",
+            "0",
+            "--smoothness",
+            "0",
+            "-o",
+            str(inputs / "started.png"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert np.abs(np.asarray(Image.open(inputs / "started.png")).astype(int) - start).max() <= 1
+    missing = runner.invoke(app, [*base, "--seed", str(inputs / "nope.png"), "-o", str(inputs / "x.png")])
+    _one_line_error(missing, "nope.png", "seed image file not found")
+
+
+def test_watch_command_paints_repaints_on_save_and_stops_on_ctrl_c(inputs, random_weights):
+    import os
+    import signal
+    import time
+
+    output = inputs / "out.png"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "doodle",
+            "watch",
+            "--style",
+            str(inputs / "style.png"),
+            "--map",
+            str(inputs / "doodle.png"),
+            "--weights",
+            str(random_weights),
+            "--output-size",
+            "32x32",
+            "--phases",
+            "1",
+            "--iterations",
+            "2",
+            "--style-layers",
+            "1_1",
+            "-o",
+            str(output),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def wait_for(condition, seconds=90):
+        deadline = time.monotonic() + seconds
+        while not condition() and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.1)
+        return condition()
+
+    try:
+        assert wait_for(output.exists), process.stderr.read() if process.poll() is not None else "no output"
+        first = output.stat().st_mtime_ns
+        Image.fromarray(quadrants(48)[::-1].copy()).save(inputs / "doodle.png")  # the user saves an edit
+        assert wait_for(lambda: output.stat().st_mtime_ns != first)
+        time.sleep(0.3)
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, errors = process.communicate(timeout=30)
+    assert process.returncode == 0, errors
+    assert errors.count("wrote ") == 2 and errors.rstrip().endswith("stopped"), errors
+    assert "Traceback" not in errors
+    assert not [p for p in os.listdir(inputs) if p.startswith(".out.")]  # no temporary file left

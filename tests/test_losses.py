@@ -33,8 +33,15 @@ def test_total_variation():
 def test_pure_gram_run_reduces_the_gram_loss(tiny_net):
     torch.manual_seed(0)
     style = (torch.rand(24, 24, 3) * 255).byte().numpy()
-    settings = PaintSettings(style_loss="gram", phases=1, iterations=30, output_size=(32, 32), seed="noise",
-                             smoothness=0.0, style_layers=("1_1", "2_1", "3_1"))
+    settings = PaintSettings(
+        style_loss="gram",
+        phases=1,
+        iterations=30,
+        output_size=(32, 32),
+        seed="noise",
+        smoothness=0.0,
+        style_layers=("1_1", "2_1", "3_1"),
+    )
     scene = build_scene(style, output_size=settings.output_size)
     layers = ["relu1_1", "relu2_1", "relu3_1"]
     with torch.no_grad():
@@ -44,7 +51,7 @@ def test_pure_gram_run_reduces_the_gram_loss(tiny_net):
     def gram_loss(image):
         with torch.no_grad():
             features = tiny_net(image, layers)
-            return sum(loss(features[n]) for loss, n in zip(losses, layers)).item()
+            return sum(loss(features[n]) for loss, n in zip(losses, layers, strict=True)).item()
 
     start = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 0.5 + 0.25
     result = paint_scene(scene, settings, tiny_net)

@@ -3,8 +3,8 @@
 import torch
 
 from doodle.mrf import MRFLoss
-from doodle.patchmatch import PatchMatch, rescale_matches
 from doodle.patches import extract_patches, match_keys, match_patches, projection_basis
+from doodle.patchmatch import PatchMatch, rescale_matches
 
 
 def _shifted_crop(channels: int, seed: int = 0):
@@ -54,13 +54,19 @@ def test_fast_mrf_keeps_single_label_patches_in_their_label():
     style_labels[:, 0, :, :12], style_labels[:, 1, :, 12:] = 1, 1
     target_labels = torch.zeros(1, 2, 16, 16)
     target_labels[:, 0, :8], target_labels[:, 1, 8:] = 1, 1
-    loss = MRFLoss(style, style_labels, target_labels, semantic_weight=2.0, matcher="fast",
-                   generator=torch.Generator().manual_seed(0))
+    loss = MRFLoss(
+        style,
+        style_labels,
+        target_labels,
+        semantic_weight=2.0,
+        matcher="fast",
+        generator=torch.Generator().manual_seed(0),
+    )
     loss(target)
     loss.refresh()
     loss(target + 0.05 * torch.rand(1, 8, 16, 16, generator=g))  # now improved by PatchMatch
     query_rows = torch.arange(14)[:, None].expand(14, 14).flatten()
-    key_columns = loss.matches % 22
+    key_columns = loss.matches.indices % 22
     top, bottom = query_rows <= 4, query_rows >= 8  # patches wholly in label 0 / label 1
     assert (key_columns[top] <= 9).all() and (key_columns[bottom] >= 12).all()
 
@@ -77,8 +83,9 @@ def test_patchmatch_memory_is_bounded_by_the_chunk(monkeypatch):
     monkeypatch.setattr(torch, "einsum", recording)
     g = torch.Generator().manual_seed(0)
     keys = match_keys(extract_patches(torch.rand(1, 32, 30, 30, generator=g)), None, 0.0)  # 288-long patches
-    search = PatchMatch(keys, (28, 28), keys.shape[1], basis=projection_basis(keys, keys.shape[1]),
-                        chunk_elements=20_000, generator=g)
+    search = PatchMatch(
+        keys, (28, 28), keys.shape[1], basis=projection_basis(keys, keys.shape[1]), chunk_elements=20_000, generator=g
+    )
     for side in (10, 40):
         patches = extract_patches(torch.rand(1, 32, side + 2, side + 2, generator=g))
         seed = torch.randint(0, keys.shape[0], (side * side,), generator=g)
@@ -88,11 +95,17 @@ def test_patchmatch_memory_is_bounded_by_the_chunk(monkeypatch):
 
 
 def test_labels_missing_from_the_style_get_random_candidates_anywhere():
+    """A label the style lacks (as with --allow-missing-labels) draws its random candidates from every patch."""
     g = torch.Generator().manual_seed(0)
     keys = match_keys(extract_patches(torch.rand(1, 8, 12, 12, generator=g)), None, 0.0)
     key_labels = torch.zeros(keys.shape[0], dtype=torch.long)  # the style has label 0 only
     search = PatchMatch(keys, (10, 10), keys.shape[1], key_labels, label_count=3, generator=g)
-    query_labels = torch.full((64,), 2)  # the output asks for label 2 (as with --allow-missing-labels)
-    found = search(extract_patches(torch.rand(1, 8, 10, 10, generator=g)), (8, 8), torch.zeros(64, dtype=torch.long),
-                   query_labels)
+    query_labels = torch.full((64,), 2)  # the output asks for label 2
+    candidates = search._candidates(torch.zeros(64, dtype=torch.long), (8, 8), query_labels, jump=8)
+    drawn = candidates[:, -search.label_samples :]  # the label samples come last
+    assert drawn.min() >= 0 and drawn.max() < keys.shape[0]
+    assert drawn.unique().numel() > 30  # spread over the style, not one clamped index
+    found = search(
+        extract_patches(torch.rand(1, 8, 10, 10, generator=g)), (8, 8), torch.zeros(64, dtype=torch.long), query_labels
+    )
     assert found.min() >= 0 and found.max() < keys.shape[0]

@@ -6,22 +6,24 @@ from PIL import Image
 
 import semantic_maps
 from doodle import PaintSettings, build_scene, paint
+from doodle.devices import use_half
 from doodle.errors import DoodleError
-from doodle.painter import _LossScale, _Objective, use_half
+from doodle.painter import _LossScale, _Objective
 from doodle.quality import label_agreement
 
 from .conftest import DATA, needs_shared
 
-needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(),
-                                reason="no CUDA device here (CI has none); run on a GPU machine")
+needs_cuda = pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="no CUDA device here (CI has none); run on a GPU machine"
+)
 
 
 def test_half_only_on_cuda_by_default():
-    assert not use_half(PaintSettings(), torch.device("cpu"))
-    assert use_half(PaintSettings(), torch.device("cuda"))
-    assert not use_half(PaintSettings(precision="float32"), torch.device("cuda"))
-    with pytest.raises(DoodleError, match="float16 needs a CUDA device"):
-        use_half(PaintSettings(precision="float16"), torch.device("cpu"))
+    assert not use_half("auto", torch.device("cpu"))
+    assert use_half("auto", torch.device("cuda"))
+    assert not use_half("float32", torch.device("cuda"))
+    with pytest.raises(DoodleError, match="float16'` needs a CUDA device"):
+        use_half("float16", torch.device("cpu"))
 
 
 def test_loss_scale_backs_off_on_overflow_and_grows_again():
@@ -41,9 +43,12 @@ def test_loss_scale_backs_off_on_overflow_and_grows_again():
 def monet_scene():
     if not (DATA / "paintings" / "Monet.jpg").is_file():
         pytest.skip("paintings not found in ../shared")
-    return build_scene(Image.open(DATA / "paintings" / "Monet.jpg"),
-                       style_map=semantic_maps.read_map(DATA / "maps" / "Monet_sem.png"),
-                       target_map=semantic_maps.read_map(DATA / "maps" / "Coastline_sem.png"), output_size=(256, 192))
+    return build_scene(
+        Image.open(DATA / "paintings" / "Monet.jpg"),
+        style_map=semantic_maps.read_map(DATA / "maps" / "Monet_sem.png"),
+        target_map=semantic_maps.read_map(DATA / "maps" / "Coastline_sem.png"),
+        output_size=(256, 192),
+    )
 
 
 @needs_cuda
@@ -86,7 +91,15 @@ def test_monet_on_coastline_on_cuda_in_float16(real_net):
     painting = Image.open(DATA / "paintings" / "Monet.jpg")
     painting_map = semantic_maps.read_map(DATA / "maps" / "Monet_sem.png")
     coastline = semantic_maps.read_map(DATA / "maps" / "Coastline_sem.png")
-    output = paint(painting, style_map=painting_map, target_map=coastline, network=real_net, device="cuda",
-                   output_size=(128, 96), seed="noise", iterations=60)
+    output = paint(
+        painting,
+        style_map=painting_map,
+        target_map=coastline,
+        network=real_net,
+        device="cuda",
+        output_size=(128, 96),
+        seed="noise",
+        iterations=60,
+    )
     agreement = label_agreement(real_net, output, painting, painting_map, coastline)
     assert agreement.diagonal().min() >= 0.5, agreement.round(2)

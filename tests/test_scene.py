@@ -4,7 +4,7 @@ from PIL import Image
 
 from doodle import DoodleError, build_scene
 
-from .test_semantic_maps import COLOURS, quadrants
+from .conftest import COLOURS, quadrants
 
 
 def _save(path, array):
@@ -24,22 +24,22 @@ def files(tmp_path):
 
 def test_doodle_mode_finds_the_style_map_and_takes_the_map_size(files):
     scene = build_scene(files["style"], target_map=files["map"])
-    assert scene.mode == "doodle" and scene.size == (32, 32)
+    assert scene.mode == "doodle" and scene.shape == (32, 32)
     assert scene.target_labels.shape == (1, 4, 32, 32) and scene.style_labels.shape[1] == 4
     assert scene.style.shape[-2:] == scene.style_labels.shape[-2:]
 
 
 def test_output_size_scales_map_and_style_together(files):
     scene = build_scene(files["style"], target_map=files["map"], output_size=(64, 64))
-    assert scene.size == (64, 64) and scene.target_labels.shape[-2:] == (64, 64)
+    assert scene.shape == (64, 64) and scene.target_labels.shape[-2:] == (64, 64)
     assert scene.style.shape[-2:] == (96, 128)  # twice the painting, like the map
 
 
 def test_style_transfer_and_texture_modes(files):
     transfer = build_scene(files["style"], content=files["photo"])
-    assert transfer.mode == "style transfer" and transfer.size == (40, 40) and transfer.target_labels is None
+    assert transfer.mode == "style transfer" and transfer.shape == (40, 40) and transfer.target_labels is None
     texture = build_scene(files["style"], output_size=(80, 60))
-    assert texture.mode == "texture synthesis" and texture.size == (60, 80)
+    assert texture.mode == "texture synthesis" and texture.shape == (60, 80)
     assert texture.style.shape[-2:] == (48, 64)  # a texture keeps the painting's own scale
 
 

@@ -1,23 +1,19 @@
 import numpy as np
 import pytest
-from PIL import Image, ImageFilter
+from PIL import Image
 
-from semantic_maps import (MapError, encode_labels, find_palette, map_path_for, read_map, shared_palette,
-                           snap_palette, to_hex)
+from semantic_maps import (
+    MapError,
+    encode_labels,
+    find_palette,
+    map_path_for,
+    read_map,
+    shared_palette,
+    snap_palette,
+    to_hex,
+)
 
-from .conftest import DATA, needs_shared
-
-COLOURS = np.array([[255, 255, 255], [255, 51, 31], [0, 0, 255], [192, 0, 0]], dtype=np.uint8)
-
-
-def quadrants(size=64, colours=COLOURS, antialias=True) -> np.ndarray:
-    """Four coloured quadrants; with ``antialias`` the edges are blurred like a painted map's."""
-    half = size // 2
-    rgb = np.zeros((size, size, 3), np.uint8)
-    rgb[:half, :half], rgb[:half, half:], rgb[half:, :half], rgb[half:, half:] = colours
-    if antialias:
-        rgb = np.asarray(Image.fromarray(rgb).filter(ImageFilter.GaussianBlur(1.2)))
-    return rgb
+from .conftest import COLOURS, DATA, needs_shared, quadrants
 
 
 def test_palette_of_anti_aliased_quadrants_is_exactly_the_four_colours():
@@ -81,7 +77,9 @@ def test_target_label_missing_from_style_names_colour_and_place():
     style = quadrants(antialias=False)
     target = style.copy()
     target[40:60, 40:60] = [0, 255, 0]
-    with pytest.raises(MapError, match=r"#00ff00 \(around x=\d+, y=\d+\) is not in the style map.*--allow-missing"):
+    with pytest.raises(
+        MapError, match=r"#00ff00 \(around x=\d+, y=\d+\) is not in the style map.*`allow_missing_labels=True`"
+    ):
         shared_palette(style, target)
     palette, missing = shared_palette(style, target, allow_missing=True)
     assert len(palette) == 4 and [to_hex(c) for c in missing] == ["#00ff00"]
@@ -162,7 +160,7 @@ def test_snapping_a_real_map_changes_only_edges():
     interior = np.ones(changed.shape, bool)
     for dy in range(3):
         for dx in range(3):
-            interior &= (padded[dy:dy + rgb.shape[0], dx:dx + rgb.shape[1]] == rgb).all(axis=2)
+            interior &= (padded[dy : dy + rgb.shape[0], dx : dx + rgb.shape[1]] == rgb).all(axis=2)
     assert changed[interior].mean() <= 0.01
     assert len(np.unique(snapped.reshape(-1, 3), axis=0)) == 5
 

@@ -74,7 +74,9 @@ def test_no_weights_reachable_says_how_to_get_them(tmp_path, monkeypatch):
         raise OSError("network is unreachable")
 
     monkeypatch.setattr(vgg_module, "_check_reachable", offline)
-    with pytest.raises(DoodleError, match=r"cannot get the ImageNet VGG19 weights.*vgg19-dcbb9e9d\.pth.*--weights PATH"):
+    with pytest.raises(
+        DoodleError, match=r"cannot get the ImageNet VGG19 weights.*vgg19-dcbb9e9d\.pth.*--weights PATH"
+    ):
         load_vgg()
 
 

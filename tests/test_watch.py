@@ -23,15 +23,18 @@ def test_watch_repaints_on_change_and_survives_a_half_written_map(tmp_path):
 
     def edit():
         time.sleep(0.4)
-        doodle.write_bytes(open(doodle, "rb").read()[:20])  # the paint program is half-way through saving
+        doodle.write_bytes(doodle.read_bytes()[:20])  # the paint program is half-way through saving
         time.sleep(0.4)
         Image.fromarray(second).save(doodle)
 
     editor = threading.Thread(target=edit)
     editor.start()
     result = {}
-    watcher = threading.Thread(target=lambda: result.update(
-        n=watch(doodle, render, output, poll=0.02, settle=0.05, max_renders=2, report=lines.append)))
+    watcher = threading.Thread(
+        target=lambda: result.update(
+            n=watch(doodle, render, output, poll=0.02, settle=0.05, max_renders=2, report=lines.append)
+        )
+    )
     watcher.start()
     watcher.join(timeout=20)
     editor.join()

@@ -1,0 +1,206 @@
+"""How each output patch finds its style patch: one small interface, one class per strategy.
+
+A matcher is built once per layer and phase from the style's patches, then called with the
+output's patches each time the MRF loss refreshes its matches:
+
+- :class:`ExactMatcher` searches every style patch (split by label when that gives the same answer);
+- :class:`FastMatcher` does so once, then improves the previous matches with PatchMatch, starting
+  even the first search of a finer phase from the coarser phase's matches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol, get_args
+
+import torch
+from torch import Tensor
+
+from .patches import (
+    DEFAULT_CHUNK_ELEMENTS,
+    label_keys,
+    label_presence,
+    match_keys,
+    match_patches,
+    match_patches_by_label,
+    projection_basis,
+)
+from .patchmatch import PatchMatch, rescale_matches
+
+__all__ = ["MatcherName", "MATCHERS", "Matches", "Matcher", "ExactMatcher", "FastMatcher", "build_matcher"]
+
+Grid = tuple[int, int]
+MatcherName = Literal["exact", "fast"]
+MATCHERS: tuple[str, ...] = get_args(MatcherName)
+
+# The label part of a key must outweigh the feature NCC's whole range by this factor before the
+# search may be split by label: soft (anti-aliased) label edges lower a patch's label NCC a little.
+_LABEL_MARGIN = 1.25
+# PatchMatch scores its candidates in a projection of this many dimensions, for longer patches.
+_PROJECTION_DIMENSIONS = 64
+
+
+@dataclass(frozen=True)
+class Matches:
+    """The best style patch of each output patch, and the grids they index.
+
+    ``indices (h * w,)`` int64, row-major into the style's ``key_grid = (hs, ws)`` patch positions,
+    one per output patch position of ``query_grid = (h, w)``.
+    """
+
+    indices: Tensor
+    query_grid: Grid
+    key_grid: Grid
+
+
+class Matcher(Protocol):
+    """``(patches (N, D), query_grid (h, w), previous Matches | None) -> (N,)`` style patch indices."""
+
+    key_grid: Grid
+
+    def __call__(self, patches: Tensor, query_grid: Grid, previous: Matches | None = None) -> Tensor: ...
+
+
+class ExactMatcher:
+    """Brute-force normalized cross-correlation against every style patch, in chunks.
+
+    With label channels and a semantic weight above the feature NCC's range, an output patch lying
+    in one label can never match a style patch outside it, so each is searched only among the
+    style patches touching its label: the same answer at a fraction of the cost.
+
+    Parameters
+    ----------
+    style_patches : (M, D) tensor
+        The style's feature patches (:func:`~doodle.patches.extract_patches`).
+    style_label_patches, target_label_patches : (M, E) and (N, E) tensors, or None (both or neither)
+        Label patches of the style and of the output; ``E = K * k * k``.
+    label_count : int
+        ``K``, the number of labels.
+    semantic_weight : float
+    key_grid : (hs, ws)
+        Positions of the style patches.
+    """
+
+    def __init__(
+        self,
+        style_patches: Tensor,
+        style_label_patches: Tensor | None,
+        target_label_patches: Tensor | None,
+        *,
+        label_count: int,
+        semantic_weight: float,
+        key_grid: Grid,
+        chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
+    ) -> None:
+        self.key_grid, self.semantic_weight, self.chunk_elements = key_grid, semantic_weight, chunk_elements
+        self.keys = match_keys(style_patches, style_label_patches, semantic_weight)
+        self.target_label_patches = target_label_patches
+        # Feature NCC lies in [0, 1] for non-negative (ReLU) features, else in [-1, 1].
+        feature_range = 1.0 if bool((style_patches >= 0).all()) else 2.0
+        self.by_label = target_label_patches is not None and semantic_weight >= _LABEL_MARGIN * feature_range
+        if self.by_label:
+            self.key_labels = label_presence(style_label_patches, label_count)
+            self.query_labels = label_presence(target_label_patches, label_count)
+
+    def __call__(self, patches: Tensor, query_grid: Grid, previous: Matches | None = None) -> Tensor:
+        queries = match_keys(patches, self.target_label_patches, self.semantic_weight)
+        if self.by_label:
+            return match_patches_by_label(
+                queries, self.keys, self.query_labels, self.key_labels, chunk_elements=self.chunk_elements
+            )
+        return match_patches(queries, self.keys, chunk_elements=self.chunk_elements)
+
+
+class FastMatcher:
+    """An exact first search, then PatchMatch (:class:`~doodle.patchmatch.PatchMatch`) from the previous matches.
+
+    Matches of the same grids seed PatchMatch as they are; matches of a coarser phase are rescaled
+    first and get twice the rounds. Only a search with nothing to start from is exact. (A full
+    search short-listed in a 64-d projection was tried for that first search: without labels it
+    lost a portrait's face to the night sky.)
+
+    Parameters: as :class:`ExactMatcher`, plus ``generator`` (a ``torch.Generator`` on the style's
+    device) for PatchMatch's random candidates.
+    """
+
+    def __init__(
+        self,
+        style_patches: Tensor,
+        style_label_patches: Tensor | None,
+        target_label_patches: Tensor | None,
+        *,
+        label_count: int,
+        semantic_weight: float,
+        key_grid: Grid,
+        chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        self.exact = ExactMatcher(
+            style_patches,
+            style_label_patches,
+            target_label_patches,
+            label_count=label_count,
+            semantic_weight=semantic_weight,
+            key_grid=key_grid,
+            chunk_elements=chunk_elements,
+        )
+        self.key_grid = key_grid
+        feature_dims = style_patches.shape[1]
+        keys = self.exact.keys
+        basis = (
+            projection_basis(keys, feature_dims, _PROJECTION_DIMENSIONS)
+            if feature_dims > 4 * _PROJECTION_DIMENSIONS
+            else None
+        )
+        has_labels = target_label_patches is not None and semantic_weight > 0
+        # The label part of the queries is fixed for a phase: computed once.
+        self.label_queries = label_keys(target_label_patches, semantic_weight) if has_labels else None
+        self.query_labels = None if target_label_patches is None else _dominant(target_label_patches, label_count)
+        self.patchmatch = PatchMatch(
+            keys,
+            key_grid,
+            feature_dims,
+            None if style_label_patches is None else _dominant(style_label_patches, label_count),
+            basis=basis,
+            label_count=label_count,
+            chunk_elements=chunk_elements,
+            generator=generator,
+        )
+
+    def __call__(self, patches: Tensor, query_grid: Grid, previous: Matches | None = None) -> Tensor:
+        if previous is None:
+            return self.exact(patches, query_grid)
+        if previous.query_grid == query_grid and previous.key_grid == self.key_grid:
+            seed, rounds = previous.indices, self.patchmatch.rounds
+        else:  # from a coarser phase
+            seed = rescale_matches(previous.indices, previous.query_grid, previous.key_grid, query_grid, self.key_grid)
+            rounds = 2 * self.patchmatch.rounds
+        return self.patchmatch(patches, query_grid, seed, self.query_labels, self.label_queries, rounds=rounds)
+
+
+def build_matcher(
+    name: MatcherName,
+    style_patches: Tensor,
+    style_label_patches: Tensor | None,
+    target_label_patches: Tensor | None,
+    *,
+    label_count: int,
+    semantic_weight: float,
+    key_grid: Grid,
+    chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
+    generator: torch.Generator | None = None,
+) -> Matcher:
+    """The matcher called ``name`` (one of :data:`MATCHERS`); see :class:`ExactMatcher` for the parameters."""
+    if name not in MATCHERS:
+        raise ValueError(f"matcher {name!r} is not one of {', '.join(MATCHERS)}")
+    common = dict(
+        label_count=label_count, semantic_weight=semantic_weight, key_grid=key_grid, chunk_elements=chunk_elements
+    )
+    if name == "exact":
+        return ExactMatcher(style_patches, style_label_patches, target_label_patches, **common)
+    return FastMatcher(style_patches, style_label_patches, target_label_patches, generator=generator, **common)
+
+
+def _dominant(label_patches: Tensor, labels: int) -> Tensor:
+    """The label covering most of each patch. ``(N, K * k * k)`` -> ``(N,)`` int64."""
+    return label_patches.view(label_patches.shape[0], labels, -1).sum(dim=2).argmax(dim=1)
