@@ -1,5 +1,5 @@
 """``python -m doodle`` runs the command line."""
 
-from .cli import app
+from .cli import main
 
-app(prog_name="doodle")
+main()

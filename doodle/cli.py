@@ -4,6 +4,7 @@ Option defaults and choices come from :class:`~doodle.settings.PaintSettings`; t
 messages name its parameters (`` `device='cpu'` ``) and are shown here as flags (``--device cpu``).
 """
 
+import os
 import re
 import warnings
 from enum import Enum
@@ -15,11 +16,12 @@ import typer
 from PIL import Image
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from typer.exceptions import TyperException
 
 import semantic_maps
 
 from .devices import resolve_device
-from .errors import DoodleError
+from .errors import DoodleError, PaintingStopped
 from .images import check_output_path, load_rgb, save_atomic, to_pil
 from .painter import Step, paint
 from .settings import PaintSettings, parse_size
@@ -313,6 +315,9 @@ def paint_command(
             device=device,
             precision=_value(precision),
         )
+        _refuse_to_overwrite_inputs(
+            output, [style, style_map, target_map, content, weights, Path(seed)], found_beside=[style, content]
+        )
         if watching:
             if target_map is None:
                 raise DoodleError("doodle watch needs `target_map`: the doodle file to watch")
@@ -320,12 +325,33 @@ def paint_command(
             return
         image = _paint(inputs, settings, output, quiet, save_every)
         save_atomic(image, output)
+    except PaintingStopped as error:
+        _fail(_keep_last_good(error, output))
     except DoodleError as error:
         _fail(str(error))
     except KeyboardInterrupt:
         _fail("interrupted; no output written")
     if not quiet:
         typer.echo(f"wrote {output} ({image.width}x{image.height})", err=True)
+
+
+def _refuse_to_overwrite_inputs(output: Path, inputs: list[Path | None], *, found_beside: list[Path | None]) -> None:
+    """Stop if the output would replace one of the inputs, or a map found beside one (``X_sem.png``)."""
+    candidates = [path for path in inputs if path is not None]
+    candidates += [semantic_maps.map_path_for(path) for path in found_beside if path is not None]
+    for candidate in candidates:
+        same = candidate.exists() and output.exists() and os.path.samefile(candidate, output)
+        if same or os.path.realpath(candidate) == os.path.realpath(output):
+            raise DoodleError(f"{output}: is also an input ({candidate}); choose another `output`")
+
+
+def _keep_last_good(error: PaintingStopped, output: Path) -> str:
+    """Save the last good image of a stopped painting; the message to show."""
+    try:
+        save_atomic(error.image, output)
+    except DoodleError as failed:
+        return f"{error}; and the last good image could not be kept: {failed}"
+    return f"{error}; the last good image was written to {output}"
 
 
 app.command("paint")(paint_command)
@@ -354,11 +380,15 @@ def _watch_loop(settings: PaintSettings, inputs: dict, output: Path, quiet: bool
         report("stopped")
 
 
-def _print_labels(rgb: np.ndarray) -> None:
-    """One line per label: hex, RGB and the share of the image it covers (edges split as blends)."""
-    palette = semantic_maps.find_palette(rgb)
+def _print_labels(rgb: np.ndarray, name: str) -> None:
+    """``name: N labels, WxH``, then one line per label: hex, RGB and the share of the image it covers
+    (edges split as blends)."""
+    try:
+        palette = semantic_maps.find_palette(rgb, name=name)
+    except semantic_maps.MapError as error:
+        _fail(str(error))
     shares = semantic_maps.encode_labels(rgb, palette).reshape(len(palette), -1).mean(axis=1)
-    typer.echo(f"{len(palette)} labels, {rgb.shape[1]}x{rgb.shape[0]}")
+    typer.echo(f"{name}: {len(palette)} labels, {rgb.shape[1]}x{rgb.shape[0]}")
     for colour, share in zip(palette, shares, strict=True):
         red, green, blue = (int(c) for c in colour)
         typer.echo(f"  {semantic_maps.to_hex(colour)}  rgb({red:3d},{green:3d},{blue:3d})  {100 * share:5.1f}%")
@@ -373,8 +403,7 @@ def palette_command(
         rgb = semantic_maps.read_map(map_file)
     except semantic_maps.MapError as error:
         _fail(str(error))
-    typer.echo(f"{map_file}: ", nl=False)
-    _print_labels(rgb)
+    _print_labels(rgb, str(map_file))
 
 
 @app.command("segment")
@@ -396,11 +425,24 @@ def segment_command(
     target = output or semantic_maps.map_path_for(painting)
     try:
         check_output_path(target)
+        _refuse_to_overwrite_inputs(target, [painting], found_beside=[])
         if target.exists() and not overwrite:
-            raise DoodleError(f"{target}: exists (a hand-painted map?); pass --overwrite or choose -o")
+            raise DoodleError(f"{target}: exists (a hand-painted map?); pass --overwrite or choose --output")
         result = segment(np.asarray(load_rgb(painting, what="painting")), labels)
         save_atomic(Image.fromarray(result), target)
     except DoodleError as error:
         _fail(str(error))
-    typer.echo(f"wrote {target}: ", nl=False)
-    _print_labels(result)
+    typer.echo(f"wrote {target}", err=True)
+    _print_labels(result, str(target))
+
+
+def main() -> None:
+    """The ``doodle`` program: as ``app``, with a mistyped command line reported in one line too."""
+    try:
+        code = app(prog_name="doodle", standalone_mode=False)
+    except TyperException as error:  # usage errors: unknown option, bad value, missing argument
+        message = error.format_message() if hasattr(error, "format_message") else str(error)
+        if message:  # (no message: the help was shown, as for a bare `doodle`)
+            typer.echo(f"error: {message} (see doodle --help)", err=True)
+        code = getattr(error, "exit_code", 2)
+    raise SystemExit(code or 0)

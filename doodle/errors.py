@@ -11,11 +11,22 @@ from contextlib import contextmanager
 
 from semantic_maps import MapError
 
-__all__ = ["DoodleError", "map_errors"]
+__all__ = ["DoodleError", "PaintingStopped", "map_errors"]
 
 
 class DoodleError(Exception):
     """A problem the user can fix: a missing file, a bad option, weights that cannot be had."""
+
+
+class PaintingStopped(DoodleError):
+    """The painting could not go on (its loss stopped being a finite number).
+
+    ``image`` (a PIL image at the output size) is the last good image, to keep.
+    """
+
+    def __init__(self, message: str, image) -> None:
+        super().__init__(message)
+        self.image = image
 
 
 @contextmanager

@@ -39,7 +39,9 @@ def load_rgb(source: ImageInput, *, what: str = "image") -> Image.Image:
     if isinstance(source, np.ndarray):
         return Image.fromarray(_array_to_uint8(source, what))
     with map_errors():
-        return Image.fromarray(to_rgb(source if isinstance(source, Image.Image) else open_image(source, what=what)))
+        if isinstance(source, Image.Image):
+            return Image.fromarray(to_rgb(source, name=what))
+        return Image.fromarray(to_rgb(open_image(source, what=what), name=str(source)))
 
 
 def _array_to_uint8(array: np.ndarray, what: str) -> np.ndarray:
@@ -85,13 +87,24 @@ def scaled_shape(shape: tuple[int, int], factor: float) -> tuple[int, int]:
 
 
 def check_output_path(path: str | os.PathLike) -> Path:
-    """Fail before any work if ``path`` cannot be written: missing folder or unknown image format."""
+    """Fail before any work if ``path`` cannot be written: no such folder, not a file, unknown image
+    format, or a folder that refuses a file (read-only, no permission; probed by writing one)."""
     path = Path(path)
+    if path.is_dir():
+        raise DoodleError(f"{path}: is a folder; give a file name, e.g. {path / 'out.png'}")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise DoodleError(f"{path}: {path.parent} is a file, not a folder")
     if not path.parent.is_dir():
         raise DoodleError(f"{path}: output folder {path.parent} does not exist")
     extension = path.suffix.lower()
     if extension not in Image.registered_extensions() or extension in (".pdf", ".eps", ".ps"):
         raise DoodleError(f"{path}: unknown image format {extension or '(no extension)'}; use .png or .jpg")
+    try:
+        handle, probe = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".probe", dir=path.parent)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        raise DoodleError(f"{path}: cannot write in {path.parent} ({error.strerror or error})") from None
     return path
 
 
@@ -99,16 +112,42 @@ def save_atomic(image: Image.Image, path: str | os.PathLike) -> Path:
     """Write ``image`` to ``path`` through a temporary file in the same folder, then rename.
 
     A crash or interruption never leaves a half-written file, and an existing file is replaced
-    only by a complete new one.
+    only by a complete new one. If the write fails late (a full disk, a folder gone read-only), the
+    image is saved in the system's temporary folder instead and the error says where, so no
+    painting is lost.
     """
     path = check_output_path(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    try:
+        _write_via_temporary(image, path, path.parent)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        try:
+            fallback = _write_via_temporary(
+                image, None, Path(tempfile.gettempdir()), stem=path.stem, suffix=path.suffix
+            )
+        except OSError:
+            raise DoodleError(
+                f"{path}: could not write the result ({reason}), nor a copy in {tempfile.gettempdir()}"
+            ) from None
+        raise DoodleError(f"{path}: could not write the result ({reason}); it was saved as {fallback}") from None
+    return path
+
+
+def _write_via_temporary(
+    image: Image.Image, path: Path | None, folder: Path, *, stem: str = "", suffix: str = ""
+) -> Path:
+    """Encode into a temporary file in ``folder``; rename it to ``path``, or keep it (``path`` None)."""
+    suffix = path.suffix if path is not None else suffix
+    prefix = f".{path.stem}." if path is not None else f"doodle-{stem}-"
+    handle, temporary = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=folder)
     try:
         with os.fdopen(handle, "wb") as stream:
-            image.save(stream, format=Image.registered_extensions()[path.suffix.lower()])
+            image.save(stream, format=Image.registered_extensions()[suffix.lower()])
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes 0600; a normal file follows the umask
+        if path is None:
+            return Path(temporary)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -11,8 +11,9 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from .budget import check_memory
 from .devices import device_clock, resolve_device, use_half
-from .errors import DoodleError
+from .errors import DoodleError, PaintingStopped
 from .images import ImageInput, load_rgb, resize, scaled_shape, to_pil, to_tensor
 from .losses import ContentLoss, GramLoss, total_variation
 from .mrf import MRFLoss, pool_labels
@@ -157,16 +158,23 @@ class _Objective:
         self.seconds = {"network": 0.0, "style": 0.0}
         self.device, self.half = device, use_half(settings.precision, device)
         self.loss_scale = _LossScale(self.half)
+        self.last_good: Tensor | None = None  # the last image whose loss was finite
 
     def refresh_matches(self) -> None:
         for loss in self.mrf.values():
             loss.refresh()
 
     def evaluate(self, image: Tensor) -> Tensor:
-        """The loss, with its gradient accumulated in ``image.grad`` (unscaled)."""
+        """The loss, with its gradient accumulated in ``image.grad`` (unscaled).
+
+        Raises :class:`_NotFinite` when the loss is NaN or infinite (nothing to optimise from there).
+        """
         while True:
             image.grad = None
             loss = self(image)
+            if not bool(torch.isfinite(loss)):
+                raise _NotFinite(float(loss))
+            self.last_good = image.detach().clamp(0.0, 1.0)  # a copy: the optimiser updates `image` in place
             start = device_clock(self.device)
             (loss * self.loss_scale.value).backward()
             self.seconds["network"] += device_clock(self.device) - start  # backward runs mostly through VGG
@@ -195,6 +203,10 @@ class _Objective:
         self.seconds["style"] += device_clock(self.device) - middle
         self.seconds["network"] += middle - start
         return loss
+
+
+class _NotFinite(Exception):
+    """The loss became NaN or infinite (its value is the argument)."""
 
 
 def _optimise(
@@ -262,6 +274,16 @@ def paint_scene(
     """
     settings = settings.for_mode(scene.mode)
     device = resolve_device(settings.device)
+    labels = 0 if scene.target_labels is None else scene.target_labels.shape[1]
+    check_memory(
+        network,
+        settings,
+        scene.shape,
+        tuple(scene.style.shape[-2:]),
+        labels,
+        device,
+        content=scene.content is not None and settings.content_weight > 0,
+    )
     home = next(network.parameters()).device
     try:
         return _paint_phases(scene, settings, network.to(device), device, callback)
@@ -285,7 +307,15 @@ def _paint_phases(
                 loss.inherit(coarser.mrf[name])
         coarser = None
         report = _phase_reporter(callback, objective, phase, len(factors), settings.iterations, shape, started)
-        image = _optimise(objective, image.to(device), settings, report).cpu()
+        try:
+            image = _optimise(objective, image.to(device), settings, report).cpu()
+        except _NotFinite as error:
+            good = image if objective.last_good is None else objective.last_good.cpu()
+            raise PaintingStopped(
+                f"the loss became {error.args[0]} in phase {phase} of {len(factors)}; painting stopped "
+                "(check the weights and the inputs for extreme values)",
+                to_pil(resize(good, scene.shape)),
+            ) from None
     return image
 
 

@@ -16,6 +16,8 @@ from .errors import DoodleError, map_errors
 from .images import ImageInput, load_rgb, resize, scaled_shape, to_tensor
 from .settings import MIN_SIZE
 
+MAX_PIXELS = semantic_maps.io.MAX_PIXELS  # the largest image read is also the largest painted
+
 __all__ = ["Scene", "build_scene"]
 
 
@@ -94,9 +96,10 @@ def build_scene(
         )
         target_map = None
     if target_map is not None and style_map is None:
+        beside = semantic_maps.map_path_for(_name(style, "style"))
         raise DoodleError(
-            f"{_name(target_map, 'target map')}: a target map needs the style's map too; pass "
-            f"`style_map` (or put {semantic_maps.map_path_for(_name(style, 'style'))} beside the style)"
+            f"{_name(style, 'style image')}: the style has no label map, and a target map needs one; pass "
+            f"`style_map` (or put {beside} beside the style)"
         )
     if explicit_style_map and target_map is None:
         raise DoodleError(
@@ -119,8 +122,25 @@ def build_scene(
         if content_image is None and target_rgb is None
         else (shape[0] * shape[1] / (reference[0] * reference[1])) ** 0.5
     )
+    if min(shape) < MIN_SIZE:
+        too_small = f"{shape[1]}x{shape[0]} is too small to paint (at least {MIN_SIZE}x{MIN_SIZE})"
+        if output_size is not None:
+            raise DoodleError(f"`output_size` {too_small}")
+        source = content if content_image is not None else target_map if target_rgb is not None else style
+        raise DoodleError(f"{_name(source, 'image')}: {too_small}; pass a larger `output_size`")
     style_tensor = to_tensor(style_image)
     style_shape = scaled_shape(tuple(style_tensor.shape[-2:]), scene_scale * style_scale)
+    if shape[0] * shape[1] > MAX_PIXELS:
+        too_large = f"{shape[1]}x{shape[0]} is too large to paint (at most {MAX_PIXELS // 1_000_000} megapixels)"
+        raise DoodleError(
+            f"`output_size` {too_large}" if output_size is not None else f"{_name(style, 'image')}: {too_large}"
+        )
+    if style_shape[0] * style_shape[1] > MAX_PIXELS:
+        raise DoodleError(
+            f"{_name(style, 'style image')}: scaled to {style_shape[1]}x{style_shape[0]} (by the output "
+            f"size and `style_scale`), it is too large (at most {MAX_PIXELS // 1_000_000} megapixels); "
+            "use a smaller `style_scale`"
+        )
     if min(style_shape) < MIN_SIZE:
         raise DoodleError(f"{_name(style, 'style image')}: too small at this scale ({style_shape[1]}x{style_shape[0]})")
 

@@ -7,6 +7,7 @@ and defaults from here.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
@@ -116,8 +117,9 @@ class PaintSettings:
             value, allowed = getattr(self, name), get_args(choices)
             if not (value in allowed or (value is None and getattr(PaintSettings, name) is None)):
                 checks.append((False, f"`{name}` {value!r} is not one of {', '.join(map(str, allowed))}"))
-        for name in ("style_weight", "content_weight", "semantic_weight", "smoothness"):
+        for name in ("style_weight", "content_weight", "semantic_weight", "smoothness", "style_scale"):
             value = getattr(self, name)
+            checks.append((math.isfinite(value), f"`{name}` must be a finite number, got {value}"))
             checks.append((value >= 0, f"`{name}` must be 0 or more, got {value}"))
         for ok, message in checks:
             if not ok:

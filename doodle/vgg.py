@@ -174,6 +174,9 @@ def _read_weights_file(path: Path) -> dict[str, Tensor]:
     conv = _conv_state(state)
     if not conv:
         raise DoodleError(f"{path}: no 'features.N.weight' keys; expected a torchvision VGG state dict")
+    broken = [f"features.{key}" for key, value in conv.items() if not bool(torch.isfinite(value).all())]
+    if broken:
+        raise DoodleError(f"{path}: {broken[0]} holds NaN or infinite values; the file is damaged, get it again")
     return conv
 
 
@@ -188,7 +191,7 @@ def _download_imagenet(model: ModelName) -> dict[str, Tensor]:
         reason = str(getattr(error, "reason", error)).splitlines()[0][:120]
         raise DoodleError(
             f"cannot get the ImageNet {model.upper()} weights ({reason}); on a machine with internet "
-            f"download {url} to {cache}, or pass --weights PATH (a torchvision VGG state dict)"
+            f"download {url} to {cache}, or pass `weights` (a torchvision VGG state dict file)"
         ) from None
     return _conv_state(state)
 
@@ -237,7 +240,8 @@ def load_vgg(
         found = _model_from_state(state, path)
         if model is not None and model != found:
             raise DoodleError(
-                f"{path}: holds {found} weights but --model {model} was given; drop --model or pass --model {found}"
+                f"{path}: holds {found} weights but `model='{model}'` was given; "
+                f"leave `model` out or pass `model='{found}'`"
             )
         model = found
         implied_preprocess = _KNOWN_FILES.get(_sha256(path))
@@ -245,7 +249,7 @@ def load_vgg(
         preprocess = implied_preprocess or "torchvision"
     elif implied_preprocess is not None and preprocess != implied_preprocess:
         where = "torchvision's ImageNet weights" if weights is None else str(weights)
-        raise DoodleError(f"{where}: these weights expect --preprocess {implied_preprocess}, not {preprocess}")
+        raise DoodleError(f"{where}: these weights expect `preprocess='{implied_preprocess}'`, not '{preprocess}'")
     network = VGGFeatures(model, preprocess=preprocess, pooling=pooling)
     try:
         network.features.load_state_dict(state, strict=True)

@@ -34,15 +34,20 @@ def watch(
 ) -> int:
     """Render and write ``output`` now and after every change of ``map_path``, until interrupted.
 
-    A change is acted on once the file has stopped changing for ``settle`` seconds. A file that
-    cannot be read (half-written by the paint program, or a bad edit) is reported and retried at
-    the next change; it never stops the loop. Every result is written atomically.
+    A change is acted on once the file has stopped changing for ``settle`` seconds. A map that
+    cannot be used (half-written by the paint program, or a bad edit: an error whose message starts
+    with the map's path) is reported and retried at the next change. Any other error (a missing
+    painting, bad weights) is one no edit of the map can fix: it is raised. Every result is written
+    atomically.
 
     Returns the number of images written (when ``max_renders`` ends the loop).
     """
-    map_path, written, done = Path(map_path), 0, None
+    map_path, written, done, announced = Path(map_path), 0, None, False
     while max_renders is None or written < max_renders:
         stamp = _stamp(map_path)
+        if stamp is None and not announced:
+            report(f"waiting for {map_path} to be saved")
+            announced = True
         if stamp is not None and stamp != done:
             time.sleep(settle)
             if _stamp(map_path) != stamp:
@@ -50,6 +55,8 @@ def watch(
             try:
                 image = render()
             except DoodleError as error:
+                if not str(error).startswith(f"{map_path}:"):
+                    raise  # nothing an edit of the map can fix
                 report(f"waiting for a usable map: {error}")
             else:
                 save_atomic(image, output)

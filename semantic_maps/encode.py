@@ -8,6 +8,8 @@ __all__ = ["encode_labels", "snap_palette", "SOLID_WEIGHT"]
 
 # A pixel (or pooled patch) lies wholly in one label when that label's weight is at least this.
 SOLID_WEIGHT = 0.99
+# Distinct colours encoded at once: bounds the (colours x labels) work arrays (a photo has millions).
+_COLOURS_PER_CHUNK = 1 << 16
 
 
 def encode_labels(rgb: np.ndarray, palette: np.ndarray) -> np.ndarray:
@@ -28,9 +30,16 @@ def encode_labels(rgb: np.ndarray, palette: np.ndarray) -> np.ndarray:
     weights : (K, H, W) float32 ndarray, summing to 1 over K.
     """
     height, width = rgb.shape[:2]
-    colours, inverse = np.unique(rgb.reshape(-1, 3), axis=0, return_inverse=True)
-    table = _encode_colours(colours.astype(np.float64), palette.astype(np.float64))
-    return table[inverse.reshape(-1)].T.reshape(len(palette), height, width).astype(np.float32)
+    packed = rgb.reshape(-1, 3).astype(np.uint32)
+    keys, inverse = np.unique((packed[:, 0] << 16) | (packed[:, 1] << 8) | packed[:, 2], return_inverse=True)
+    colours = np.stack([keys >> 16, (keys >> 8) & 255, keys & 255], axis=1).astype(np.float64)
+    table = np.concatenate(
+        [
+            _encode_colours(colours[start : start + _COLOURS_PER_CHUNK], palette.astype(np.float64))
+            for start in range(0, len(colours), _COLOURS_PER_CHUNK)
+        ]
+    ).astype(np.float32)
+    return table[inverse.reshape(-1)].T.reshape(len(palette), height, width)
 
 
 def _encode_colours(colours: np.ndarray, palette: np.ndarray) -> np.ndarray:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["find_palette", "to_hex", "SOLID_TOLERANCE", "LABEL_DISTANCE"]
+from .io import MapError
+
+__all__ = ["find_palette", "to_hex", "SOLID_TOLERANCE", "LABEL_DISTANCE", "MAX_LABELS"]
 
 # A pixel is solid (inside a region, not on an anti-aliased edge) when every channel of its 3x3
 # neighbours is within this of its own: loose enough for JPEG noise, tight enough for edges.
@@ -12,9 +14,13 @@ SOLID_TOLERANCE = 12
 # Colours nearer than this (RGB Euclidean) are one label: two labels of a map are always farther
 # apart (the closest pair of the shared maps, #c00000 and #ff331f, is 87 apart), JPEG noise nearer.
 LABEL_DISTANCE = 40.0
+# More labels than this is no map (a photo or noise): refused, which also bounds the work of encoding.
+MAX_LABELS = 64
 
 
-def find_palette(rgb: np.ndarray, *, min_area: int = 20, merge_distance: float = LABEL_DISTANCE) -> np.ndarray:
+def find_palette(
+    rgb: np.ndarray, *, min_area: int = 20, merge_distance: float = LABEL_DISTANCE, name: str = "map"
+) -> np.ndarray:
     """Label colours of a map, largest region first.
 
     A label is a colour that fills solid areas: pixels whose 3x3 neighbourhood is within a small
@@ -30,10 +36,17 @@ def find_palette(rgb: np.ndarray, *, min_area: int = 20, merge_distance: float =
         large enough to ignore specks.
     merge_distance : float
         Interior colours nearer than this are the same label.
+    name : str
+        The map's name (its file), for the error.
 
     Returns
     -------
     palette : (K, 3) uint8 ndarray
+
+    Raises
+    ------
+    MapError
+        More than :data:`MAX_LABELS` labels: not a map (a photo, noise).
     """
     pixels = rgb.astype(np.int16)
     height, width = pixels.shape[:2]
@@ -50,22 +63,28 @@ def find_palette(rgb: np.ndarray, *, min_area: int = 20, merge_distance: float =
     keys = (quantised[:, 0] << 10) | (quantised[:, 1] << 5) | quantised[:, 2]
     uniq, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
     sums = np.zeros((len(uniq), 3))
-    np.add.at(sums, inverse, interior)
+    np.add.at(sums, inverse.reshape(-1), interior)
     means = sums / counts[:, None]
-    labels: list[tuple[np.ndarray, float]] = []  # (colour sum, count), greedily merged, big first
+    # Greedy merge, biggest bin first: each joins the first label within merge_distance, else starts one.
+    totals, sizes = np.zeros((0, 3)), np.zeros(0)
     for index in np.argsort(-counts):
         colour, count = means[index], float(counts[index])
-        for j, (total, n) in enumerate(labels):
-            if np.linalg.norm(total / n - colour) < merge_distance:
-                labels[j] = (total + colour * count, n + count)
-                break
+        near = np.nonzero(np.linalg.norm(totals / sizes[:, None] - colour, axis=1) < merge_distance)[0]
+        if len(near):
+            totals[near[0]] += colour * count
+            sizes[near[0]] += count
         else:
-            labels.append((colour * count, count))
-    floor = min_area
-    kept = sorted(((total / n, n) for total, n in labels if n >= floor), key=lambda item: -item[1])
-    if not kept:
-        kept = [(labels[0][0] / labels[0][1], labels[0][1])]
-    return np.array([np.clip(np.rint(colour), 0, 255) for colour, _ in kept], dtype=np.uint8)
+            totals, sizes = np.vstack([totals, colour * count]), np.append(sizes, count)
+    kept = np.nonzero(sizes >= min_area)[0]
+    if len(kept) == 0:
+        kept = np.array([0])
+    if len(kept) > MAX_LABELS:
+        raise MapError(
+            f"{name}: {len(kept)} colours fill regions, and a label map has at most {MAX_LABELS}; "
+            "is it a photo or a painting rather than a map of flat colours?"
+        )
+    kept = kept[np.argsort(-sizes[kept], kind="stable")]
+    return np.clip(np.rint(totals[kept] / sizes[kept, None]), 0, 255).astype(np.uint8)
 
 
 def to_hex(colour: np.ndarray) -> str:

@@ -37,6 +37,9 @@ _HEIGHT_RANGE = 100.0
 # Connected regions kept by the first (adjacent-only) merge beyond the labels asked for: enough for
 # a label split in two or three places (Monet's cliffs) to be joined by likeness afterwards.
 _EXTRA_REGIONS = 3
+# An image whose Lab colours vary by less than this (standard deviation, any channel) is one flat
+# colour to the eye (1 unit is about the smallest visible step): one label.
+_FLAT_LAB = 1.0
 
 
 def segment(
@@ -82,7 +85,7 @@ def segment(
     Returns
     -------
     map : (H, W, 3) uint8 ndarray with ``labels`` colours (fewer only if the image has fewer
-    separable regions), no anti-aliasing.
+    separable regions; one for an image of one flat colour), no anti-aliasing.
 
     Example
     -------
@@ -94,6 +97,8 @@ def segment(
         raise ValueError(f"labels must be between 2 and {len(PALETTE)}, got {labels}")
     height, width = rgb.shape[:2]
     lab = rgb2lab(rgb[..., :3])
+    if lab.reshape(-1, 3).std(axis=0).max() < _FLAT_LAB:  # nothing to tell apart: one region, not bands
+        return np.broadcast_to(PALETTE[0], rgb.shape[:2] + (3,)).copy()
     segments = slic(
         lab, n_segments=superpixels, compactness=_SLIC_COMPACTNESS, start_label=0, convert2lab=False, channel_axis=-1
     )

@@ -17,14 +17,16 @@ def _where(rgb: np.ndarray, colour: np.ndarray) -> str:
     return f"around x={int(np.median(xs))}, y={int(np.median(ys))}" if len(xs) else "in anti-aliased edges"
 
 
-def missing_labels(palette: np.ndarray, target_rgb: np.ndarray, *, tolerance: float = LABEL_DISTANCE) -> np.ndarray:
+def missing_labels(
+    palette: np.ndarray, target_rgb: np.ndarray, *, tolerance: float = LABEL_DISTANCE, target_name: str = "target map"
+) -> np.ndarray:
     """Label colours of ``target_rgb`` farther than ``tolerance`` (RGB) from every colour of ``palette``.
 
     Returns
     -------
     missing : (M, 3) uint8 ndarray, possibly empty.
     """
-    found = find_palette(target_rgb)
+    found = find_palette(target_rgb, name=target_name)
     distance = np.linalg.norm(found[:, None].astype(float) - palette[None].astype(float), axis=2)
     return found[distance.min(axis=1) > tolerance].reshape(-1, 3)
 
@@ -60,8 +62,8 @@ def shared_palette(
     MapError
         A target label absent from the style map, naming its colour and where it is.
     """
-    palette = find_palette(style_rgb)
-    missing = missing_labels(palette, target_rgb, tolerance=tolerance)
+    palette = find_palette(style_rgb, name=style_name)
+    missing = missing_labels(palette, target_rgb, tolerance=tolerance, target_name=target_name)
     if len(missing) and not allow_missing:
         colour = missing[0]
         labels = " ".join(to_hex(c) for c in palette)

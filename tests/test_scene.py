@@ -51,7 +51,7 @@ def test_semantic_transfer_finds_the_content_map(files):
 
 def test_target_map_without_style_map_is_an_error(files, tmp_path):
     lonely = _save(tmp_path / "lonely.png", np.zeros((16, 16, 3), np.uint8))
-    with pytest.raises(DoodleError, match="a target map needs the style's map too"):
+    with pytest.raises(DoodleError, match="the style has no label map, and a target map needs one"):
         build_scene(lonely, target_map=files["map"])
 
 
@@ -100,5 +100,7 @@ def test_a_content_map_found_without_a_style_map_is_ignored(files, tmp_path):
     with pytest.warns(UserWarning, match="the style has no map; painting without semantics"):
         scene = build_scene(plain_style, content=files["photo"])
     assert scene.mode == "style transfer"
-    with pytest.raises(DoodleError, match="needs the style's map too"):  # but an explicit --map is kept
+    with pytest.raises(
+        DoodleError, match="the style has no label map, and a target map needs one"
+    ):  # but an explicit --map is kept
         build_scene(plain_style, content=files["photo"], target_map=files["dir"] / "photo_sem.png")

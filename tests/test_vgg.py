@@ -52,7 +52,7 @@ def test_weights_file_implies_the_model_and_ignores_classifier(tmp_path):
     net = load_vgg(weights=path)
     assert net.model == "vgg16" and net.preprocess == "torchvision"
     assert next(net.parameters()).dtype == torch.float32 and not next(net.parameters()).requires_grad
-    with pytest.raises(DoodleError, match="holds vgg16 weights but --model vgg19"):
+    with pytest.raises(DoodleError, match="holds vgg16 weights but `model='vgg19'`"):
         load_vgg("vgg19", weights=path)
 
 
@@ -75,7 +75,7 @@ def test_no_weights_reachable_says_how_to_get_them(tmp_path, monkeypatch):
 
     monkeypatch.setattr(vgg_module, "_check_reachable", offline)
     with pytest.raises(
-        DoodleError, match=r"cannot get the ImageNet VGG19 weights.*vgg19-dcbb9e9d\.pth.*--weights PATH"
+        DoodleError, match=r"cannot get the ImageNet VGG19 weights.*vgg19-dcbb9e9d\.pth.*pass `weights`"
     ):
         load_vgg()
 
@@ -84,5 +84,5 @@ def test_no_weights_reachable_says_how_to_get_them(tmp_path, monkeypatch):
 def test_known_caffe_weights_imply_caffe_preprocessing():
     net = load_vgg(weights=HED_WEIGHTS)
     assert (net.model, net.preprocess) == ("vgg16", "caffe")
-    with pytest.raises(DoodleError, match="expect --preprocess caffe"):
+    with pytest.raises(DoodleError, match="expect `preprocess='caffe'`"):
         load_vgg(weights=HED_WEIGHTS, preprocess="torchvision")

@@ -1,0 +1,171 @@
+"""Will a painting fit in memory? An estimate made before anything large is allocated.
+
+The estimate adds what the last (full-size) phase holds at its peak: the network's activations on
+the output, kept for the backward pass; the style painting's patch keys at every MRF layer; the
+output's patches during a search and the search's score block; the scene's images and label maps;
+and the process itself (Python, torch, the weights). Each term is counted from the shapes, then
+the sum is scaled by a factor measured on this project's benchmark runs (see
+``benchmarks/README.md``), so it tracks the peak RSS within about 15 %.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .errors import DoodleError
+from .patches import DEFAULT_CHUNK_ELEMENTS
+from .settings import PaintSettings
+from .vgg import VGGFeatures, parse_layer
+
+__all__ = ["MemoryEstimate", "estimate_memory", "available_memory", "check_memory"]
+
+_FLOAT = 4  # bytes
+_PROCESS = 0.45e9  # Python, torch and its libraries, the weights: measured RSS before painting
+_CALIBRATION = 1.2  # allocator slack and temporaries the terms leave out: measured peak RSS / sum of terms
+_HEADROOM = 0.9  # use at most this share of the memory that is free
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Peak bytes of one painting, by part (``total`` is their calibrated sum)."""
+
+    network: int
+    style_keys: int
+    search: int
+    scene: int
+    total: int
+
+    def describe(self) -> str:
+        gb = 1e9
+        return (
+            f"{self.total / gb:.1f} GB (network {self.network / gb:.1f}, painting's patches "
+            f"{self.style_keys / gb:.1f}, search {self.search / gb:.1f}, images {self.scene / gb:.1f})"
+        )
+
+
+def _layer_shapes(network: VGGFeatures, shape: tuple[int, int], last: str) -> list[tuple[str, int, int, int]]:
+    """``(name, channels, height, width)`` of every module's output, up to and including ``last``."""
+    (height, width), channels, out = shape, 3, []
+    for name, module in zip(network.names, network.features, strict=True):
+        if isinstance(module, nn.Conv2d):
+            channels = module.out_channels
+        elif not isinstance(module, nn.ReLU):  # pooling
+            height, width = height // 2, width // 2
+        out.append((name, channels, height, width))
+        if name == last:
+            break
+    return out
+
+
+def estimate_memory(
+    network: VGGFeatures,
+    settings: PaintSettings,
+    shape: tuple[int, int],
+    style_shape: tuple[int, int],
+    labels: int,
+    *,
+    content: bool = False,
+) -> MemoryEstimate:
+    """Peak memory of painting an output of ``shape = (H, W)`` from a style of ``style_shape`` (both at
+    full scale), with ``labels`` label channels (0 without maps), a content photo or not, and
+    ``settings`` already for the mode."""
+    mrf = [parse_layer(name, network.model) for name in settings.mrf_layers()]
+    gram = [parse_layer(name, network.model) for name in settings.gram_layers()]
+    content_layers = [parse_layer(name, network.model) for name in settings.content_layers] if content else []
+    used = mrf + gram + content_layers
+    last = max(used, key=network.names.index)
+    output_layers = _layer_shapes(network, shape, last)
+    style_layers = {name: (c, h, w) for name, c, h, w in _layer_shapes(network, style_shape, last)}
+    output_by_name = {name: (c, h, w) for name, c, h, w in output_layers}
+    # Forward activations kept for backward, and as many gradients at the peak of the backward pass.
+    network_bytes = 2 * _FLOAT * sum(c * h * w for _, c, h, w in output_layers)
+    network_bytes += 2 * _FLOAT * max(c * h * w for c, h, w in style_layers.values())  # the style's forward
+    k2 = settings.patch_size**2
+    keys = search = 0
+    for name in mrf:
+        channels, height, width = style_layers[name]
+        _, out_height, out_width = output_by_name[name]
+        style_patches = max(0, height - settings.patch_size + 1) * max(0, width - settings.patch_size + 1)
+        output_patches = max(0, out_height - settings.patch_size + 1) * max(0, out_width - settings.patch_size + 1)
+        key_bytes = _FLOAT * style_patches * (k2 * (channels + labels) + channels)
+        keys += key_bytes
+        # Building the keys (patches + normalised copy), or a search (the output's patches, their keys,
+        # a subset of the style's keys and the score block): whichever is larger, one layer at a time.
+        building = 2 * _FLOAT * style_patches * k2 * channels
+        searching = _FLOAT * (3 * output_patches * k2 * (channels + labels) + DEFAULT_CHUNK_ELEMENTS) + key_bytes
+        search = max(search, building, searching)
+    keys = int(keys * 1.25)  # the coarser phase's objective is still alive while the next one is built
+    pixels = shape[0] * shape[1] + style_shape[0] * style_shape[1]
+    scene = 2 * _FLOAT * (3 + labels) * pixels  # images and label maps, and their resized copies
+    total = int(_PROCESS + _CALIBRATION * (network_bytes + keys + search + scene))
+    return MemoryEstimate(int(network_bytes), keys, int(search), int(scene), total)
+
+
+def available_memory(device: torch.device) -> int:
+    """Bytes free for a painting on ``device``: free GPU memory, or the RAM the system can give."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(free)
+    try:
+        with open("/proc/meminfo") as meminfo:
+            fields = dict(line.split(":", 1) for line in meminfo)
+        return int(fields["MemAvailable"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")  # no /proc: all of the RAM
+
+
+def check_memory(
+    network: VGGFeatures,
+    settings: PaintSettings,
+    shape: tuple[int, int],
+    style_shape: tuple[int, int],
+    labels: int,
+    device: torch.device,
+    *,
+    content: bool = False,
+) -> MemoryEstimate:
+    """The estimate, or a :class:`DoodleError` with it and the ways out when it exceeds what is free."""
+    estimate = estimate_memory(network, settings, shape, style_shape, labels, content=content)
+    free = available_memory(device)
+    if estimate.total <= _HEADROOM * free:
+        return estimate
+    where = "on the GPU" if device.type == "cuda" else "in memory"
+    ways = []
+    if shape[0] * shape[1] >= style_shape[0] * style_shape[1] / 4:
+        fits = _largest_fitting(
+            lambda f: (
+                estimate_memory(
+                    network, settings, _scale(shape, f), _scale(style_shape, f), labels, content=content
+                ).total
+            ),
+            _HEADROOM * free,
+        )
+        ways.append(f"a smaller `output_size` (about {_scale(shape, fits)[1]}x{_scale(shape, fits)[0]} fits)")
+    fits = _largest_fitting(
+        lambda f: estimate_memory(network, settings, shape, _scale(style_shape, f), labels, content=content).total,
+        _HEADROOM * free,
+    )
+    ways.append(f"a smaller `style_scale` ({fits * settings.style_scale:.2g} fits)")
+    if device.type != "cuda":
+        ways.append("a GPU")
+    raise DoodleError(
+        f"this painting needs about {estimate.describe()}, and {free / 1e9:.1f} GB is free {where}; "
+        f"use {', or '.join(ways)}"
+    )
+
+
+def _scale(shape: tuple[int, int], factor: float) -> tuple[int, int]:
+    return max(16, int(shape[0] * factor)), max(16, int(shape[1] * factor))
+
+
+def _largest_fitting(need, budget: float) -> float:
+    """The largest factor in (0, 1] whose ``need(factor)`` is within ``budget`` (bisection)."""
+    low, high = 0.0, 1.0
+    for _ in range(20):
+        middle = (low + high) / 2
+        low, high = (middle, high) if need(middle) <= budget else (low, middle)
+    return low

@@ -1,0 +1,425 @@
+"""Bad inputs and faults, as a user meets them: each ends in exactly one clear line (or a correct result).
+
+Every failing case asserts: exit code 1, one ``error:`` line naming the file (or option) and the
+problem, no traceback, the output that existed before byte for byte unchanged, no temporary file left.
+"""
+
+import os
+import signal
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from doodle import budget
+from doodle.cli import app
+from semantic_maps import read_map
+
+from .conftest import quadrants
+
+runner = CliRunner()
+PRECIOUS = b"a painting that took all night"
+
+
+def _png16(path: Path, values: np.ndarray) -> Path:
+    """Write a 16-bit PNG (grey ``(H, W)`` or RGB ``(H, W, 3)``), as GIMP and Krita export."""
+    height, width = values.shape[:2]
+    colour_type = 0 if values.ndim == 2 else 2
+    raw = b"".join(b"\x00" + values[row].astype(">u2").tobytes() for row in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    )
+    return path
+
+
+@pytest.fixture
+def case(inputs, random_weights):
+    """Inputs, weights, and an existing output file that no failure may touch."""
+    output = inputs / "out.png"
+    output.write_bytes(PRECIOUS)
+    return {
+        "dir": inputs,
+        "style": inputs / "style.png",
+        "map": inputs / "doodle.png",
+        "weights": random_weights,
+        "out": output,
+    }
+
+
+def _paint(case, *extra, style=None, doodle=None, output=None):
+    return [
+        "paint",
+        "--style",
+        str(style or case["style"]),
+        "--map",
+        str(doodle or case["map"]),
+        "--weights",
+        str(case["weights"]),
+        "--phases",
+        "1",
+        "--iterations",
+        "2",
+        "--style-layers",
+        "1_1,2_1",
+        "-q",
+        "-o",
+        str(output or case["out"]),
+        *extra,
+    ]
+
+
+def _fails(case, arguments, *fragments, output=None):
+    """Run the CLI; assert one error line with ``fragments``, the old output intact, no temporary file."""
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    assert (output or case["out"]).read_bytes() == PRECIOUS
+    leftovers = [p.name for p in case["dir"].iterdir() if p.name.startswith(".") or p.suffix == ".probe"]
+    assert not leftovers, leftovers
+    return lines[0]
+
+
+# --- high bit depth and other modes --------------------------------------------------------------
+
+
+def test_16_bit_grey_and_rgb_files_are_read_at_their_true_colours(tmp_path):
+    grey = _png16(tmp_path / "grey16.png", np.full((8, 8), 30000, np.uint16))
+    assert Image.open(grey).mode == "I;16"  # what made everything white before
+    assert (read_map(grey) == round(30000 / 257)).all()
+    rgb = np.zeros((8, 8, 3), np.uint16)
+    rgb[:, :4], rgb[:, 4:] = (65535, 0, 0), (0, 0, 32896)
+    assert read_map(_png16(tmp_path / "rgb16.png", rgb))[0, [0, 7]].tolist() == [[255, 0, 0], [0, 0, 128]]
+
+
+def test_16_bit_map_palette_is_its_real_labels(tmp_path):
+    values = np.zeros((40, 40), np.uint16)
+    values[:, 20:] = 65535
+    result = runner.invoke(app, ["palette", str(_png16(tmp_path / "map16.png", values))])
+    assert result.exit_code == 0, result.output
+    assert "2 labels" in result.output and "#000000" in result.output and "#ffffff" in result.output
+
+
+def test_cmyk_and_grey_alpha_images_are_read(tmp_path):
+    Image.new("CMYK", (8, 8), (0, 255, 255, 0)).save(tmp_path / "cmyk.jpg")
+    assert tuple(read_map(tmp_path / "cmyk.jpg")[0, 0]) == (255, 0, 0)
+    Image.new("LA", (8, 8), (200, 255)).save(tmp_path / "la.png")
+    assert tuple(read_map(tmp_path / "la.png")[0, 0]) == (200, 200, 200)
+
+
+def test_a_float_image_is_refused_by_name(case):
+    Image.fromarray(np.zeros((48, 48), np.float32)).save(case["dir"] / "float.tiff")
+    _fails(case, _paint(case, style=case["dir"] / "float.tiff"), "float.tiff", "floating-point image (mode F)")
+
+
+# --- tiny images ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [(1, 1), (3, 2), (200, 1)])
+def test_tiny_doodles_are_refused(case, size):
+    Image.fromarray(np.full((size[1], size[0], 3), 255, np.uint8)).save(case["dir"] / "tiny.png")
+    _fails(case, _paint(case, doodle=case["dir"] / "tiny.png"), "tiny.png", f"{size[0]}x{size[1]} is too small")
+
+
+def test_tiny_output_size_is_refused(case):
+    _fails(case, _paint(case, "--output-size", "8x8"), "'8x8' is too small")
+
+
+def test_tiny_style_is_refused(case):
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(case["dir"] / "small.png")
+    Image.fromarray(quadrants(8, antialias=False)).save(case["dir"] / "small_sem.png")
+    _fails(case, _paint(case, style=case["dir"] / "small.png"), "small.png", "too small")
+
+
+# --- size and memory -----------------------------------------------------------------------------
+
+
+def test_a_huge_output_size_is_refused_before_anything_is_allocated(case):
+    _fails(case, _paint(case, "--output-size", "20000x15000"), "--output-size 20000x15000 is too large")
+
+
+def test_a_huge_style_scale_is_refused(case):
+    _fails(case, _paint(case, "--style-scale", "400"), "style.png", "too large", "--style-scale")
+
+
+def test_a_painting_that_does_not_fit_in_memory_is_refused_with_the_estimate_and_ways_out(case, monkeypatch):
+    monkeypatch.setattr(budget, "available_memory", lambda device: 1_000_000_000)
+    Image.fromarray(quadrants(1200, antialias=False)[:, ::-1].copy()).save(case["dir"] / "big.png")
+    line = _fails(case, _paint(case, doodle=case["dir"] / "big.png"), "needs about", "1.0 GB is free")
+    assert "--output-size" in line and "--style-scale" in line and "a GPU" in line
+
+
+def test_an_oversize_painting_for_a_small_output_suggests_a_style_scale(case, monkeypatch):
+    monkeypatch.setattr(budget, "available_memory", lambda device: 700_000_000)
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (1500, 2000, 3), dtype=np.uint8)).save(case["dir"] / "huge.png")
+    Image.fromarray(np.asarray(Image.fromarray(quadrants(64)).resize((2000, 1500)))).save(case["dir"] / "huge_sem.png")
+    line = _fails(case, _paint(case, style=case["dir"] / "huge.png"), "needs about", "--style-scale")
+    assert "--output-size" not in line  # the output is small: shrinking it would not help
+
+
+def test_the_estimate_grows_with_the_sizes_and_tracks_the_parts(tiny_net):
+    from doodle import PaintSettings
+
+    settings = PaintSettings().for_mode("doodle")
+    small = budget.estimate_memory(tiny_net, settings, (96, 128), (96, 128), 4)
+    large = budget.estimate_memory(tiny_net, settings, (384, 512), (384, 512), 4)
+    for part in ("network", "style_keys", "scene"):  # 16x the pixels, about 16x the bytes
+        assert 14 < getattr(large, part) / getattr(small, part) < 19, part
+    assert large.search > small.search > 64 * 2**20  # at least the score block
+    assert large.total > small.total > budget._PROCESS
+
+
+def test_palette_of_noise_says_it_is_not_a_map_quickly(tmp_path):
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (450, 600, 3), dtype=np.uint8)).save(tmp_path / "noise.png")
+    started = time.monotonic()
+    result = runner.invoke(app, ["palette", str(tmp_path / "noise.png")])
+    assert time.monotonic() - started < 20
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert "noise.png" in result.output and "a label map has at most 64" in result.output
+
+
+# --- writing the result --------------------------------------------------------------------------
+
+
+def test_an_output_that_is_a_folder(case):
+    (case["dir"] / "folder.png").mkdir()
+    _fails(case, _paint(case, output=case["dir"] / "folder.png"), "folder.png: is a folder")
+
+
+def test_an_output_inside_a_file(case):
+    _fails(case, _paint(case, output=case["out"] / "x.png"), "out.png is a file, not a folder")
+
+
+def test_an_output_folder_that_does_not_exist(case):
+    _fails(case, _paint(case, output=case["dir"] / "missing" / "x.png"), "output folder", "does not exist")
+
+
+def test_an_unknown_output_format(case):
+    _fails(case, _paint(case, output=case["dir"] / "out.xyz"), "unknown image format .xyz")
+
+
+def test_a_folder_that_refuses_files_fails_before_painting(case, monkeypatch):
+    import doodle.images
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(doodle.images.tempfile, "mkstemp", refuse)
+    _fails(case, _paint(case), "out.png: cannot write in", "Permission denied")
+
+
+def test_a_full_disk_after_painting_keeps_the_result_elsewhere(case, monkeypatch):
+    import doodle.images
+
+    write = doodle.images._write_via_temporary
+
+    def full_disk(image, path, folder, **kwargs):
+        if path is not None:
+            raise OSError(28, "No space left on device")
+        return write(image, path, folder, **kwargs)
+
+    monkeypatch.setattr(doodle.images, "_write_via_temporary", full_disk)
+    line = _fails(
+        case, _paint(case), "out.png: could not write the result (No space left on device)", "it was saved as"
+    )
+    kept = Path(line.rsplit("saved as ", 1)[1])
+    try:
+        assert Image.open(kept).size == (48, 48)
+    finally:
+        kept.unlink()
+
+
+# --- an output that is also an input -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("which", ["map", "style", "style_sem", "content"])
+def test_the_output_may_not_be_an_input(case, which):
+    output = {
+        "map": case["map"],
+        "style": case["style"],
+        "style_sem": case["dir"] / "style_sem.png",
+        "content": case["dir"] / "photo.png",
+    }[which]
+    Image.fromarray(np.zeros((48, 48, 3), np.uint8)).save(case["dir"] / "photo.png")
+    before = output.read_bytes()
+    extra = ["--content", str(case["dir"] / "photo.png")] if which == "content" else []
+    result = runner.invoke(app, _paint(case, *extra, output=output))
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert "is also an input" in result.output and "--output" in result.output
+    assert output.read_bytes() == before
+
+
+def test_segment_may_not_replace_its_painting(tmp_path):
+    Image.fromarray(quadrants(64)).save(tmp_path / "p.png")
+    before = (tmp_path / "p.png").read_bytes()
+    result = runner.invoke(app, ["segment", str(tmp_path / "p.png"), "-o", str(tmp_path / "p.png"), "--overwrite"])
+    assert result.exit_code == 1 and "is also an input" in result.output
+    assert (tmp_path / "p.png").read_bytes() == before
+
+
+# --- numbers that are not numbers -----------------------------------------------------------------
+
+
+def test_weights_holding_nan_are_refused(case, tmp_path):
+    state = torch.load(case["weights"], weights_only=True)
+    state["features.0.weight"][0, 0, 0, 0] = float("nan")
+    torch.save(state, tmp_path / "nan.pth")
+    _fails(
+        case, [*_paint(case), "--weights", str(tmp_path / "nan.pth")], "nan.pth", "features.0.weight", "NaN or infinite"
+    )
+
+
+def test_an_infinite_loss_weight_is_refused(case):
+    _fails(case, _paint(case, "--style-weight", "inf"), "--style-weight must be a finite number")
+
+
+def test_mistyped_command_lines_are_one_line_too(case):
+    """Usage errors (typer's own checks) from the installed program: one line, exit code 2."""
+    for extra, fragment in [
+        (["--style-weight", "nan"], "--style-weight"),
+        (["--bogus"], "No such option: --bogus"),
+        (["--matcher", "fastest"], "--matcher"),
+    ]:
+        process = subprocess.run(
+            [sys.executable, "-m", "doodle", *_paint(case, *extra)], capture_output=True, text=True, timeout=60
+        )
+        assert process.returncode == 2, process.stderr
+        lines = process.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], process.stderr
+    assert case["out"].read_bytes() == PRECIOUS
+
+
+def test_a_loss_that_turns_nan_stops_and_keeps_the_last_good_image(case, monkeypatch):
+    import doodle.painter
+
+    calls = {"n": 0}
+    original = doodle.painter.total_variation
+
+    def failing(image):
+        calls["n"] += 1
+        return original(image) * (float("nan") if calls["n"] > 3 else 1.0)
+
+    monkeypatch.setattr(doodle.painter, "total_variation", failing)
+    result = runner.invoke(app, _paint(case, "--iterations", "10"))
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert "the loss became nan in phase 1 of 1" in result.output
+    assert "the last good image was written to" in result.output
+    assert Image.open(case["out"]).size == (48, 48)  # the last good image, replacing the old file on purpose
+
+
+# --- options -------------------------------------------------------------------------------------
+
+
+def test_empty_style_layers_are_refused_not_replaced_by_the_defaults(case):
+    _fails(case, [*_paint(case), "--style-layers", ""], "--style-layers is empty")
+
+
+def test_a_patch_size_out_of_its_choices(case):
+    _fails(case, _paint(case, "--patch-size", "4"), "--patch-size 4 is not one of 1, 3, 5")
+
+
+def test_seed_content_without_content(case):
+    _fails(case, _paint(case, "--seed", "content"), "--seed content needs --content")
+
+
+# --- files that are not what they should be --------------------------------------------------------
+
+
+def test_a_folder_given_as_the_style(case):
+    (case["dir"] / "paintings").mkdir()
+    _fails(case, _paint(case, style=case["dir"] / "paintings"), "paintings: is a folder, not a style image file")
+
+
+def test_a_truncated_style_file(case):
+    (case["dir"] / "cut.png").write_bytes(case["style"].read_bytes()[:100])
+    _fails(case, _paint(case, style=case["dir"] / "cut.png"), "cut.png: cannot read style image")
+
+
+def test_a_text_file_as_the_map(case):
+    (case["dir"] / "notes.png").write_text("not an image")
+    _fails(case, _paint(case, doodle=case["dir"] / "notes.png"), "notes.png: cannot read target map")
+
+
+def test_a_missing_weights_file(case):
+    _fails(case, [*_paint(case), "--weights", str(case["dir"] / "none.pth")], "none.pth: weights file not found")
+
+
+# --- segment ---------------------------------------------------------------------------------------
+
+
+def test_segment_of_a_blank_image_is_one_label(tmp_path):
+    Image.new("RGB", (64, 48), "white").save(tmp_path / "blank.png")
+    result = runner.invoke(app, ["segment", str(tmp_path / "blank.png")])
+    assert result.exit_code == 0, result.output
+    assert len(np.unique(read_map(tmp_path / "blank_sem.png").reshape(-1, 3), axis=0)) == 1
+    assert "1 labels" in result.output
+
+
+# --- watch -----------------------------------------------------------------------------------------
+
+
+def _watch(case, *extra):
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "doodle",
+            "watch",
+            "--weights",
+            str(case["weights"]),
+            "--phases",
+            "1",
+            "--iterations",
+            "2",
+            "--style-layers",
+            "1_1",
+            "-o",
+            str(case["out"]),
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_watch_ends_with_one_line_on_an_error_no_doodle_edit_can_fix(case):
+    process = _watch(case, "--style", str(case["dir"] / "gone.png"), "--map", str(case["map"]))
+    try:
+        _, errors = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 1, errors
+    assert errors.strip().splitlines() == [f"error: {case['dir'] / 'gone.png'}: style image file not found"]
+    assert case["out"].read_bytes() == PRECIOUS
+
+
+def test_watch_says_it_waits_for_a_missing_map(case):
+    process = _watch(case, "--style", str(case["style"]), "--map", str(case["dir"] / "later.png"))
+    try:
+        time.sleep(8)  # start-up, then the first poll
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, errors = process.communicate(timeout=30)
+    assert f"waiting for {case['dir'] / 'later.png'} to be saved" in errors, errors
+    assert "Traceback" not in errors and process.returncode == 0
+    assert case["out"].read_bytes() == PRECIOUS
+    assert not [p for p in os.listdir(case["dir"]) if p.startswith(".")]
