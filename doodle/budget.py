@@ -11,6 +11,7 @@ the sum is scaled by a factor measured on this project's benchmark runs (see
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -24,16 +25,18 @@ from .vgg import VGGFeatures, parse_layer
 __all__ = ["MemoryEstimate", "estimate_memory", "available_memory", "check_memory"]
 
 _FLOAT = 4  # bytes
-_PROCESS = 0.45e9  # Python, torch and its libraries, the weights: measured RSS before painting
-_CALIBRATION = 1.2  # allocator slack and temporaries the terms leave out: measured peak RSS / sum of terms
+_PROCESS = 0.75e9  # Python, torch and its libraries, the weights, the inputs as read: fitted to measured peaks
+_CALIBRATION = 0.78  # the terms are not all alive at once: fitted, measured peak RSS / sum of terms
 _HEADROOM = 0.9  # use at most this share of the memory that is free
+_SMALLEST_STYLE_SCALE = 0.05  # the command line's lower bound of --style-scale
+_LBFGS_HISTORY = 50  # curvature pairs L-BFGS keeps (painter._optimise)
 
 
 @dataclass(frozen=True)
 class MemoryEstimate:
     """Peak bytes of one painting, by part (``total`` is their calibrated sum)."""
 
-    network: int
+    network: int  # activations kept for the backward pass, and the optimiser's state
     style_keys: int
     search: int
     scene: int
@@ -81,9 +84,12 @@ def estimate_memory(
     output_layers = _layer_shapes(network, shape, last)
     style_layers = {name: (c, h, w) for name, c, h, w in _layer_shapes(network, style_shape, last)}
     output_by_name = {name: (c, h, w) for name, c, h, w in output_layers}
-    # Forward activations kept for backward, and as many gradients at the peak of the backward pass.
-    network_bytes = 2 * _FLOAT * sum(c * h * w for _, c, h, w in output_layers)
-    network_bytes += 2 * _FLOAT * max(c * h * w for c, h, w in style_layers.values())  # the style's forward
+    # Saved for the backward pass: each ReLU's and pooling's output (a conv's output is dropped once its
+    # ReLU has run), and at its peak the gradients of the two largest layers; then the style's forward.
+    sizes = [c * h * w for _, c, h, w in output_layers]
+    kept = sum(size for (name, *_), size in zip(output_layers, sizes, strict=True) if not name.startswith("conv"))
+    network_bytes = _FLOAT * (kept + 2 * max(sizes) + 2 * max(c * h * w for c, h, w in style_layers.values()))
+    network_bytes += _FLOAT * 2 * _LBFGS_HISTORY * 3 * shape[0] * shape[1]  # L-BFGS's curvature pairs
     k2 = settings.patch_size**2
     keys = search = 0
     for name in mrf:
@@ -93,10 +99,12 @@ def estimate_memory(
         output_patches = max(0, out_height - settings.patch_size + 1) * max(0, out_width - settings.patch_size + 1)
         key_bytes = _FLOAT * style_patches * (k2 * (channels + labels) + channels)
         keys += key_bytes
-        # Building the keys (patches + normalised copy), or a search (the output's patches, their keys,
-        # a subset of the style's keys and the score block): whichever is larger, one layer at a time.
-        building = 2 * _FLOAT * style_patches * k2 * channels
-        searching = _FLOAT * (3 * output_patches * k2 * (channels + labels) + DEFAULT_CHUNK_ELEMENTS) + key_bytes
+        # Building the keys (the patches they are made from), or a search (the output's patches and their
+        # keys, the score block, and for the exact matcher a label's share of the style keys), whichever is
+        # larger, one layer at a time.
+        building = _FLOAT * style_patches * k2 * channels
+        searching = _FLOAT * (2 * output_patches * k2 * (channels + labels) + DEFAULT_CHUNK_ELEMENTS)
+        searching += key_bytes if settings.matcher == "exact" else 0
         search = max(search, building, searching)
     keys = int(keys * 1.25)  # the coarser phase's objective is still alive while the next one is built
     pixels = shape[0] * shape[1] + style_shape[0] * style_shape[1]
@@ -135,21 +143,17 @@ def check_memory(
         return estimate
     where = "on the GPU" if device.type == "cuda" else "in memory"
     ways = []
-    if shape[0] * shape[1] >= style_shape[0] * style_shape[1] / 4:
+    budget = _HEADROOM * free
+    if shape[0] * shape[1] >= style_shape[0] * style_shape[1] / 4:  # (shrinking a small output saves little)
         fits = _largest_fitting(
-            lambda f: (
-                estimate_memory(
-                    network, settings, _scale(shape, f), _scale(style_shape, f), labels, content=content
-                ).total
-            ),
-            _HEADROOM * free,
+            lambda f: _need(network, settings, _scale(shape, f), _scale(style_shape, f), labels, content), budget
         )
-        ways.append(f"a smaller `output_size` (about {_scale(shape, fits)[1]}x{_scale(shape, fits)[0]} fits)")
-    fits = _largest_fitting(
-        lambda f: estimate_memory(network, settings, shape, _scale(style_shape, f), labels, content=content).total,
-        _HEADROOM * free,
-    )
-    ways.append(f"a smaller `style_scale` ({fits * settings.style_scale:.2g} fits)")
+        if fits > 0:
+            height, width = _scale(shape, fits)
+            ways.append(f"a smaller `output_size` (about {width}x{height} fits)")
+    fits = _largest_fitting(lambda f: _need(network, settings, shape, _scale(style_shape, f), labels, content), budget)
+    if fits * settings.style_scale >= _SMALLEST_STYLE_SCALE:
+        ways.append(f"a smaller `style_scale` ({fits * settings.style_scale:.2g} fits)")
     if device.type != "cuda":
         ways.append("a GPU")
     raise DoodleError(
@@ -158,14 +162,25 @@ def check_memory(
     )
 
 
+def _need(
+    network: VGGFeatures,
+    settings: PaintSettings,
+    shape: tuple[int, int],
+    style_shape: tuple[int, int],
+    labels: int,
+    content: bool,
+) -> int:
+    return estimate_memory(network, settings, shape, style_shape, labels, content=content).total
+
+
 def _scale(shape: tuple[int, int], factor: float) -> tuple[int, int]:
     return max(16, int(shape[0] * factor)), max(16, int(shape[1] * factor))
 
 
-def _largest_fitting(need, budget: float) -> float:
-    """The largest factor in (0, 1] whose ``need(factor)`` is within ``budget`` (bisection)."""
+def _largest_fitting(need: Callable[[float], int], budget: float) -> float:
+    """The largest factor in (0, 1] whose ``need(factor)`` is within ``budget`` (bisection; 0: none)."""
     low, high = 0.0, 1.0
-    for _ in range(20):
+    for _ in range(12):
         middle = (low + high) / 2
         low, high = (middle, high) if need(middle) <= budget else (low, middle)
     return low

@@ -378,7 +378,18 @@ def paint(
     ...                      weights="vgg16_hed_caffe_fp16.pth", output_size=(256, 192))  # doctest: +SKIP
     """
     settings = (settings or PaintSettings()).replace(**options)
-    use_half(settings.precision, resolve_device(settings.device))  # an unavailable device fails before any loading
+    device = resolve_device(settings.device)
+    use_half(settings.precision, device)  # an unavailable device fails before any loading
+    networks = [network]
+
+    def check_size(mode: str, shape: tuple[int, int], style_shape: tuple[int, int], labels: int) -> None:
+        # Called once the inputs are read: their errors come first, then the weights', then the size's.
+        if networks[0] is None:
+            networks[0] = load_vgg(settings.model, settings.weights, preprocess=settings.preprocess,
+                                   pooling=settings.pooling).to(device)  # fmt: skip
+        content_used = content is not None and settings.content_weight > 0
+        check_memory(networks[0], settings.for_mode(mode), shape, style_shape, labels, device, content=content_used)
+
     scene = build_scene(
         style,
         style_map=style_map,
@@ -387,9 +398,7 @@ def paint(
         output_size=settings.output_size,
         style_scale=settings.style_scale,
         allow_missing_labels=settings.allow_missing_labels,
+        check_size=check_size,
     )
-    if network is None:
-        network = load_vgg(
-            settings.model, settings.weights, preprocess=settings.preprocess, pooling=settings.pooling
-        ).to(resolve_device(settings.device))
+    network = networks[0]
     return to_pil(paint_scene(scene, settings, network, callback=callback))

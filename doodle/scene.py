@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,9 @@ from .settings import MIN_SIZE
 
 MAX_PIXELS = semantic_maps.io.MAX_PIXELS  # the largest image read is also the largest painted
 
-__all__ = ["Scene", "build_scene"]
+__all__ = ["Scene", "build_scene", "SizeCheck"]
+
+SizeCheck = Callable[[str, tuple[int, int], tuple[int, int], int], None]
 
 
 @dataclass
@@ -74,6 +77,7 @@ def build_scene(
     output_size: tuple[int, int] | None = None,
     style_scale: float = 1.0,
     allow_missing_labels: bool = False,
+    check_size: SizeCheck | None = None,
 ) -> Scene:
     """Read and check the inputs of a run and decide its mode.
 
@@ -83,6 +87,9 @@ def build_scene(
     height) rescales the whole scene: the target map or content, and the style with them.
     With ``allow_missing_labels``, target pixels of a label the style map lacks get no label
     channels (features alone match them) and a warning says so.
+
+    ``check_size(mode, shape, style_shape, labels)`` is called once the sizes are known, before the
+    label maps are encoded and scaled (the costly part of a huge scene): it may raise to stop there.
     """
     style_image = load_rgb(style, what="style image")
     content_image = None if content is None else load_rgb(content, what="content image")
@@ -144,9 +151,20 @@ def build_scene(
     if min(style_shape) < MIN_SIZE:
         raise DoodleError(f"{_name(style, 'style image')}: too small at this scale ({style_shape[1]}x{style_shape[0]})")
 
+    if content_image is not None:
+        mode = "semantic style transfer" if target_rgb is not None else "style transfer"
+    else:
+        mode = "doodle" if target_rgb is not None else "texture synthesis"
+    style_rgb = None if target_rgb is None else _read_map(style_map, "style map")
+    if check_size is not None:
+        with map_errors():
+            labels = (
+                0 if style_rgb is None else len(semantic_maps.find_palette(style_rgb, name=_name(style_map, "map")))
+            )
+        check_size(mode, shape, style_shape, labels)
+
     style_labels = target_labels = palette = None
     if target_rgb is not None:
-        style_rgb = _read_map(style_map, "style map")
         target_name = _name(target_map, "target map")
         with map_errors():
             palette, missing = semantic_maps.shared_palette(
@@ -188,10 +206,6 @@ def build_scene(
         )
         target_labels = resize(target_labels[:, : len(palette)], shape)
 
-    if content_image is not None:
-        mode = "semantic style transfer" if target_rgb is not None else "style transfer"
-    else:
-        mode = "doodle" if target_rgb is not None else "texture synthesis"
     return Scene(
         mode=mode,
         style=resize(style_tensor, style_shape),

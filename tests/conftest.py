@@ -53,6 +53,13 @@ def quadrants(size=64, colours=COLOURS, antialias=True) -> np.ndarray:
     return rgb
 
 
+def tiny_run(command: str, inputs: Path, weights: Path, *extra: str, doodle: str = "doodle.png") -> list[str]:
+    """A ``doodle paint``/``watch`` command line on ``inputs`` (see the fixture) that paints in a moment:
+    one phase, two iterations, shallow layers. Options in ``extra`` come last and so win."""
+    return [command, "--style", str(inputs / "style.png"), "--map", str(inputs / doodle), "--weights", str(weights),
+            "--phases", "1", "--iterations", "2", "--style-layers", "1_1,2_1", *extra]  # fmt: skip
+
+
 def one_line_error(result, *fragments):
     """A CLI result that failed with exit code 1 and exactly one ``error:`` line holding ``fragments``."""
     assert result.exit_code == 1, result.output

@@ -23,7 +23,7 @@ from doodle import budget
 from doodle.cli import app
 from semantic_maps import read_map
 
-from .conftest import quadrants
+from .conftest import quadrants, tiny_run
 
 runner = CliRunner()
 PRECIOUS = b"a painting that took all night"
@@ -60,25 +60,11 @@ def case(inputs, random_weights):
 
 
 def _paint(case, *extra, style=None, doodle=None, output=None):
-    return [
-        "paint",
-        "--style",
-        str(style or case["style"]),
-        "--map",
-        str(doodle or case["map"]),
-        "--weights",
-        str(case["weights"]),
-        "--phases",
-        "1",
-        "--iterations",
-        "2",
-        "--style-layers",
-        "1_1,2_1",
-        "-q",
-        "-o",
-        str(output or case["out"]),
-        *extra,
-    ]
+    arguments = tiny_run("paint", case["dir"], case["weights"], "-q", "-o", str(output or case["out"]), *extra)
+    for flag, path in (("--style", style), ("--map", doodle)):
+        if path is not None:
+            arguments[arguments.index(flag) + 1] = str(path)
+    return arguments
 
 
 def _fails(case, arguments, *fragments, output=None):
@@ -159,14 +145,15 @@ def test_a_huge_style_scale_is_refused(case):
 
 
 def test_a_painting_that_does_not_fit_in_memory_is_refused_with_the_estimate_and_ways_out(case, monkeypatch):
-    monkeypatch.setattr(budget, "available_memory", lambda device: 1_000_000_000)
+    monkeypatch.setattr(budget, "available_memory", lambda device: 2_000_000_000)
     Image.fromarray(quadrants(1200, antialias=False)[:, ::-1].copy()).save(case["dir"] / "big.png")
-    line = _fails(case, _paint(case, doodle=case["dir"] / "big.png"), "needs about", "1.0 GB is free")
-    assert "--output-size" in line and "--style-scale" in line and "a GPU" in line
+    line = _fails(case, _paint(case, doodle=case["dir"] / "big.png"), "needs about", "2.0 GB is free")
+    assert "--output-size" in line and "a GPU" in line
+    assert "--style-scale" not in line  # the painting is small: shrinking it would not help
 
 
 def test_an_oversize_painting_for_a_small_output_suggests_a_style_scale(case, monkeypatch):
-    monkeypatch.setattr(budget, "available_memory", lambda device: 700_000_000)
+    monkeypatch.setattr(budget, "available_memory", lambda device: 3_000_000_000)
     rng = np.random.default_rng(0)
     Image.fromarray(rng.integers(0, 255, (1500, 2000, 3), dtype=np.uint8)).save(case["dir"] / "huge.png")
     Image.fromarray(np.asarray(Image.fromarray(quadrants(64)).resize((2000, 1500)))).save(case["dir"] / "huge_sem.png")
@@ -377,27 +364,9 @@ def test_segment_of_a_blank_image_is_one_label(tmp_path):
 
 
 def _watch(case, *extra):
+    arguments = tiny_run("watch", case["dir"], case["weights"], "-o", str(case["out"]), *extra)
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "doodle",
-            "watch",
-            "--weights",
-            str(case["weights"]),
-            "--phases",
-            "1",
-            "--iterations",
-            "2",
-            "--style-layers",
-            "1_1",
-            "-o",
-            str(case["out"]),
-            *extra,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        [sys.executable, "-m", "doodle", *arguments], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
 
 

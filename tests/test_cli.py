@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from doodle.cli import app
 
 from .conftest import one_line_error as _one_line_error
-from .conftest import quadrants
+from .conftest import quadrants, tiny_run
 
 runner = CliRunner()
 
@@ -33,18 +33,7 @@ def test_unknown_map_colour_is_one_line(inputs, random_weights):
         quadrants(48, colours=np.array([[0, 255, 0], [1, 2, 3], [0, 0, 255], [255, 255, 255]], dtype=np.uint8))
     ).save(inputs / "bad.png")
     result = runner.invoke(
-        app,
-        [
-            "paint",
-            "--style",
-            str(inputs / "style.png"),
-            "--map",
-            str(inputs / "bad.png"),
-            "--weights",
-            str(random_weights),
-            "-o",
-            str(inputs / "o.png"),
-        ],
+        app, tiny_run("paint", inputs, random_weights, "-o", str(inputs / "o.png"), doodle="bad.png")
     )
     _one_line_error(result, "bad.png", "#010203", "is not in the", "style_sem.png")
 
@@ -53,28 +42,20 @@ def test_paint_end_to_end_writes_the_image_and_frames(inputs, random_weights):
     output = inputs / "out.png"
     result = runner.invoke(
         app,
-        [
+        tiny_run(
             "paint",
-            "--style",
-            str(inputs / "style.png"),
-            "--map",
-            str(inputs / "doodle.png"),
-            "--weights",
-            str(random_weights),
+            inputs,
+            random_weights,
             "--output-size",
             "40x32",
-            "--phases",
-            "1",
             "--iterations",
             "4",
-            "--style-layers",
-            "1_1,2_1",
             "--save-every",
             "2",
             "-q",
             "-o",
             str(output),
-        ],
+        ),
     )
     assert result.exit_code == 0, result.output
     assert Image.open(output).size == (40, 32)
@@ -114,20 +95,7 @@ def test_segment_command_writes_a_flat_map_and_a_legend(tmp_path):
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA; the error path needs one without")
 def test_asking_for_a_missing_gpu_is_one_line(inputs, random_weights):
     result = runner.invoke(
-        app,
-        [
-            "paint",
-            "--style",
-            str(inputs / "style.png"),
-            "--map",
-            str(inputs / "doodle.png"),
-            "--weights",
-            str(random_weights),
-            "--device",
-            "cuda",
-            "-o",
-            str(inputs / "o.png"),
-        ],
+        app, tiny_run("paint", inputs, random_weights, "--device", "cuda", "-o", str(inputs / "o.png"))
     )
     _one_line_error(result, "--device cuda: no CUDA device")
     assert not (inputs / "o.png").exists()
@@ -196,24 +164,7 @@ def test_optimizer_adam_and_a_start_image_from_the_command_line(inputs, random_w
     start = np.zeros((32, 40, 3), np.uint8)
     start[:, 20:] = (30, 160, 220)
     Image.fromarray(start).save(inputs / "start.png")
-    base = [
-        "paint",
-        "--style",
-        str(inputs / "style.png"),
-        "--map",
-        str(inputs / "doodle.png"),
-        "--weights",
-        str(random_weights),
-        "--output-size",
-        "40x32",
-        "--phases",
-        "1",
-        "--iterations",
-        "3",
-        "--style-layers",
-        "1_1",
-        "-q",
-    ]
+    base = tiny_run("paint", inputs, random_weights, "--output-size", "40x32", "--iterations", "3", "-q")
     result = runner.invoke(app, [*base, "--optimizer", "adam", "-o", str(inputs / "adam.png")])
     assert result.exit_code == 0, result.output
     assert Image.open(inputs / "adam.png").size == (40, 32)
@@ -248,23 +199,7 @@ def test_watch_command_paints_repaints_on_save_and_stops_on_ctrl_c(inputs, rando
             sys.executable,
             "-m",
             "doodle",
-            "watch",
-            "--style",
-            str(inputs / "style.png"),
-            "--map",
-            str(inputs / "doodle.png"),
-            "--weights",
-            str(random_weights),
-            "--output-size",
-            "32x32",
-            "--phases",
-            "1",
-            "--iterations",
-            "2",
-            "--style-layers",
-            "1_1",
-            "-o",
-            str(output),
+            *tiny_run("watch", inputs, random_weights, "--output-size", "32x32", "-o", str(output)),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
