@@ -5,7 +5,7 @@ the output, kept for the backward pass; the style painting's patch keys at every
 output's patches during a search and the search's score block; the scene's images and label maps;
 and the process itself (Python, torch, the weights). Each term is counted from the shapes, then
 the sum is scaled by a factor measured on this project's benchmark runs (see
-``benchmarks/README.md``), so it tracks the peak RSS within about 15 %.
+``benchmarks/README.md``), so it tracks the peak RSS within about 11 %.
 """
 
 from __future__ import annotations

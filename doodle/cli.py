@@ -49,6 +49,7 @@ ModelChoice, PreprocessChoice, PoolingChoice = _choices("model"), _choices("prep
 PrecisionChoice = _choices("precision")
 
 _PARAMETER = re.compile(r"`(\w+)(?:=([^`]*))?`")  # `name` or `name=value` in a library message
+QUOTES = "'\""
 
 
 def _flags() -> dict[str, str]:
@@ -67,7 +68,7 @@ def cli_words(message: str) -> str:
             return name if value is None else f"{name}={value}"
         if value is None or value == "True":
             return flags[name]
-        return f"{flags[name]} {value.strip(chr(39) + chr(34))}"
+        return f"{flags[name]} {value.strip(QUOTES)}"
 
     return _PARAMETER.sub(flag, message)
 

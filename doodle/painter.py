@@ -270,7 +270,7 @@ def paint_scene(
     """Paint a prepared scene. Returns the image ``(1, 3, H, W)`` in ``[0, 1]`` on the CPU.
 
     The network runs on the settings' device and is returned to its own device afterwards (load it
-    on the painting device to avoid the copies when painting repeatedly).
+    on the painting device to avoid the copies when painting repeatedly). Raises as :func:`paint`.
     """
     settings = settings.for_mode(scene.mode)
     device = resolve_device(settings.device)
@@ -371,6 +371,14 @@ def paint(
     Returns
     -------
     PIL.Image.Image (RGB)
+
+    Raises
+    ------
+    DoodleError
+        Bad inputs or settings, no weights, or a painting that would not fit in memory (checked
+        before anything large is allocated, see :mod:`doodle.budget`).
+    PaintingStopped
+        The loss stopped being a finite number; its ``image`` is the last good one.
 
     Example
     -------
