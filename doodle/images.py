@@ -34,7 +34,7 @@ ImageInput = str | os.PathLike | Image.Image | np.ndarray
 def load_rgb(source: ImageInput, *, what: str = "image") -> Image.Image:
     """A path, PIL image or array -> an RGB PIL image (alpha composited on black, as for label maps).
 
-    Arrays are ``(H, W, 3)`` (or ``(H, W, 4)``, alpha ignored): uint8 in ``[0, 255]``, or float in ``[0, 1]``.
+    Arrays are ``(H, W, 3)`` (or ``(H, W, 4)``, alpha ignored): integers in ``[0, 255]``, or floats in ``[0, 1]``.
     """
     if isinstance(source, np.ndarray):
         return Image.fromarray(_array_to_uint8(source, what))
@@ -57,7 +57,9 @@ def _array_to_uint8(array: np.ndarray, what: str) -> np.ndarray:
                 f"[{np.nanmin(rgb):g}, {np.nanmax(rgb):g}]; scale it, or pass uint8 in [0, 255]"
             )
         return np.rint(rgb * 255).astype(np.uint8)
-    raise DoodleError(f"{what}: expected a uint8 array in [0, 255] or a float array in [0, 1], got {rgb.dtype}")
+    if np.issubdtype(rgb.dtype, np.integer) and (rgb.size == 0 or (rgb.min() >= 0 and rgb.max() <= 255)):
+        return rgb.astype(np.uint8)
+    raise DoodleError(f"{what}: expected integers in [0, 255] or floats in [0, 1], got {rgb.dtype} values")
 
 
 def to_tensor(image: Image.Image) -> Tensor:

@@ -42,10 +42,6 @@ class Scene:
     palette: np.ndarray | None
 
 
-def _read_map(source: ImageInput, what: str) -> np.ndarray:
-    return np.asarray(load_rgb(source, what=what))
-
-
 def _name(source: ImageInput | None, default: str) -> str:
     return str(source) if isinstance(source, (str, Path)) else default
 
@@ -113,7 +109,7 @@ def build_scene(
             f"{_name(style_map, 'style map')}: a style map needs a target map; pass `target_map` "
             "(the doodle, or the content's map)"
         )
-    target_rgb = None if target_map is None else _read_map(target_map, "target map")
+    target_rgb = None if target_map is None else np.asarray(load_rgb(target_map, what="target map"))
     if target_rgb is None:
         style_map = None
 
@@ -155,7 +151,7 @@ def build_scene(
         mode = "semantic style transfer" if target_rgb is not None else "style transfer"
     else:
         mode = "doodle" if target_rgb is not None else "texture synthesis"
-    style_rgb = None if target_rgb is None else _read_map(style_map, "style map")
+    style_rgb = None if target_rgb is None else np.asarray(load_rgb(style_map, what="style map"))
     if check_size is not None:
         with map_errors():
             labels = (
