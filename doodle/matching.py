@@ -93,6 +93,7 @@ class ExactMatcher:
         chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
     ) -> None:
         self.key_grid, self.semantic_weight, self.chunk_elements = key_grid, semantic_weight, chunk_elements
+        self.feature_dims, self.label_count = style_patches.shape[1], label_count
         self.keys = match_keys(style_patches, style_label_patches, semantic_weight)
         self.target_label_patches = target_label_patches
         # Feature NCC lies in [0, 1] for non-negative (ReLU) features, else in [-1, 1].
@@ -119,51 +120,37 @@ class FastMatcher:
     search short-listed in a 64-d projection was tried for that first search: without labels it
     lost a portrait's face to the night sky.)
 
-    Parameters: as :class:`ExactMatcher`, plus ``generator`` (a ``torch.Generator`` on the style's
-    device) for PatchMatch's random candidates.
+    Parameters
+    ----------
+    exact : ExactMatcher
+        The exact search over the same style patches, for the first search; its keys are PatchMatch's.
+    style_label_patches : (M, E) tensor or None
+        As for :class:`ExactMatcher`.
+    generator : torch.Generator, optional
+        PatchMatch's random candidates (on the style's device).
     """
 
     def __init__(
-        self,
-        style_patches: Tensor,
-        style_label_patches: Tensor | None,
-        target_label_patches: Tensor | None,
-        *,
-        label_count: int,
-        semantic_weight: float,
-        key_grid: Grid,
-        chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
-        generator: torch.Generator | None = None,
+        self, exact: ExactMatcher, style_label_patches: Tensor | None, *, generator: torch.Generator | None = None
     ) -> None:
-        self.exact = ExactMatcher(
-            style_patches,
-            style_label_patches,
-            target_label_patches,
-            label_count=label_count,
-            semantic_weight=semantic_weight,
-            key_grid=key_grid,
-            chunk_elements=chunk_elements,
-        )
-        self.key_grid = key_grid
-        feature_dims = style_patches.shape[1]
-        keys = self.exact.keys
-        basis = (
-            projection_basis(keys, feature_dims, _PROJECTION_DIMENSIONS)
-            if feature_dims > 4 * _PROJECTION_DIMENSIONS
-            else None
-        )
-        has_labels = target_label_patches is not None and semantic_weight > 0
+        self.exact, self.key_grid = exact, exact.key_grid
+        keys, feature_dims, labels = exact.keys, exact.feature_dims, exact.label_count
+        long_patches = feature_dims > 4 * _PROJECTION_DIMENSIONS  # (short ones are scored in full)
+        basis = projection_basis(keys, feature_dims, _PROJECTION_DIMENSIONS) if long_patches else None
+        target = exact.target_label_patches
         # The label part of the queries is fixed for a phase: computed once.
-        self.label_queries = label_keys(target_label_patches, semantic_weight) if has_labels else None
-        self.query_labels = None if target_label_patches is None else _dominant(target_label_patches, label_count)
+        has_labels = target is not None and exact.semantic_weight > 0
+        self.label_queries = label_keys(target, exact.semantic_weight) if has_labels else None
+        self.query_labels = None if target is None else _dominant(target, labels)
+        key_labels = None if style_label_patches is None else _dominant(style_label_patches, labels)
         self.patchmatch = PatchMatch(
             keys,
-            key_grid,
+            self.key_grid,
             feature_dims,
-            None if style_label_patches is None else _dominant(style_label_patches, label_count),
+            key_labels,
             basis=basis,
-            label_count=label_count,
-            chunk_elements=chunk_elements,
+            label_count=labels,
+            chunk_elements=exact.chunk_elements,
             generator=generator,
         )
 
@@ -193,12 +180,16 @@ def build_matcher(
     """The matcher called ``name`` (one of :data:`MATCHERS`); see :class:`ExactMatcher` for the parameters."""
     if name not in MATCHERS:
         raise ValueError(f"matcher {name!r} is not one of {', '.join(MATCHERS)}")
-    common = dict(
-        label_count=label_count, semantic_weight=semantic_weight, key_grid=key_grid, chunk_elements=chunk_elements
+    exact = ExactMatcher(
+        style_patches,
+        style_label_patches,
+        target_label_patches,
+        label_count=label_count,
+        semantic_weight=semantic_weight,
+        key_grid=key_grid,
+        chunk_elements=chunk_elements,
     )
-    if name == "exact":
-        return ExactMatcher(style_patches, style_label_patches, target_label_patches, **common)
-    return FastMatcher(style_patches, style_label_patches, target_label_patches, generator=generator, **common)
+    return exact if name == "exact" else FastMatcher(exact, style_label_patches, generator=generator)
 
 
 def _dominant(label_patches: Tensor, labels: int) -> Tensor:

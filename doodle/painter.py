@@ -393,8 +393,10 @@ def paint(
     def check_size(mode: str, shape: tuple[int, int], style_shape: tuple[int, int], labels: int) -> None:
         # Called once the inputs are read: their errors come first, then the weights', then the size's.
         if networks[0] is None:
-            networks[0] = load_vgg(settings.model, settings.weights, preprocess=settings.preprocess,
-                                   pooling=settings.pooling).to(device)  # fmt: skip
+            loaded = load_vgg(
+                settings.model, settings.weights, preprocess=settings.preprocess, pooling=settings.pooling
+            )
+            networks[0] = loaded.to(device)
         content_used = content is not None and settings.content_weight > 0
         check_memory(networks[0], settings.for_mode(mode), shape, style_shape, labels, device, content=content_used)
 
