@@ -382,13 +382,20 @@ def test_watch_ends_with_one_line_on_an_error_no_doodle_edit_can_fix(case):
 
 
 def test_watch_says_it_waits_for_a_missing_map(case):
+    import threading
+
     process = _watch(case, "--style", str(case["style"]), "--map", str(case["dir"] / "later.png"))
-    try:
-        time.sleep(8)  # start-up, then the first poll
-    finally:
-        process.send_signal(signal.SIGINT)
-        _, errors = process.communicate(timeout=30)
-    assert f"waiting for {case['dir'] / 'later.png'} to be saved" in errors, errors
-    assert "Traceback" not in errors and process.returncode == 0
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stderr), daemon=True)  # stderr is line-buffered
+    reader.start()
+    waiting = f"waiting for {case['dir'] / 'later.png'} to be saved"
+    deadline = time.monotonic() + 60
+    while not any(waiting in line for line in lines) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=30)
+    reader.join(timeout=10)
+    assert any(waiting in line for line in lines), lines
+    assert not any("Traceback" in line for line in lines) and process.returncode == 0, lines
     assert case["out"].read_bytes() == PRECIOUS
     assert not [p for p in os.listdir(case["dir"]) if p.startswith(".")]
