@@ -4,7 +4,7 @@
 >>> image = doodle.paint("Monet.jpg", style_map="Monet_sem.png", target_map="Coastline_sem.png")  # doctest: +SKIP
 """
 
-from .errors import DoodleError
+from .errors import DoodleError, PaintingStopped
 from .painter import Step, paint, paint_scene
 from .scene import Scene, build_scene
 from .settings import PaintSettings
@@ -13,6 +13,7 @@ from .vgg import VGGFeatures, load_vgg
 __all__ = [
     "DoodleError",
     "PaintSettings",
+    "PaintingStopped",
     "Scene",
     "Step",
     "VGGFeatures",
