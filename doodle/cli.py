@@ -35,7 +35,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_DEFAULTS = PaintSettings()
+_D = PaintSettings()  # the defaults of every option below
 
 
 def _choices(field: str) -> type[Enum]:
@@ -49,7 +49,7 @@ ModelChoice, PreprocessChoice, PoolingChoice = _choices("model"), _choices("prep
 PrecisionChoice = _choices("precision")
 
 _PARAMETER = re.compile(r"`(\w+)(?:=([^`]*))?`")  # `name` or `name=value` in a library message
-QUOTES = "'\""
+_QUOTES = "'\""
 
 
 def _flags() -> dict[str, str]:
@@ -68,7 +68,7 @@ def cli_words(message: str) -> str:
             return name if value is None else f"{name}={value}"
         if value is None or value == "True":
             return flags[name]
-        return f"{flags[name]} {value.strip(QUOTES)}"
+        return f"{flags[name]} {value.strip(_QUOTES)}"
 
     return _PARAMETER.sub(flag, message)
 
@@ -147,7 +147,6 @@ def _paint(
     return image
 
 
-_D = _DEFAULTS  # short, for the defaults below
 _DEFAULT_MATCHER, _DEFAULT_POOLING = MatcherChoice(_D.matcher), PoolingChoice(_D.pooling)
 _DEFAULT_OPTIMIZER, _DEFAULT_PRECISION = OptimizerChoice(_D.optimizer), PrecisionChoice(_D.precision)
 
