@@ -21,7 +21,7 @@ import torch
 import semantic_maps
 from doodle import PaintSettings, build_scene, load_vgg, paint_scene
 from doodle import mrf as mrf_module
-from doodle.devices import device_clock, resolve_device, use_half
+from doodle.devices import device_clock, network_dtype, resolve_device
 from doodle.images import to_pil
 from doodle.quality import label_agreement
 from doodle.settings import parse_size
@@ -70,7 +70,7 @@ def run(scene, settings: PaintSettings, network, painting, style_map, doodle_map
     total = device_clock(device) - start
     print(
         f"matcher {settings.matcher}, {device.type}, network in "
-        f"{'float16' if use_half(settings.precision, device) else 'float32'}"
+        f"{str(network_dtype(settings.precision, device)).removeprefix('torch.')}"
     )
     print(
         f"{'phase':>5} {'size':>9} {'seconds':>8} {'setup':>6} {'it/s':>6} {'net s/it':>9} {'match s/it':>10} "
@@ -141,7 +141,7 @@ def main() -> int:
         help="paint with random seeds 0..N-1 and compare mean qualities (the measure varies by a few %%)",
     )
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    parser.add_argument("--precision", default="auto", choices=["auto", "float32", "float16"])
+    parser.add_argument("--precision", default="auto", choices=PaintSettings.choices("precision"))
     parser.add_argument("--output", help="also save the result here (NAME_exact.png / NAME_fast.png)")
     args = parser.parse_args()
     if not WEIGHTS.is_file():

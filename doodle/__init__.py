@@ -5,7 +5,7 @@
 """
 
 from .errors import DoodleError, PaintingStopped
-from .painter import Step, paint, paint_scene
+from .painter import Painter, Step, paint, paint_scene
 from .scene import Scene, build_scene
 from .settings import PaintSettings
 from .vgg import VGGFeatures, load_vgg
@@ -13,6 +13,7 @@ from .vgg import VGGFeatures, load_vgg
 __all__ = [
     "DoodleError",
     "PaintSettings",
+    "Painter",
     "PaintingStopped",
     "Scene",
     "Step",

@@ -23,9 +23,9 @@ import semantic_maps
 from .devices import resolve_device
 from .errors import DoodleError, PaintingStopped
 from .images import check_output_path, load_rgb, save_atomic, to_pil
-from .painter import Step, paint
-from .settings import PaintSettings, parse_size
-from .vgg import VGGFeatures, load_vgg
+from .painter import Painter, Step
+from .settings import PaintSettings, format_iterations, parse_iterations, parse_size
+from .vgg import load_vgg
 from .watch import watch
 
 app = typer.Typer(
@@ -130,18 +130,11 @@ class _Reporter:
             save_atomic(to_pil(step.image), frame)
 
 
-def _paint(
-    inputs: dict,
-    settings: PaintSettings,
-    output: Path,
-    quiet: bool,
-    save_every: int,
-    network: VGGFeatures | None = None,
-) -> Image.Image:
+def _paint(painter: Painter, inputs: dict, output: Path, quiet: bool, save_every: int) -> Image.Image:
     """Paint with progress bars, then print the library's warnings as notes."""
     with warnings.catch_warnings(record=True) as caught, _Reporter(output, quiet, save_every) as reporter:
         warnings.simplefilter("always", UserWarning)
-        image = paint(**inputs, settings=settings, network=network, callback=reporter)
+        image = painter.paint(**inputs, callback=reporter)
     for warning in [] if quiet else caught:
         typer.echo(f"note: {cli_words(str(warning.message))}", err=True)
     return image
@@ -184,7 +177,13 @@ def paint_command(
             "The style is scaled with it."
         ),
     ] = None,
-    iterations: Annotated[int, typer.Option(min=1, help="Optimiser steps in each phase.")] = _D.iterations,
+    iterations: Annotated[
+        str,
+        typer.Option(
+            help="Optimiser steps per phase: one number for every phase, or one per phase, coarse to fine "
+            "(the first repeats when there are more phases)."
+        ),
+    ] = format_iterations(_D.iterations),
     phases: Annotated[
         int, typer.Option(min=1, help="Resolutions, coarse to fine: 3 paints at 1/4, 1/2, then full size.")
     ] = _D.phases,
@@ -269,7 +268,8 @@ def paint_command(
     precision: Annotated[
         PrecisionChoice,
         typer.Option(
-            help="Network arithmetic: auto (float16 with loss scaling on CUDA, float32 elsewhere), float32 or float16."
+            help="Network arithmetic: auto (float16 with loss scaling on CUDA, bfloat16 on a CPU with native "
+            "bfloat16, float32 elsewhere), float32, float16 or bfloat16."
         ),
     ] = _DEFAULT_PRECISION,
     save_every: Annotated[
@@ -292,7 +292,7 @@ def paint_command(
         settings = PaintSettings(
             output_size=None if output_size is None else parse_size(output_size),
             phases=phases,
-            iterations=iterations,
+            iterations=parse_iterations(iterations),
             style_loss=_value(style_loss),
             style_layers=_layers(style_layers),
             content_layers=_layers(content_layers),
@@ -323,7 +323,7 @@ def paint_command(
                 raise DoodleError("doodle watch needs `target_map`: the doodle file to watch")
             _watch_loop(settings, inputs, output, quiet, save_every)
             return
-        image = _paint(inputs, settings, output, quiet, save_every)
+        image = _paint(Painter(settings), inputs, output, quiet, save_every)
         save_atomic(image, output)
     except PaintingStopped as error:
         _fail(_keep_last_good(error, output))
@@ -368,10 +368,11 @@ app.command(
 
 def _watch_loop(settings: PaintSettings, inputs: dict, output: Path, quiet: bool, save_every: int) -> None:
     network = load_vgg(settings.model, settings.weights, preprocess=settings.preprocess, pooling=settings.pooling)
-    network = network.to(resolve_device(settings.device))  # stays there between paintings
+    # The painter keeps the network (on the painting device) and the painting's keys between paintings.
+    painter = Painter(settings, network=network.to(resolve_device(settings.device)))
 
     def render() -> Image.Image:
-        return _paint(inputs, settings, output, quiet, save_every, network=network)
+        return _paint(painter, inputs, output, quiet, save_every)
 
     report = (lambda line: None) if quiet else (lambda line: typer.echo(cli_words(line), err=True))
     try:

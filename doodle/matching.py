@@ -10,6 +10,7 @@ output's patches each time the MRF loss refreshes its matches:
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from typing import Literal, Protocol, get_args
 
@@ -60,6 +61,10 @@ class Matcher(Protocol):
 
     def __call__(self, patches: Tensor, query_grid: Grid, previous: Matches | None = None) -> Tensor: ...
 
+    def for_target(self, target_label_patches: Tensor | None, *, generator: torch.Generator | None = None) -> Matcher:
+        """The same style side, for another output's ``(N, E)`` label patches."""
+        ...
+
 
 class ExactMatcher:
     """Brute-force normalized cross-correlation against every style patch, in chunks.
@@ -95,13 +100,24 @@ class ExactMatcher:
         self.key_grid, self.semantic_weight, self.chunk_elements = key_grid, semantic_weight, chunk_elements
         self.feature_dims, self.label_count = style_patches.shape[1], label_count
         self.keys = match_keys(style_patches, style_label_patches, semantic_weight)
-        self.target_label_patches = target_label_patches
         # Feature NCC lies in [0, 1] for non-negative (ReLU) features, else in [-1, 1].
         feature_range = 1.0 if bool((style_patches >= 0).all()) else 2.0
-        self.by_label = target_label_patches is not None and semantic_weight >= _LABEL_MARGIN * feature_range
-        if self.by_label:
-            self.key_labels = label_presence(style_label_patches, label_count)
-            self.query_labels = label_presence(target_label_patches, label_count)
+        self.splits = style_label_patches is not None and semantic_weight >= _LABEL_MARGIN * feature_range
+        self.key_labels = label_presence(style_label_patches, label_count) if self.splits else None
+        self._bind(target_label_patches)
+
+    def _bind(self, target_label_patches: Tensor | None) -> None:
+        self.target_label_patches = target_label_patches
+        self.by_label = self.splits and target_label_patches is not None
+        self.query_labels = label_presence(target_label_patches, self.label_count) if self.by_label else None
+
+    def for_target(
+        self, target_label_patches: Tensor | None, *, generator: torch.Generator | None = None
+    ) -> ExactMatcher:
+        """The same style keys, for another output's label patches (shared, not copied; no randomness)."""
+        other = copy.copy(self)
+        other._bind(target_label_patches)
+        return other
 
     def __call__(self, patches: Tensor, query_grid: Grid, previous: Matches | None = None) -> Tensor:
         queries = match_keys(patches, self.target_label_patches, self.semantic_weight)
@@ -133,15 +149,11 @@ class FastMatcher:
     def __init__(
         self, exact: ExactMatcher, style_label_patches: Tensor | None, *, generator: torch.Generator | None = None
     ) -> None:
-        self.exact, self.key_grid = exact, exact.key_grid
+        self.key_grid = exact.key_grid
         keys, feature_dims, labels = exact.keys, exact.feature_dims, exact.label_count
         long_patches = feature_dims > 4 * _PROJECTION_DIMENSIONS  # (short ones are scored in full)
         basis = projection_basis(keys, feature_dims, _PROJECTION_DIMENSIONS) if long_patches else None
-        target = exact.target_label_patches
-        # The label part of the queries is fixed for a phase: computed once.
-        has_labels = target is not None and exact.semantic_weight > 0
-        self.label_queries = label_keys(target, exact.semantic_weight) if has_labels else None
-        self.query_labels = None if target is None else _dominant(target, labels)
+        self._bind(exact)
         key_labels = None if style_label_patches is None else _dominant(style_label_patches, labels)
         self.patchmatch = PatchMatch(
             keys,
@@ -153,6 +165,23 @@ class FastMatcher:
             chunk_elements=exact.chunk_elements,
             generator=generator,
         )
+
+    def _bind(self, exact: ExactMatcher) -> None:
+        self.exact, target = exact, exact.target_label_patches
+        # The label part of the queries is fixed for a phase: computed once.
+        has_labels = target is not None and exact.semantic_weight > 0
+        self.label_queries = label_keys(target, exact.semantic_weight) if has_labels else None
+        self.query_labels = None if target is None else _dominant(target, exact.label_count)
+
+    def for_target(
+        self, target_label_patches: Tensor | None, *, generator: torch.Generator | None = None
+    ) -> FastMatcher:
+        """The same style keys and projection, for another output's label patches and random stream."""
+        other = copy.copy(self)
+        other._bind(self.exact.for_target(target_label_patches))
+        other.patchmatch = copy.copy(self.patchmatch)
+        other.patchmatch.generator = generator
+        return other
 
     def __call__(self, patches: Tensor, query_grid: Grid, previous: Matches | None = None) -> Tensor:
         if previous is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -83,11 +85,27 @@ class MRFLoss(nn.Module):
                 generator=generator,
             )
         self.style_width = style.shape[-1]
+        self.forget()
+
+    def forget(self) -> None:
+        """Drop the matches and their folded targets (the style side stays)."""
         self.matches: Matches | None = None  # the last search's (or, before it, a coarser phase's)
         self.stale = True  # search on the next call
         # The folded form of the matches (see above), set by each search.
         self.target = self.coverage = self.offset = torch.zeros(())
         self.elements = 0
+
+    def for_target(self, target_labels: Tensor | None, *, generator: torch.Generator | None = None) -> MRFLoss:
+        """A fresh loss for another output of the same style layer: the style's features, keys and
+        search index are shared, not recomputed (a repaint of the same painting at the same size).
+
+        ``target_labels``: ``(1, K, h, w)`` as in the constructor (None without labels).
+        """
+        other = copy.copy(self)  # shares the buffers: they are never written after __init__
+        labels = None if target_labels is None else extract_patches(target_labels, self.size)
+        other.matcher = self.matcher.for_target(labels, generator=generator)
+        other.forget()
+        return other
 
     def refresh(self) -> None:
         """Search for new matches on the next call."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from PIL import Image
 from torch import Tensor
 
 from .budget import check_memory
-from .devices import device_clock, resolve_device, use_half
+from .devices import device_clock, network_dtype, resolve_device
 from .errors import DoodleError, PaintingStopped
 from .images import ImageInput, load_rgb, resize, scaled_shape, to_pil, to_tensor
 from .losses import ContentLoss, GramLoss, total_variation
@@ -21,7 +22,7 @@ from .scene import Scene, build_scene
 from .settings import PaintSettings
 from .vgg import VGGFeatures, layer_stride, load_vgg, parse_layer
 
-__all__ = ["paint", "paint_scene", "Step", "Callback"]
+__all__ = ["paint", "Painter", "paint_scene", "paint_and_remember", "Memory", "Step", "Callback"]
 
 
 @dataclass
@@ -116,7 +117,10 @@ class _Objective:
         factor: float,
         shape: tuple[int, int],
         device: torch.device,
+        same_style: _Objective | None = None,
     ) -> None:
+        """``same_style``: this phase of an earlier paint of the same painting at the same scale and
+        settings, whose style features and patch keys are taken instead of computed again."""
         model = network.model
         self.network, self.settings = network, settings
         self.mrf_layers = [parse_layer(n, model) for n in settings.mrf_layers()]
@@ -128,37 +132,57 @@ class _Objective:
         )
         self.layers = sorted(set(self.mrf_layers + self.gram_layers + self.content_layers), key=network.names.index)
         style_shape = scaled_shape(tuple(scene.style.shape[-2:]), factor)
-        with torch.no_grad():
-            style = network(resize(scene.style, style_shape).to(device), self.mrf_layers + self.gram_layers)
-            probe = network(torch.zeros((1, 3) + shape, device=device), self.mrf_layers)
+        self.device, self.dtype = device, network_dtype(settings.precision, device)
+        with torch.no_grad(), self._autocast():
+            style = (
+                network(resize(scene.style, style_shape).to(device), self.mrf_layers + self.gram_layers)
+                if same_style is None
+                else same_style.style
+            )
             content = (
                 {} if not self.content_layers else network(resize(scene.content, shape).to(device), self.content_layers)
             )
+        self.style = style = {name: value.float() for name, value in style.items()}
+        content = {name: value.float() for name, value in content.items()}
         style_labels = None if scene.style_labels is None else resize(scene.style_labels, style_shape).to(device)
         target_labels = None if scene.target_labels is None else resize(scene.target_labels, shape).to(device)
         self.mrf = {}
         for name in self.mrf_layers:
-            target_shape = tuple(probe[name].shape[-2:])
+            target_shape = network.feature_shape(name, shape)
             if min(target_shape) < settings.patch_size or min(style[name].shape[-2:]) < settings.patch_size:
                 raise DoodleError(
                     f"images too small for {name} at this phase; use a larger `output_size`, "
                     "fewer `phases` or shallower `style_layers`"
                 )
+            generator = torch.Generator(device).manual_seed(settings.random_seed)
+            pooled_target = None if target_labels is None else pool_labels(target_labels, target_shape)
+            if same_style is not None:
+                self.mrf[name] = same_style.mrf[name].for_target(pooled_target, generator=generator)
+                continue
             self.mrf[name] = MRFLoss(
                 style[name],
                 None if style_labels is None else pool_labels(style_labels, tuple(style[name].shape[-2:])),
-                None if target_labels is None else pool_labels(target_labels, target_shape),
+                pooled_target,
                 semantic_weight=settings.semantic_weight,
                 size=settings.patch_size,
                 matcher=settings.matcher,
-                generator=torch.Generator(device).manual_seed(settings.random_seed),
+                generator=generator,
             )
         self.gram = {name: GramLoss(style[name]) for name in self.gram_layers}
         self.content = {name: ContentLoss(content[name]) for name in self.content_layers}
         self.seconds = {"network": 0.0, "style": 0.0}
-        self.device, self.half = device, use_half(settings.precision, device)
-        self.loss_scale = _LossScale(self.half)
+        self.loss_scale = _LossScale(self.dtype == torch.float16)
         self.last_good: Tensor | None = None  # the last image whose loss was finite
+
+    def forget_target(self) -> None:
+        """Drop what belongs to this paint (matches, the folded targets): a later one reuses the rest."""
+        for loss in self.mrf.values():
+            loss.forget()
+        self.last_good = None
+
+    def _autocast(self) -> torch.autocast:
+        """The network's arithmetic (see :func:`~doodle.devices.network_dtype`)."""
+        return torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32)
 
     def refresh_matches(self) -> None:
         for loss in self.mrf.values():
@@ -184,7 +208,7 @@ class _Objective:
     def __call__(self, image: Tensor) -> Tensor:
         settings = self.settings
         start = device_clock(self.device)
-        with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.half):
+        with self._autocast():
             features = self.network(image, self.layers)
         features = {name: value.float() for name, value in features.items()}
         middle = device_clock(self.device)
@@ -210,9 +234,17 @@ class _NotFinite(Exception):
 
 
 def _optimise(
-    objective: _Objective, image: Tensor, settings: PaintSettings, on_step: Callable[[int, float, Tensor], None]
+    objective: _Objective,
+    image: Tensor,
+    settings: PaintSettings,
+    iterations: int,
+    on_step: Callable[[int, float, Tensor], None],
+    settle: float = 0.0,
 ) -> Tensor:
-    """Fit the pixels. ``on_step(iteration, loss, image)`` after every iteration.
+    """Fit the pixels for ``iterations`` steps. ``on_step(iteration, loss, image)`` after every one.
+
+    With ``settle`` > 0, stop once a block of ``match_every`` iterations lowers the loss by less than
+    that share of its value (L-BFGS only).
 
     L-BFGS with a strong-Wolfe line search (a fixed step overshoots on the quartic Gram loss);
     patch matches are refreshed before every ``match_every`` iterations, never inside a line search.
@@ -221,7 +253,7 @@ def _optimise(
 
     if settings.optimizer == "adam":
         optimiser = torch.optim.Adam([image], lr=0.02)
-        for iteration in range(settings.iterations):
+        for iteration in range(iterations):
             if iteration % settings.match_every == 0:
                 objective.refresh_matches()
             loss = objective.evaluate(image)
@@ -251,26 +283,52 @@ def _optimise(
     # One L-BFGS call per block of ``match_every`` iterations, each on fixed matches; the curvature
     # history carries over (the matches change little from one block to the next).
     done = 0
-    while done < settings.iterations:
+    while done < iterations:
         objective.refresh_matches()
-        block = min(settings.match_every, settings.iterations - done)
+        block = min(settings.match_every, iterations - done)
         optimiser.param_groups[0].update(max_iter=block, max_eval=2 * block)
         progress["block_start"] = True
-        optimiser.step(closure)
+        first = float(optimiser.step(closure).detach())
         if optimiser.state[image]["n_iter"] == done:
             break  # converged
         done = optimiser.state[image]["n_iter"]
-    report(settings.iterations)  # the last iteration, or all remaining ones if converged early
+        if first - progress["loss"] < settle * abs(first):
+            break  # settled
+    report(iterations)  # the last iteration, or all remaining ones if converged early
     return image.detach().clamp(0.0, 1.0)
 
 
 def paint_scene(
-    scene: Scene, settings: PaintSettings, network: VGGFeatures, *, callback: Callback | None = None
+    scene: Scene,
+    settings: PaintSettings,
+    network: VGGFeatures,
+    *,
+    callback: Callback | None = None,
+    previous: Memory | None = None,
 ) -> Tensor:
     """Paint a prepared scene. Returns the image ``(1, 3, H, W)`` in ``[0, 1]`` on the CPU.
 
     The network runs on the settings' device and is returned to its own device afterwards (load it
-    on the painting device to avoid the copies when painting repeatedly). Raises as :func:`paint`.
+    on the painting device to avoid the copies when painting repeatedly). ``previous``: what an
+    earlier paint left (see :class:`~doodle.Painter`, which passes it). Raises as :func:`paint`.
+    """
+    return paint_and_remember(scene, settings, network, callback=callback, previous=previous)[0]
+
+
+def paint_and_remember(
+    scene: Scene,
+    settings: PaintSettings,
+    network: VGGFeatures,
+    *,
+    callback: Callback | None = None,
+    previous: Memory | None = None,
+) -> tuple[Tensor, Memory]:
+    """:func:`paint_scene`, also returning what the next paint of the same painting can reuse.
+
+    When ``previous`` painted the same painting (and map) at the same size with the same settings
+    (the random seed aside), its style features and patch keys are reused, and the painting starts
+    from its result wherever the target map (or the content) did not change; each phase then ends
+    once a block of iterations lowers the loss by less than 1 %.
     """
     settings = settings.for_mode(scene.mode)
     device = resolve_device(settings.device)
@@ -284,31 +342,99 @@ def paint_scene(
         device,
         content=scene.content is not None and settings.content_weight > 0,
     )
+    key = _style_key(scene, settings, network)
+    same = previous if previous is not None and previous.key == key else None
     home = next(network.parameters()).device
     try:
-        return _paint_phases(scene, settings, network.to(device), device, callback)
+        return _paint_phases(scene, settings, network.to(device), device, callback, same, key)
     finally:
         network.to(home)
 
 
+@dataclass
+class Memory:
+    """What one paint leaves for the next in the same process: its phases' style features and patch
+    keys, its result, and the target it painted (see :func:`paint_and_remember`)."""
+
+    key: tuple
+    objectives: list
+    image: Tensor
+    target: Tensor
+
+
+# A warm start repaints this far (in output pixels) around every changed pixel: patches reach there.
+_WARM_MARGIN = 24
+# In a warm start a phase ends once a block of iterations lowers the loss by less than this share.
+_SETTLED = 0.01
+
+
+def _fingerprint(tensor: Tensor | None) -> str:
+    if tensor is None:
+        return ""
+    return hashlib.blake2b(tensor.detach().cpu().contiguous().numpy().tobytes(), digest_size=16).hexdigest()
+
+
+def _style_key(scene: Scene, settings: PaintSettings, network: VGGFeatures) -> tuple:
+    """Equal for two paints whose style side (features, keys) and settings are the same."""
+    return (
+        id(network),
+        _fingerprint(scene.style),
+        _fingerprint(scene.style_labels),
+        scene.shape,
+        None if scene.palette is None else scene.palette.tobytes(),
+        settings.replace(random_seed=0),
+    )
+
+
+def _target(scene: Scene) -> Tensor:
+    """What a change of the input is seen in: the label of each pixel, else the content. ``(1, C, H, W)``."""
+    if scene.target_labels is not None:
+        return scene.target_labels.argmax(1, keepdim=True).float()
+    return scene.content if scene.content is not None else torch.zeros((1, 1) + scene.shape)
+
+
+def _changed(previous: Memory, scene: Scene) -> Tensor:
+    """1 where the input changed since ``previous``, widened by the reach of a patch. ``(1, 1, H, W)``."""
+    now = _target(scene)
+    if now.shape != previous.target.shape:
+        return torch.ones((1, 1) + scene.shape)
+    moved = ((now - previous.target).abs().amax(1, keepdim=True) > 1e-3).float()
+    return torch.nn.functional.max_pool2d(moved, 2 * _WARM_MARGIN + 1, stride=1, padding=_WARM_MARGIN)
+
+
 def _paint_phases(
-    scene: Scene, settings: PaintSettings, network: VGGFeatures, device: torch.device, callback: Callback | None
-) -> Tensor:
+    scene: Scene,
+    settings: PaintSettings,
+    network: VGGFeatures,
+    device: torch.device,
+    callback: Callback | None,
+    previous: Memory | None,
+    key: tuple,
+) -> tuple[Tensor, Memory]:
     deepest = max([layer_stride(parse_layer(n, network.model)) for n in settings.mrf_layers()] or [1])
     factors = _phase_factors(scene.shape, settings.phases, smallest=deepest * settings.patch_size)
+    iterations = settings.phase_iterations(len(factors))
+    changed = None if previous is None else _changed(previous, scene)
     image = objective = None
+    objectives = []
     for phase, factor in enumerate(factors, start=1):
         shape = scaled_shape(scene.shape, factor)
         started = time.perf_counter()
         image = _initial_image(scene, settings, shape) if image is None else resize(image, shape)
-        coarser, objective = objective, _Objective(network, scene, settings, factor, shape, device)
+        if changed is not None:  # keep the last result where nothing changed
+            mask = resize(changed, shape)
+            image = resize(previous.image, shape) * (1 - mask) + image * mask
+        same_style = None if previous is None else previous.objectives[phase - 1]
+        coarser, objective = objective, _Objective(network, scene, settings, factor, shape, device, same_style)
         if coarser is not None:
             for name, loss in objective.mrf.items():
                 loss.inherit(coarser.mrf[name])
         coarser = None
-        report = _phase_reporter(callback, objective, phase, len(factors), settings.iterations, shape, started)
+        objectives.append(objective)
+        report = _phase_reporter(callback, objective, phase, len(factors), iterations[phase - 1], shape, started)
+        settle = 0.0 if previous is None else _SETTLED
         try:
-            image = _optimise(objective, image.to(device), settings, report).cpu()
+            image = _optimise(objective, image.to(device), settings, iterations[phase - 1], report, settle).cpu()
         except _NotFinite as error:
             good = image if objective.last_good is None else objective.last_good.cpu()
             raise PaintingStopped(
@@ -316,7 +442,9 @@ def _paint_phases(
                 "(check the weights and the inputs for extreme values)",
                 to_pil(resize(good, scene.shape)),
             ) from None
-    return image
+    for kept in objectives:
+        kept.forget_target()
+    return image, Memory(key, objectives, image, _target(scene))
 
 
 def _phase_reporter(
@@ -385,30 +513,72 @@ def paint(
     >>> image = doodle.paint("Monet.jpg", style_map="Monet_sem.png", target_map="Coastline_sem.png",
     ...                      weights="vgg16_hed_caffe_fp16.pth", output_size=(256, 192))  # doctest: +SKIP
     """
-    settings = (settings or PaintSettings()).replace(**options)
-    device = resolve_device(settings.device)
-    use_half(settings.precision, device)  # an unavailable device fails before any loading
-    networks = [network]
-
-    def check_size(mode: str, shape: tuple[int, int], style_shape: tuple[int, int], labels: int) -> None:
-        # Called once the inputs are read: their errors come first, then the weights', then the size's.
-        if networks[0] is None:
-            loaded = load_vgg(
-                settings.model, settings.weights, preprocess=settings.preprocess, pooling=settings.pooling
-            )
-            networks[0] = loaded.to(device)
-        content_used = content is not None and settings.content_weight > 0
-        check_memory(networks[0], settings.for_mode(mode), shape, style_shape, labels, device, content=content_used)
-
-    scene = build_scene(
-        style,
-        style_map=style_map,
-        target_map=target_map,
-        content=content,
-        output_size=settings.output_size,
-        style_scale=settings.style_scale,
-        allow_missing_labels=settings.allow_missing_labels,
-        check_size=check_size,
+    return Painter(settings, network=network, **options).paint(
+        style, style_map=style_map, target_map=target_map, content=content, callback=callback
     )
-    network = networks[0]
-    return to_pil(paint_scene(scene, settings, network, callback=callback))
+
+
+class Painter:
+    """Paints again and again in one process (``doodle watch``, a studio, a script editing a doodle).
+
+    Keeps the network, and after each paint what it computed of the painting: a repaint of the same
+    painting at the same size and settings (the random seed aside) reuses the painting's features
+    and patch keys, and starts from the last result wherever the doodle (or content) did not
+    change (see :func:`paint_and_remember`). Anything else is painted afresh. What is kept (the
+    painting's patch keys, about 0.4 GB at 512x384) lives as long as the painter.
+
+    ``settings`` and ``**options`` as for :func:`paint`; ``network`` is loaded on the first paint
+    when not given.
+
+    >>> painter = doodle.Painter(weights="vgg16_hed_caffe_fp16.pth")  # doctest: +SKIP
+    >>> first = painter.paint("Monet.jpg", target_map="Coastline_sem.png")  # doctest: +SKIP
+    >>> second = painter.paint("Monet.jpg", target_map="Coastline_edited_sem.png")  # doctest: +SKIP
+    """
+
+    def __init__(self, settings: PaintSettings | None = None, *, network: VGGFeatures | None = None, **options) -> None:
+        self.settings = (settings or PaintSettings()).replace(**options)
+        self.device = resolve_device(self.settings.device)
+        network_dtype(self.settings.precision, self.device)  # an unavailable device fails before any loading
+        self.network = network
+        self.memory: Memory | None = None
+
+    def paint(
+        self,
+        style: ImageInput,
+        *,
+        style_map: ImageInput | None = None,
+        target_map: ImageInput | None = None,
+        content: ImageInput | None = None,
+        callback: Callback | None = None,
+    ) -> Image.Image:
+        """Paint with this painter's settings; the inputs are those of :func:`paint`."""
+        settings = self.settings
+
+        def check_size(mode: str, shape: tuple[int, int], style_shape: tuple[int, int], labels: int) -> None:
+            # Called once the inputs are read: their errors come first, then the weights', then the size's.
+            if self.network is None:
+                loaded = load_vgg(
+                    settings.model, settings.weights, preprocess=settings.preprocess, pooling=settings.pooling
+                )
+                self.network = loaded.to(self.device)
+            content_used = content is not None and settings.content_weight > 0
+            check_memory(
+                self.network, settings.for_mode(mode), shape, style_shape, labels, self.device, content=content_used
+            )
+
+        scene = build_scene(
+            style,
+            style_map=style_map,
+            target_map=target_map,
+            content=content,
+            output_size=settings.output_size,
+            style_scale=settings.style_scale,
+            allow_missing_labels=settings.allow_missing_labels,
+            check_size=check_size,
+        )
+        if self.memory is not None and self.memory.key != _style_key(
+            scene, settings.for_mode(scene.mode), self.network
+        ):
+            self.memory = None  # another painting: free what was kept before painting it
+        image, self.memory = paint_and_remember(scene, settings, self.network, callback=callback, previous=self.memory)
+        return to_pil(image)

@@ -128,12 +128,18 @@ def projection_basis(keys: Tensor, feature_dims: int, dimensions: int = 64, samp
     """
     rows = keys[torch.linspace(0, keys.shape[0] - 1, min(sample, keys.shape[0]), device=keys.device).long()]
     features = rows[:, :feature_dims].float()
+    if _LOWRANK:
+        _, _, v = torch.svd_lowrank(features, q=min(dimensions + 16, *features.shape), niter=3)
+        return v[:, :dimensions].to(keys.dtype)
     if features.shape[0] >= feature_dims:  # eigenvectors of the (D, D) Gram matrix: faster than an SVD
         _, vectors = torch.linalg.eigh(features.t() @ features)
         return vectors[:, -dimensions:].flip(1).to(keys.dtype)
     values, vectors = torch.linalg.eigh(features @ features.t())  # fewer rows than dimensions: (n, n)
     values, vectors = values[-dimensions:].flip(0), vectors[:, -dimensions:].flip(1)
     return (features.t() @ vectors / values.clamp_min(1e-12).sqrt()).to(keys.dtype)
+
+
+_LOWRANK = True
 
 
 def compact_keys(rows: Tensor, basis: Tensor | None, feature_dims: int) -> Tensor:

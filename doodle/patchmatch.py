@@ -24,6 +24,9 @@ __all__ = ["PatchMatch", "rescale_matches"]
 
 Grid = tuple[int, int]
 _DIRECTIONS = ((0, 1), (0, -1), (1, 0), (-1, 0))
+# Gathered candidate keys per chunk: 2**20 floats (4 MiB). Blocks above glibc's mmap threshold
+# (32 MiB at most) are fresh pages on every chunk: 64 MiB blocks made the gather 7x slower.
+_GATHER_ELEMENTS = 1 << 20
 _JUMPS = (8, 4, 2)  # extra propagation distance, one per round in turn (as jump flooding)
 
 
@@ -137,11 +140,12 @@ class PatchMatch:
         ``queries`` is ``(N, d)``, or a function giving the rows of a chunk (built only when needed).
         """
         best = torch.empty((candidates.shape[0], k), dtype=torch.long, device=candidates.device)
-        step = max(1, self.chunk_elements // (candidates.shape[1] * keys.shape[1]))
+        step = max(1, min(self.chunk_elements, _GATHER_ELEMENTS) // (candidates.shape[1] * keys.shape[1]))
         for start in range(0, candidates.shape[0], step):
             rows = slice(start, start + step)
             chosen = candidates[rows]
-            scores = torch.einsum("ncd,nd->nc", keys[chosen], queries(rows) if callable(queries) else queries[rows])
+            chunk = queries(rows) if callable(queries) else queries[rows]
+            scores = torch.linalg.vecdot(keys[chosen], chunk[:, None, :])  # (n, C): 2x einsum's speed here
             best[rows] = chosen.gather(1, scores.topk(k, dim=1).indices if k > 1 else scores.argmax(1, True))
         return best
 

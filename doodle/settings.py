@@ -22,6 +22,8 @@ __all__ = [
     "Optimizer",
     "Precision",
     "parse_size",
+    "parse_iterations",
+    "format_iterations",
     "DEFAULT_MRF_LAYERS",
     "DEFAULT_GRAM_LAYERS",
     "MIN_SIZE",
@@ -29,11 +31,29 @@ __all__ = [
 
 StyleLoss = Literal["mrf", "gram", "both"]
 Optimizer = Literal["lbfgs", "adam"]
-Precision = Literal["auto", "float32", "float16"]
+Precision = Literal["auto", "float32", "float16", "bfloat16"]
 PatchSize = Literal[1, 3, 5]
 DEFAULT_MRF_LAYERS = ("relu2_1", "relu3_1", "relu4_1")
 DEFAULT_GRAM_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 MIN_SIZE = 16  # smallest output side, in pixels: below it VGG's deeper layers have no positions left
+
+
+def _as_tuple(iterations: int | tuple[int, ...]) -> tuple[int, ...]:
+    return (iterations,) if isinstance(iterations, int) else tuple(iterations)
+
+
+def parse_iterations(text: str) -> int | tuple[int, ...]:
+    """``'100'`` -> ``100``; ``'100,100,50'`` -> ``(100, 100, 50)`` (one count per phase, coarse to fine)."""
+    try:
+        counts = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise DoodleError(f"iterations {text!r} is not a number or a list like 100,100,50") from None
+    return counts[0] if len(counts) == 1 else counts
+
+
+def format_iterations(iterations: int | tuple[int, ...]) -> str:
+    """The inverse of :func:`parse_iterations`: ``(100, 100, 50)`` -> ``'100,100,50'``."""
+    return ",".join(map(str, _as_tuple(iterations)))
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -68,13 +88,15 @@ class PaintSettings:
     content's size (or the style's in texture synthesis). ``style_loss`` ``None`` means ``"mrf"``,
     or ``"both"`` in texture synthesis (patches alone collapse onto a few regions of the painting;
     the Gram term keeps its mix). Layers accept ``relu4_1``, ``conv4_1`` or the short ``4_1``.
-    ``precision`` ``auto`` runs the network in float16 on CUDA (with loss scaling) and in float32
-    elsewhere. ``model`` and ``preprocess`` ``None`` are implied by ``weights``.
+    ``precision`` ``auto`` runs the network in float16 on CUDA (with loss scaling), in bfloat16 on
+    a CPU with native bfloat16 arithmetic (AVX512-BF16 or AMX) and in float32 elsewhere. ``model``
+    and ``preprocess`` ``None`` are implied by ``weights``. ``iterations``: see
+    :meth:`phase_iterations`.
     """
 
     output_size: tuple[int, int] | None = None
     phases: int = 3
-    iterations: int = 100
+    iterations: int | tuple[int, ...] = (100, 100, 50)
     style_loss: StyleLoss | None = None
     style_layers: tuple[str, ...] | None = None
     content_layers: tuple[str, ...] = ("relu4_2",)
@@ -100,7 +122,12 @@ class PaintSettings:
     def __post_init__(self) -> None:
         checks = [
             (self.phases >= 1, f"`phases` must be at least 1, got {self.phases}"),
-            (self.iterations >= 1, f"`iterations` must be at least 1, got {self.iterations}"),
+            (
+                isinstance(self.iterations, int | tuple | list)
+                and len(counts := _as_tuple(self.iterations)) > 0
+                and all(isinstance(n, int) and n >= 1 for n in counts),
+                f"`iterations` must be a whole number of at least 1, or one per phase, got {self.iterations!r}",
+            ),
             (self.match_every >= 1, f"`match_every` must be at least 1, got {self.match_every}"),
             (self.style_scale > 0, f"`style_scale` must be positive, got {self.style_scale}"),
             (
@@ -131,6 +158,16 @@ class PaintSettings:
         if unknown:
             raise DoodleError(f"unknown option(s) {', '.join(sorted(unknown))}; see doodle.PaintSettings")
         return dataclasses.replace(self, **changes)
+
+    def phase_iterations(self, phases: int) -> tuple[int, ...]:
+        """Iterations of each of ``phases`` phases, coarse to fine.
+
+        ``iterations`` lists them ending with the full-size phase: ``(100, 100, 50)`` over 2 phases
+        is ``(100, 50)``, over 4 phases ``(100, 100, 100, 50)`` (the first count repeats); one number
+        is every phase's.
+        """
+        counts = _as_tuple(self.iterations)
+        return (counts[0],) * max(0, phases - len(counts)) + counts[max(0, len(counts) - phases) :]
 
     def for_mode(self, mode: str) -> PaintSettings:
         """These settings with the mode's default style loss filled in."""

@@ -110,7 +110,7 @@ def test_every_setting_is_reachable_from_the_command_line(monkeypatch, tmp_path)
     wanted = {
         "output_size": (["--output-size", "40x32"], (40, 32)),
         "phases": (["--phases", "2"], 2),
-        "iterations": (["--iterations", "7"], 7),
+        "iterations": (["--iterations", "9,7"], (9, 7)),
         "style_loss": (["--style-loss", "gram"], "gram"),
         "style_layers": (["--style-layers", "1_1, 2_1"], ("1_1", "2_1")),
         "content_layers": (["--content-layers", "3_1"], ("3_1",)),
@@ -138,11 +138,14 @@ def test_every_setting_is_reachable_from_the_command_line(monkeypatch, tmp_path)
     assert all(value != fields[name] for name, (_, value) in wanted.items())  # each value tests something
     seen = {}
 
-    def fake_paint(*args, **kwargs):
-        seen.update(kwargs)
-        return Image.new("RGB", (4, 4))
+    class FakePainter:
+        def __init__(self, settings, **kwargs):
+            seen["settings"] = settings
 
-    monkeypatch.setattr(cli, "paint", fake_paint)
+        def paint(self, *args, **kwargs):
+            return Image.new("RGB", (4, 4))
+
+    monkeypatch.setattr(cli, "Painter", FakePainter)
     arguments = [argument for flags, _ in wanted.values() for argument in flags]
     result = runner.invoke(app, ["paint", "--style", "s.png", "-q", "-o", str(tmp_path / "o.png"), *arguments])
     assert result.exit_code == 0, result.output

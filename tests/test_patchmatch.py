@@ -74,13 +74,13 @@ def test_fast_mrf_keeps_single_label_patches_in_their_label():
 def test_patchmatch_memory_is_bounded_by_the_chunk(monkeypatch):
     """The gathered candidate keys of a chunk stay under the chunk size, whatever the number of queries."""
     largest = {"elements": 0}
-    original = torch.einsum
+    original = torch.linalg.vecdot
 
-    def recording(equation, *operands):
-        largest["elements"] = max(largest["elements"], operands[0].numel())
-        return original(equation, *operands)
+    def recording(gathered, queries, **kwargs):
+        largest["elements"] = max(largest["elements"], gathered.numel())
+        return original(gathered, queries, **kwargs)
 
-    monkeypatch.setattr(torch, "einsum", recording)
+    monkeypatch.setattr(torch.linalg, "vecdot", recording)
     g = torch.Generator().manual_seed(0)
     keys = match_keys(extract_patches(torch.rand(1, 32, 30, 30, generator=g)), None, 0.0)  # 288-long patches
     search = PatchMatch(

@@ -5,8 +5,8 @@ import torch
 from PIL import Image
 
 import semantic_maps
-from doodle import PaintSettings, build_scene, paint
-from doodle.devices import use_half
+from doodle import PaintSettings, build_scene, devices, paint
+from doodle.devices import network_dtype
 from doodle.errors import DoodleError
 from doodle.painter import _LossScale, _Objective
 from doodle.quality import label_agreement
@@ -18,12 +18,17 @@ needs_cuda = pytest.mark.skipif(
 )
 
 
-def test_half_only_on_cuda_by_default():
-    assert not use_half("auto", torch.device("cpu"))
-    assert use_half("auto", torch.device("cuda"))
-    assert not use_half("float32", torch.device("cuda"))
+def test_network_dtype_by_device_and_setting(monkeypatch):
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert network_dtype("auto", cuda) == torch.float16
+    assert network_dtype("float32", cuda) == torch.float32
+    assert network_dtype("bfloat16", cpu) == torch.bfloat16
+    monkeypatch.setattr(devices, "native_bfloat16", lambda: True)
+    assert network_dtype("auto", cpu) == torch.bfloat16
+    monkeypatch.setattr(devices, "native_bfloat16", lambda: False)
+    assert network_dtype("auto", cpu) == torch.float32  # emulated bfloat16 would be slower than float32
     with pytest.raises(DoodleError, match="float16'` needs a CUDA device"):
-        use_half("float16", torch.device("cpu"))
+        network_dtype("float16", cpu)
 
 
 def test_loss_scale_backs_off_on_overflow_and_grows_again():
