@@ -239,12 +239,8 @@ def _optimise(
     settings: PaintSettings,
     iterations: int,
     on_step: Callable[[int, float, Tensor], None],
-    settle: float = 0.0,
 ) -> Tensor:
     """Fit the pixels for ``iterations`` steps. ``on_step(iteration, loss, image)`` after every one.
-
-    With ``settle`` > 0, stop once a block of ``match_every`` iterations lowers the loss by less than
-    that share of its value (L-BFGS only).
 
     L-BFGS with a strong-Wolfe line search (a fixed step overshoots on the quartic Gram loss);
     patch matches are refreshed before every ``match_every`` iterations, never inside a line search.
@@ -288,12 +284,10 @@ def _optimise(
         block = min(settings.match_every, iterations - done)
         optimiser.param_groups[0].update(max_iter=block, max_eval=2 * block)
         progress["block_start"] = True
-        first = float(optimiser.step(closure).detach())
+        optimiser.step(closure)
         if optimiser.state[image]["n_iter"] == done:
             break  # converged
         done = optimiser.state[image]["n_iter"]
-        if first - progress["loss"] < settle * abs(first):
-            break  # settled
     report(iterations)  # the last iteration, or all remaining ones if converged early
     return image.detach().clamp(0.0, 1.0)
 
@@ -326,9 +320,8 @@ def paint_and_remember(
     """:func:`paint_scene`, also returning what the next paint of the same painting can reuse.
 
     When ``previous`` painted the same painting (and map) at the same size with the same settings
-    (the random seed aside), its style features and patch keys are reused, and the painting starts
-    from its result wherever the target map (or the content) did not change; each phase then ends
-    once a block of iterations lowers the loss by less than 1 %.
+    (the random seed aside), its style features and patch keys are reused; when the doodle (or
+    content) and the seed are the same too, its image is the answer (painting is deterministic).
     """
     settings = settings.for_mode(scene.mode)
     device = resolve_device(settings.device)
@@ -344,6 +337,8 @@ def paint_and_remember(
     )
     key = _style_key(scene, settings, network)
     same = previous if previous is not None and previous.key == key else None
+    if same is not None and _repeats(same, scene, settings):
+        return same.image, same  # deterministic: the same inputs and settings paint the same image
     home = next(network.parameters()).device
     try:
         return _paint_phases(scene, settings, network.to(device), device, callback, same, key)
@@ -353,19 +348,14 @@ def paint_and_remember(
 
 @dataclass
 class Memory:
-    """What one paint leaves for the next in the same process: its phases' style features and patch
-    keys, its result, and the target it painted (see :func:`paint_and_remember`)."""
+    """What one paint leaves for the next in the same process: each phase's objective (its style
+    features and patch keys), the settings, what was painted (labels or content) and the result."""
 
     key: tuple
     objectives: list
-    image: Tensor
+    settings: PaintSettings
     target: Tensor
-
-
-# A warm start repaints this far (in output pixels) around every changed pixel: patches reach there.
-_WARM_MARGIN = 24
-# In a warm start a phase ends once a block of iterations lowers the loss by less than this share.
-_SETTLED = 0.01
+    image: Tensor
 
 
 def _fingerprint(tensor: Tensor | None) -> str:
@@ -375,7 +365,7 @@ def _fingerprint(tensor: Tensor | None) -> str:
 
 
 def _style_key(scene: Scene, settings: PaintSettings, network: VGGFeatures) -> tuple:
-    """Equal for two paints whose style side (features, keys) and settings are the same."""
+    """Equal for two paints whose style side (features, keys) is the same."""
     return (
         id(network),
         _fingerprint(scene.style),
@@ -387,19 +377,21 @@ def _style_key(scene: Scene, settings: PaintSettings, network: VGGFeatures) -> t
 
 
 def _target(scene: Scene) -> Tensor:
-    """What a change of the input is seen in: the label of each pixel, else the content. ``(1, C, H, W)``."""
-    if scene.target_labels is not None:
-        return scene.target_labels.argmax(1, keepdim=True).float()
-    return scene.content if scene.content is not None else torch.zeros((1, 1) + scene.shape)
+    """What is painted besides the style: the target labels and the content. ``(1, C, H, W)``."""
+    parts = [part for part in (scene.target_labels, scene.content) if part is not None]
+    return torch.cat(parts, dim=1) if parts else torch.zeros((1, 0) + scene.shape)
 
 
-def _changed(previous: Memory, scene: Scene) -> Tensor:
-    """1 where the input changed since ``previous``, widened by the reach of a patch. ``(1, 1, H, W)``."""
-    now = _target(scene)
-    if now.shape != previous.target.shape:
-        return torch.ones((1, 1) + scene.shape)
-    moved = ((now - previous.target).abs().amax(1, keepdim=True) > 1e-3).float()
-    return torch.nn.functional.max_pool2d(moved, 2 * _WARM_MARGIN + 1, stride=1, padding=_WARM_MARGIN)
+def _repeats(previous: Memory, scene: Scene, settings: PaintSettings) -> bool:
+    """Whether painting ``scene`` again would give ``previous.image``, pixel for pixel."""
+    from_file = settings.seed not in ("auto", "noise", "content")  # a start image may have changed on disk
+    target = _target(scene)
+    return (
+        not from_file
+        and previous.settings == settings
+        and previous.target.shape == target.shape
+        and torch.equal(previous.target, target)
+    )
 
 
 def _paint_phases(
@@ -414,16 +406,12 @@ def _paint_phases(
     deepest = max([layer_stride(parse_layer(n, network.model)) for n in settings.mrf_layers()] or [1])
     factors = _phase_factors(scene.shape, settings.phases, smallest=deepest * settings.patch_size)
     iterations = settings.phase_iterations(len(factors))
-    changed = None if previous is None else _changed(previous, scene)
     image = objective = None
     objectives = []
     for phase, factor in enumerate(factors, start=1):
         shape = scaled_shape(scene.shape, factor)
         started = time.perf_counter()
         image = _initial_image(scene, settings, shape) if image is None else resize(image, shape)
-        if changed is not None:  # keep the last result where nothing changed
-            mask = resize(changed, shape)
-            image = resize(previous.image, shape) * (1 - mask) + image * mask
         same_style = None if previous is None else previous.objectives[phase - 1]
         coarser, objective = objective, _Objective(network, scene, settings, factor, shape, device, same_style)
         if coarser is not None:
@@ -432,9 +420,8 @@ def _paint_phases(
         coarser = None
         objectives.append(objective)
         report = _phase_reporter(callback, objective, phase, len(factors), iterations[phase - 1], shape, started)
-        settle = 0.0 if previous is None else _SETTLED
         try:
-            image = _optimise(objective, image.to(device), settings, iterations[phase - 1], report, settle).cpu()
+            image = _optimise(objective, image.to(device), settings, iterations[phase - 1], report).cpu()
         except _NotFinite as error:
             good = image if objective.last_good is None else objective.last_good.cpu()
             raise PaintingStopped(
@@ -444,7 +431,7 @@ def _paint_phases(
             ) from None
     for kept in objectives:
         kept.forget_target()
-    return image, Memory(key, objectives, image, _target(scene))
+    return image, Memory(key, objectives, settings, _target(scene), image)
 
 
 def _phase_reporter(
@@ -523,9 +510,9 @@ class Painter:
 
     Keeps the network, and after each paint what it computed of the painting: a repaint of the same
     painting at the same size and settings (the random seed aside) reuses the painting's features
-    and patch keys, and starts from the last result wherever the doodle (or content) did not
-    change (see :func:`paint_and_remember`). Anything else is painted afresh. What is kept (the
-    painting's patch keys, about 0.4 GB at 512x384) lives as long as the painter.
+    and patch keys; a repaint of the very same inputs returns the last image at once (see
+    :func:`paint_and_remember`). What is kept (the painting's patch keys, about 0.4 GB at 512x384)
+    lives as long as the painter.
 
     ``settings`` and ``**options`` as for :func:`paint`; ``network`` is loaded on the first paint
     when not given.

@@ -80,3 +80,86 @@ def test_float_arrays_in_zero_to_one_are_read_as_images_not_black():
 def test_library_messages_name_parameters_not_flags(tiny_net, noise_style):
     with pytest.raises(DoodleError, match="`seed='content'` needs `content`"):
         paint(noise_style, network=tiny_net, output_size=(32, 32), phases=1, iterations=1, seed="content")
+
+
+def _two_doodles() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A style map, a doodle in its labels, and the doodle with its right third changed."""
+    style_map = np.zeros((40, 64, 3), np.uint8)
+    style_map[:, 32:] = 255
+    doodle = np.zeros((48, 96, 3), np.uint8)
+    doodle[24:] = 255
+    edited = doodle.copy()
+    edited[:, 64:] = 255 - edited[:, 64:]
+    return style_map, doodle, edited
+
+
+def test_a_painter_reuses_the_painting_and_its_last_image(tiny_net, noise_style, monkeypatch):
+    from doodle import Painter, mrf
+
+    style_map, doodle, edited = _two_doodles()
+    built = []
+    original = mrf.MRFLoss.__init__
+
+    def counting(self, *args, **kwargs):
+        built.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(mrf.MRFLoss, "__init__", counting)
+    options = dict(output_size=(96, 48), phases=2, iterations=4, style_layers=("1_1", "2_1"))
+    painter = Painter(network=tiny_net, **options)
+    steps = []
+
+    def paint_with(target, painter=painter) -> np.ndarray:
+        steps.clear()
+        image = painter.paint(noise_style, style_map=style_map, target_map=target, callback=steps.append)
+        return np.asarray(image)
+
+    first = paint_with(doodle)
+    assert len(built) == 4 and steps  # 2 layers x 2 phases
+    edited_image = paint_with(edited)
+    assert len(built) == 4 and steps  # painted, with the painting's features and keys reused
+    fresh = paint_with(edited, painter=Painter(network=tiny_net, **options))
+    assert np.array_equal(edited_image, fresh)  # reusing changes nothing in the result
+    assert len(built) == 8  # (the fresh painter built its own)
+    again = paint_with(edited)
+    assert np.array_equal(again, edited_image) and not steps  # the same inputs: the last image, no painting
+    painter.paint(noise_style, style_map=style_map, target_map=doodle)
+    assert len(built) == 8 and not np.array_equal(first, edited_image)
+    # Another painting: nothing is reused.
+    painter.paint(np.flipud(noise_style).copy(), style_map=style_map, target_map=edited)
+    assert len(built) == 12
+
+
+def test_a_first_paint_of_a_painter_is_the_plain_paint(tiny_net, noise_style):
+    from doodle import Painter
+
+    style_map, _, edited = _two_doodles()
+    options = dict(output_size=(96, 48), phases=2, iterations=4, style_layers=("1_1", "2_1"))
+    inputs = dict(style_map=style_map, target_map=edited)
+    fresh = Painter(network=tiny_net, **options).paint(noise_style, **inputs)
+    assert np.array_equal(np.asarray(fresh), np.asarray(paint(noise_style, network=tiny_net, **inputs, **options)))
+
+
+def test_iterations_are_given_per_phase_coarse_to_fine():
+    settings = PaintSettings(iterations=(100, 80, 50))
+    assert settings.phase_iterations(3) == (100, 80, 50)
+    assert settings.phase_iterations(2) == (80, 50)  # a small image loses its coarsest phases first
+    assert settings.phase_iterations(5) == (100, 100, 100, 80, 50)
+    assert PaintSettings(iterations=7).phase_iterations(3) == (7, 7, 7)
+    for bad in (0, (), (10, 0), (2.5,)):
+        with pytest.raises(DoodleError, match="`iterations` must be"):
+            PaintSettings(iterations=bad)
+
+
+def test_phases_run_their_own_iteration_counts(tiny_net, noise_style):
+    seen = {}
+    paint(
+        noise_style,
+        network=tiny_net,
+        output_size=(64, 64),
+        phases=2,
+        iterations=(3, 5),
+        style_layers=("1_1",),
+        callback=lambda step: seen.__setitem__(step.phase, (step.iteration, step.iterations)),
+    )
+    assert seen == {1: (3, 3), 2: (5, 5)}
