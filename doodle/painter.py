@@ -18,6 +18,7 @@ from .errors import DoodleError, PaintingStopped
 from .images import ImageInput, load_rgb, resize, scaled_shape, to_pil, to_tensor
 from .losses import ContentLoss, GramLoss, total_variation
 from .mrf import MRFLoss, pool_labels
+from .repaint import changed_region, crop_scene
 from .scene import Scene, build_scene
 from .settings import PaintSettings
 from .vgg import VGGFeatures, layer_stride, load_vgg, parse_layer
@@ -173,12 +174,13 @@ class _Objective:
         self.seconds = {"network": 0.0, "style": 0.0}
         self.loss_scale = _LossScale(self.dtype == torch.float16)
         self.last_good: Tensor | None = None  # the last image whose loss was finite
+        self.free: Tensor | None = None  # (1, 1, h, w): where pixels may change (None: everywhere)
 
     def forget_target(self) -> None:
         """Drop what belongs to this paint (matches, the folded targets): a later one reuses the rest."""
         for loss in self.mrf.values():
             loss.forget()
-        self.last_good = None
+        self.last_good = self.free = None
 
     def _autocast(self) -> torch.autocast:
         """The network's arithmetic (see :func:`~doodle.devices.network_dtype`)."""
@@ -203,6 +205,8 @@ class _Objective:
             (loss * self.loss_scale.value).backward()
             self.seconds["network"] += device_clock(self.device) - start  # backward runs mostly through VGG
             if self.loss_scale.unscale(image.grad):
+                if self.free is not None:
+                    image.grad.mul_(self.free)  # kept pixels do not move
                 return loss
 
     def __call__(self, image: Tensor) -> Tensor:
@@ -320,8 +324,10 @@ def paint_and_remember(
     """:func:`paint_scene`, also returning what the next paint of the same painting can reuse.
 
     When ``previous`` painted the same painting (and map) at the same size with the same settings
-    (the random seed aside), its style features and patch keys are reused; when the doodle (or
-    content) and the seed are the same too, its image is the answer (painting is deterministic).
+    (the random seed aside), its style features and patch keys are reused. When the settings are the
+    same, seed included: the same doodle (and content) returns its image (painting is deterministic);
+    a doodle changed in less than half of the image (with margins, see :mod:`doodle.repaint`) is
+    painted again only there, every phase, with the rest of the last result kept around it.
     """
     settings = settings.for_mode(scene.mode)
     device = resolve_device(settings.device)
@@ -339,9 +345,24 @@ def paint_and_remember(
     same = previous if previous is not None and previous.key == key else None
     if same is not None and _repeats(same, scene, settings):
         return same.image, same  # deterministic: the same inputs and settings paint the same image
+    region = None
+    target = _target(scene)
+    if same is not None and same.settings == settings and same.target.shape == target.shape:
+        smallest = _smallest_side(settings, network) * 2 ** (settings.phases - 1)  # at the coarsest phase
+        region = changed_region(same.target, target, smallest=smallest)
     home = next(network.parameters()).device
     try:
-        return _paint_phases(scene, settings, network.to(device), device, callback, same, key)
+        if region is None:
+            image, objectives = _paint_phases(scene, settings, network.to(device), device, callback, same)
+            return image, Memory(key, objectives, settings, target, image)
+        top, left, height, width = region.box
+        kept = same.image[..., top : top + height, left : left + width]
+        part, _ = _paint_phases(
+            crop_scene(scene, region.box), settings, network.to(device), device, callback, same, (kept, region.free)
+        )
+        image = same.image.clone()
+        image[..., top : top + height, left : left + width] = part
+        return image, Memory(key, same.objectives, settings, target, image)
     finally:
         network.to(home)
 
@@ -352,7 +373,7 @@ class Memory:
     features and patch keys), the settings, what was painted (labels or content) and the result."""
 
     key: tuple
-    objectives: list
+    objectives: dict
     settings: PaintSettings
     target: Tensor
     image: Tensor
@@ -401,24 +422,29 @@ def _paint_phases(
     device: torch.device,
     callback: Callback | None,
     previous: Memory | None,
-    key: tuple,
-) -> tuple[Tensor, Memory]:
-    deepest = max([layer_stride(parse_layer(n, network.model)) for n in settings.mrf_layers()] or [1])
-    factors = _phase_factors(scene.shape, settings.phases, smallest=deepest * settings.patch_size)
+    context: tuple[Tensor, Tensor] | None = None,
+) -> tuple[Tensor, dict[float, _Objective]]:
+    """Paint coarse to fine. ``context = (image, free)``: start from ``image (1, 3, H, W)`` and paint only
+    where ``free (1, 1, H, W)`` is 1 (0: keep). -> the image and each phase's objective by scale."""
+    factors = _phase_factors(scene.shape, settings.phases, smallest=_smallest_side(settings, network))
     iterations = settings.phase_iterations(len(factors))
     image = objective = None
-    objectives = []
+    objectives = {}
     for phase, factor in enumerate(factors, start=1):
         shape = scaled_shape(scene.shape, factor)
         started = time.perf_counter()
         image = _initial_image(scene, settings, shape) if image is None else resize(image, shape)
-        same_style = None if previous is None else previous.objectives[phase - 1]
+        same_style = None if previous is None else previous.objectives.get(factor)
         coarser, objective = objective, _Objective(network, scene, settings, factor, shape, device, same_style)
+        if context is not None:
+            free = resize(context[1], shape)
+            image = resize(context[0], shape) * (1 - free) + image * free
+            objective.free = free.to(device)
         if coarser is not None:
             for name, loss in objective.mrf.items():
                 loss.inherit(coarser.mrf[name])
         coarser = None
-        objectives.append(objective)
+        objectives[factor] = objective
         report = _phase_reporter(callback, objective, phase, len(factors), iterations[phase - 1], shape, started)
         try:
             image = _optimise(objective, image.to(device), settings, iterations[phase - 1], report).cpu()
@@ -429,9 +455,15 @@ def _paint_phases(
                 "(check the weights and the inputs for extreme values)",
                 to_pil(resize(good, scene.shape)),
             ) from None
-    for kept in objectives:
+    for kept in objectives.values():
         kept.forget_target()
-    return image, Memory(key, objectives, settings, _target(scene), image)
+    return image, objectives
+
+
+def _smallest_side(settings: PaintSettings, network: VGGFeatures) -> int:
+    """The smallest image side a phase may have: one patch of the deepest MRF layer."""
+    deepest = max([layer_stride(parse_layer(n, network.model)) for n in settings.mrf_layers()] or [1])
+    return deepest * settings.patch_size
 
 
 def _phase_reporter(

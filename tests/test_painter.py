@@ -163,3 +163,28 @@ def test_phases_run_their_own_iteration_counts(tiny_net, noise_style):
         callback=lambda step: seen.__setitem__(step.phase, (step.iteration, step.iterations)),
     )
     assert seen == {1: (3, 3), 2: (5, 5)}
+
+
+def test_a_small_edit_is_painted_again_only_around_it(tiny_net, noise_style):
+    from doodle import Painter
+
+    style_map = np.zeros((40, 64, 3), np.uint8)
+    style_map[:, 32:] = 255
+    doodle = np.zeros((96, 256, 3), np.uint8)
+    doodle[48:] = 255
+    edited = doodle.copy()
+    edited[10:20, 230:240] = 255  # a small white square in the black, near the right edge
+    options = dict(output_size=(256, 96), phases=2, iterations=4, style_layers=("1_1", "2_1"))
+    painter = Painter(network=tiny_net, **options)
+    first = np.asarray(painter.paint(noise_style, style_map=style_map, target_map=doodle)).astype(int)
+    sizes = set()
+    second = painter.paint(
+        noise_style, style_map=style_map, target_map=edited, callback=lambda step: sizes.add(step.size)
+    )
+    second = np.asarray(second).astype(int)
+    # The box: the square, a 24 px margin (columns 206-255 painted) and 32 px of context, slid back
+    # inside the image at its right edge (columns 142-255).
+    assert sizes == {(114, 96), (57, 48)}
+    assert np.array_equal(second[:, :142], first[:, :142])  # outside the box, nothing moved
+    assert np.array_equal(second[:, 142:200], first[:, 142:200])  # the context inside the box is kept
+    assert np.abs(second[10:20, 230:240] - first[10:20, 230:240]).mean() > 10  # the edit was painted
