@@ -1,5 +1,6 @@
 """Half precision: the CPU-testable logic here; checks on a real CUDA device skip without one (CI has none)."""
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -108,3 +109,32 @@ def test_monet_on_coastline_on_cuda_in_float16(real_net):
     )
     agreement = label_agreement(real_net, output, painting, painting_map, coastline)
     assert agreement.diagonal().min() >= 0.5, agreement.round(2)
+
+
+@needs_shared
+def test_bfloat16_features_and_gradient_follow_float32_on_the_cpu(real_net, monet_scene):
+    """The CPU's bfloat16 network (the default where the CPU has it) sees what the float32 one does."""
+    image = torch.nn.functional.interpolate(monet_scene.style, size=(96, 128), mode="area")
+    layers = ["relu2_1", "relu3_1", "relu4_1"]
+    exact = real_net(image, layers)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        low = real_net(image, layers)
+    for name in layers:
+        error = (low[name].float() - exact[name]).norm() / exact[name].norm()
+        assert error < 2e-2, (name, error)
+    gradients = []
+    for dtype in (torch.float32, torch.bfloat16):
+        pixels = image.clone().requires_grad_(True)
+        with torch.autocast("cpu", dtype=dtype, enabled=dtype != torch.float32):
+            features = real_net(pixels, layers)
+        sum(value.float().pow(2).mean() for value in features.values()).backward()
+        gradients.append(pixels.grad.flatten())
+    assert torch.nn.functional.cosine_similarity(*gradients, dim=0) > 0.99
+
+
+def test_a_bfloat16_paint_is_finite_and_close_to_float32(tiny_net):
+    style = np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)
+    options = dict(network=tiny_net, output_size=(32, 32), phases=1, iterations=5, style_layers=("1_1", "2_1"))
+    exact = np.asarray(paint(style, precision="float32", **options)).astype(int)
+    low = np.asarray(paint(style, precision="bfloat16", **options)).astype(int)
+    assert np.abs(low - exact).mean() < 8  # of 255

@@ -86,3 +86,11 @@ def test_known_caffe_weights_imply_caffe_preprocessing():
     assert (net.model, net.preprocess) == ("vgg16", "caffe")
     with pytest.raises(DoodleError, match="expect `preprocess='caffe'`"):
         load_vgg(weights=HED_WEIGHTS, preprocess="torchvision")
+
+
+@pytest.mark.parametrize("shape", [(16, 16), (33, 47), (96, 130)])
+def test_feature_shape_is_the_shape_the_network_gives(tiny_net, shape):
+    layers = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu4_2", "relu5_1"]
+    features = tiny_net(torch.rand((1, 3) + shape), layers)
+    for name in layers:
+        assert tiny_net.feature_shape(name, shape) == tuple(features[name].shape[-2:]), name
