@@ -108,13 +108,15 @@ def paint_once(code: Path, args: list, output: Path, extra: list[str]) -> float:
 
 
 def quality(network, output: Path, measured: tuple) -> np.ndarray:
+    """For each label present in the output's map, the share of its patches that look like it."""
     import semantic_maps
     from doodle.quality import label_agreement
 
     painting, painting_map, output_map = measured
-    return label_agreement(
+    agreement = label_agreement(
         network, output, painting, semantic_maps.read_map(painting_map), semantic_maps.read_map(output_map)
-    ).diagonal()
+    )
+    return agreement.diagonal()[agreement.sum(axis=1) > 0]  # labels of the painting the output has
 
 
 def repaint_times(folder: Path) -> dict[str, float]:
