@@ -24,7 +24,7 @@ from doodle import mrf as mrf_module
 from doodle.devices import device_clock, network_dtype, resolve_device
 from doodle.images import to_pil
 from doodle.quality import label_agreement
-from doodle.settings import parse_size
+from doodle.settings import format_iterations, parse_iterations, parse_size
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 WEIGHTS = SHARED / "weights" / "vgg16_hed_caffe_fp16.pth"
@@ -125,7 +125,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pair", default="Monet:Coastline", help="STYLE:DOODLE names in ../shared/data")
     parser.add_argument("--size", default="512x384", help="output WIDTHxHEIGHT")
-    parser.add_argument("--iterations", type=int, default=PaintSettings.iterations)
+    parser.add_argument(
+        "--iterations", type=parse_iterations, default=PaintSettings.iterations, help="per phase, e.g. 100,100,80"
+    )
     parser.add_argument("--phases", type=int, default=PaintSettings.phases)
     parser.add_argument("--match-every", type=int, default=PaintSettings.match_every)
     parser.add_argument(
@@ -161,7 +163,8 @@ def main() -> int:
     _time_searches()
     scene = build_scene(painting, style_map=style_map, target_map=doodle_map, output_size=settings.output_size)
     print(
-        f"{style_name} -> {doodle_name}, {args.size}, {settings.phases} phases x {settings.iterations} iterations, "
+        f"{style_name} -> {doodle_name}, {args.size}, {settings.phases} phases, "
+        f"iterations {format_iterations(settings.iterations)}, "
         f"match every {settings.match_every}, torch {torch.__version__}, {torch.get_num_threads()} threads"
     )
     if resolve_device(settings.device).type == "cuda":  # start-up (kernels, libraries) out of the timings
