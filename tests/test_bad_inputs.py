@@ -323,6 +323,19 @@ def test_a_patch_size_out_of_its_choices(case):
     _fails(case, _paint(case, "--patch-size", "4"), "--patch-size 4 is not one of 1, 3, 5")
 
 
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("0", "--iterations must be a whole number of at least 1, or one per phase, got 0"),
+        ("100,0", "got (100, 0)"),
+        ("x", "iterations 'x' is not a number or a list like 100,100,50"),
+        ("5,,5", "iterations '5,,5' is not a number"),
+    ],
+)
+def test_bad_iteration_counts(case, value, fragment):
+    _fails(case, _paint(case, "--iterations", value), fragment)
+
+
 def test_seed_content_without_content(case):
     _fails(case, _paint(case, "--seed", "content"), "--seed content needs --content")
 
