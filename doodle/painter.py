@@ -303,20 +303,15 @@ def _optimise(
 
 
 def paint_scene(
-    scene: Scene,
-    settings: PaintSettings,
-    network: VGGFeatures,
-    *,
-    callback: Callback | None = None,
-    previous: Memory | None = None,
+    scene: Scene, settings: PaintSettings, network: VGGFeatures, *, callback: Callback | None = None
 ) -> Tensor:
     """Paint a prepared scene. Returns the image ``(1, 3, H, W)`` in ``[0, 1]`` on the CPU.
 
     The network runs on the settings' device and is returned to its own device afterwards (load it
-    on the painting device to avoid the copies when painting repeatedly). ``previous``: what an
-    earlier paint left (see :class:`~doodle.Painter`, which passes it). Raises as :func:`paint`.
+    on the painting device to avoid the copies when painting repeatedly). To reuse one paint's work
+    in the next, see :func:`paint_and_remember` and :class:`Painter`. Raises as :func:`paint`.
     """
-    return paint_and_remember(scene, settings, network, callback=callback, previous=previous)[0]
+    return paint_and_remember(scene, settings, network, callback=callback)[0]
 
 
 def paint_and_remember(
