@@ -4,6 +4,9 @@ Option defaults and choices come from :class:`~doodle.settings.PaintSettings`; t
 messages name its parameters (`` `device='cpu'` ``) and are shown here as flags (``--device cpu``).
 """
 
+import contextlib
+import dataclasses
+import inspect
 import os
 import re
 import warnings
@@ -21,7 +24,7 @@ from typer.exceptions import TyperException
 import semantic_maps
 
 from .devices import resolve_device
-from .errors import DoodleError, PaintingStopped
+from .errors import DoodleError, PaintingStopped, map_errors
 from .images import check_output_path, load_rgb, save_atomic, to_pil
 from .painter import Painter, Step
 from .settings import PaintSettings, format_iterations, parse_iterations, parse_size
@@ -53,9 +56,14 @@ _QUOTES = "'\""
 
 
 def _flags() -> dict[str, str]:
-    """Each parameter of ``doodle paint`` and its long flag: ``{'target_map': '--map', ...}``."""
-    command = typer.main.get_command(app).commands["paint"]
-    return {param.name: next(o for o in param.opts if o.startswith("--")) for param in command.params if param.opts}
+    """Each parameter of ``doodle paint`` and ``doodle studio`` and its long flag: ``{'target_map': '--map'}``."""
+    commands = typer.main.get_command(app).commands
+    flags = {}
+    for command in (commands["studio"], commands["paint"]):  # paint's spelling wins
+        flags.update(
+            {param.name: next(o for o in param.opts if o.startswith("--")) for param in command.params if param.opts}
+        )
+    return flags
 
 
 def cli_words(message: str) -> str:
@@ -82,8 +90,24 @@ def _layers(text: str | None) -> tuple[str, ...] | None:
     return None if text is None else tuple(part.strip() for part in text.split(",") if part.strip())
 
 
-def _value(choice: Enum | None) -> str | None:
-    return None if choice is None else choice.value
+_SETTING_NAMES = {field.name for field in dataclasses.fields(PaintSettings)}
+_PARSERS = {
+    "output_size": lambda text: None if text is None else parse_size(text),
+    "iterations": parse_iterations,
+    "style_layers": _layers,
+    "content_layers": _layers,
+}
+
+
+def _settings(options: dict) -> PaintSettings:
+    """The settings from a command's options (as typer passes them: text, enums): each option named
+    as a :class:`PaintSettings` field is parsed and passed on; the others (``output``, ...) are not."""
+    values = {}
+    for name in _SETTING_NAMES & set(options):
+        value = options[name]
+        value = value.value if isinstance(value, Enum) else value
+        values[name] = _PARSERS[name](value) if name in _PARSERS else value
+    return PaintSettings(**values)
 
 
 class _Reporter:
@@ -285,36 +309,12 @@ def paint_command(
     style transfer:     --content photo.jpg --style painting.jpg
     texture synthesis:  --style painting.jpg --output-size 512x512
     """
+    options = dict(locals())  # every option, before anything else is defined here: see _settings
     inputs = dict(style=style, style_map=style_map, target_map=target_map, content=content)
     watching = ctx.info_name == "watch"
     try:
         check_output_path(output)
-        settings = PaintSettings(
-            output_size=None if output_size is None else parse_size(output_size),
-            phases=phases,
-            iterations=parse_iterations(iterations),
-            style_loss=_value(style_loss),
-            style_layers=_layers(style_layers),
-            content_layers=_layers(content_layers),
-            style_weight=style_weight,
-            content_weight=content_weight,
-            semantic_weight=semantic_weight,
-            smoothness=smoothness,
-            style_scale=style_scale,
-            allow_missing_labels=allow_missing_labels,
-            patch_size=patch_size,
-            match_every=match_every,
-            matcher=_value(matcher),
-            optimizer=_value(optimizer),
-            seed=seed,
-            random_seed=random_seed,
-            model=_value(model),
-            weights=weights,
-            preprocess=_value(preprocess),
-            pooling=_value(pooling),
-            device=device,
-            precision=_value(precision),
-        )
+        settings = _settings(options)
         _refuse_to_overwrite_inputs(
             output, [style, style_map, target_map, content, weights, Path(seed)], found_beside=[style, content]
         )
@@ -364,6 +364,80 @@ app.command(
         "broken map is reported and retried, never a crash. Stop with Ctrl-C."
     ),
 )(paint_command)
+
+
+def _studio(**options) -> None:
+    """Paint doodles in the browser: a local web page with the painting, its labels and a canvas.
+
+    Takes every option of `doodle paint` but the outputs and maps (the page paints the doodle). The
+    network and the painting's features stay loaded between paints. Needs the studio extra (see the
+    README). Stop with Ctrl-C.
+    """
+    style, style_map, quiet = options["style"], options["style_map"], options["quiet"]
+    host, port = options["host"], options["port"]
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        _fail('doodle studio needs its web server: pip install -e ".[studio]" (in a checkout) or "doodle[studio]"')
+    from .studio import bind, serve
+    from .studio.session import Session
+
+    try:
+        settings = _settings(options)
+        painting = None if style is None else _open_painting(style, style_map, quiet)
+        network = load_vgg(settings.model, settings.weights, preprocess=settings.preprocess, pooling=settings.pooling)
+        network = network.to(resolve_device(settings.device))
+        sock = bind(host, port)
+    except DoodleError as error:
+        _fail(str(error))
+    address = sock.getsockname()
+    shown = f"[{address[0]}]" if ":" in address[0] else address[0]
+    typer.echo(f"doodle studio: http://{shown}:{address[1]}/  (Ctrl-C to stop)", err=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        serve(Session(settings, network=network, painting=painting), sock)
+
+
+def _open_painting(style: Path, style_map: Path | None, quiet: bool):
+    """The studio's first painting, with its map: given, found beside it, or proposed by segment."""
+    from semantic_maps.segment import segment
+
+    from .studio.session import Painting
+
+    image = np.asarray(load_rgb(style, what="painting"))
+    found = style_map or semantic_maps.map_path_for(style)
+    if style_map is None and not found.exists():
+        if not quiet:
+            typer.echo(f"note: no {found.name} beside {style}; segment proposed a map (see it in the page)", err=True)
+        return Painting.from_arrays(image, segment(image), style.name)
+    with map_errors():
+        map_rgb = semantic_maps.read_map(found)
+    return Painting.from_arrays(image, map_rgb, style.name)
+
+
+def _studio_signature() -> inspect.Signature:
+    """`doodle paint`'s options without its inputs and outputs, with --style optional and --host, --port."""
+    dropped = {"ctx", "output", "target_map", "content", "save_every"}
+    paint = inspect.signature(paint_command, eval_str=True)
+    parameters = [p for name, p in paint.parameters.items() if name not in dropped]
+    style = next(p for p in parameters if p.name == "style")
+    optional_style = Annotated[
+        Path | None,
+        typer.Option("--style", "-s", help="The painting to start with (its map beside it, or --style-map)."),
+    ]
+    parameters[parameters.index(style)] = style.replace(annotation=optional_style, default=None)
+    host = Annotated[str, typer.Option(help="Address to listen on; 127.0.0.1 is this computer only.")]
+    port = Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on (0: any free one).")]
+    parameters += [
+        inspect.Parameter("host", inspect.Parameter.KEYWORD_ONLY, default="127.0.0.1", annotation=host),
+        inspect.Parameter("port", inspect.Parameter.KEYWORD_ONLY, default=8000, annotation=port),
+    ]
+    return paint.replace(parameters=[p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in parameters])
+
+
+_studio.__signature__ = _studio_signature()
+_studio.__annotations__ = {name: p.annotation for name, p in _studio.__signature__.parameters.items()}
+app.command("studio")(_studio)
 
 
 def _watch_loop(settings: PaintSettings, inputs: dict, output: Path, quiet: bool, save_every: int) -> None:

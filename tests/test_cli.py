@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -101,41 +102,43 @@ def test_asking_for_a_missing_gpu_is_one_line(inputs, random_weights):
     assert not (inputs / "o.png").exists()
 
 
+EVERY_SETTING = {  # each PaintSettings field: its flag and a value other than the default
+    "output_size": (["--output-size", "40x32"], (40, 32)),
+    "phases": (["--phases", "2"], 2),
+    "iterations": (["--iterations", "9,7"], (9, 7)),
+    "style_loss": (["--style-loss", "gram"], "gram"),
+    "style_layers": (["--style-layers", "1_1, 2_1"], ("1_1", "2_1")),
+    "content_layers": (["--content-layers", "3_1"], ("3_1",)),
+    "style_weight": (["--style-weight", "2.5"], 2.5),
+    "content_weight": (["--content-weight", "0.25"], 0.25),
+    "semantic_weight": (["--semantic-weight", "3"], 3.0),
+    "smoothness": (["--smoothness", "0.5"], 0.5),
+    "style_scale": (["--style-scale", "0.75"], 0.75),
+    "allow_missing_labels": (["--allow-missing-labels"], True),
+    "patch_size": (["--patch-size", "5"], 5),
+    "match_every": (["--match-every", "4"], 4),
+    "matcher": (["--matcher", "exact"], "exact"),
+    "optimizer": (["--optimizer", "adam"], "adam"),
+    "seed": (["--seed", "start.png"], "start.png"),
+    "random_seed": (["--random-seed", "9"], 9),
+    "model": (["--model", "vgg16"], "vgg16"),
+    "weights": (["--weights", "w.pth"], Path("w.pth")),
+    "preprocess": (["--preprocess", "caffe"], "caffe"),
+    "pooling": (["--pooling", "max"], "max"),
+    "device": (["--device", "cpu"], "cpu"),
+    "precision": (["--precision", "float32"], "float32"),
+}
+
+
 def test_every_setting_is_reachable_from_the_command_line(monkeypatch, tmp_path):
     """Each PaintSettings field, set to a non-default value by its flag, arrives in the library call."""
     import dataclasses
 
     from doodle import PaintSettings, cli
 
-    wanted = {
-        "output_size": (["--output-size", "40x32"], (40, 32)),
-        "phases": (["--phases", "2"], 2),
-        "iterations": (["--iterations", "9,7"], (9, 7)),
-        "style_loss": (["--style-loss", "gram"], "gram"),
-        "style_layers": (["--style-layers", "1_1, 2_1"], ("1_1", "2_1")),
-        "content_layers": (["--content-layers", "3_1"], ("3_1",)),
-        "style_weight": (["--style-weight", "2.5"], 2.5),
-        "content_weight": (["--content-weight", "0.25"], 0.25),
-        "semantic_weight": (["--semantic-weight", "3"], 3.0),
-        "smoothness": (["--smoothness", "0.5"], 0.5),
-        "style_scale": (["--style-scale", "0.75"], 0.75),
-        "allow_missing_labels": (["--allow-missing-labels"], True),
-        "patch_size": (["--patch-size", "5"], 5),
-        "match_every": (["--match-every", "4"], 4),
-        "matcher": (["--matcher", "exact"], "exact"),
-        "optimizer": (["--optimizer", "adam"], "adam"),
-        "seed": (["--seed", "start.png"], "start.png"),
-        "random_seed": (["--random-seed", "9"], 9),
-        "model": (["--model", "vgg16"], "vgg16"),
-        "weights": (["--weights", "w.pth"], cli.Path("w.pth")),
-        "preprocess": (["--preprocess", "caffe"], "caffe"),
-        "pooling": (["--pooling", "max"], "max"),
-        "device": (["--device", "cpu"], "cpu"),
-        "precision": (["--precision", "float32"], "float32"),
-    }
     fields = {field.name: field.default for field in dataclasses.fields(PaintSettings)}
-    assert set(wanted) == set(fields), "a setting without a flag (or a flag test)"
-    assert all(value != fields[name] for name, (_, value) in wanted.items())  # each value tests something
+    assert set(EVERY_SETTING) == set(fields), "a setting without a flag (or a flag test)"
+    assert all(value != fields[name] for name, (_, value) in EVERY_SETTING.items())  # each value tests something
     seen = {}
 
     class FakePainter:
@@ -146,10 +149,10 @@ def test_every_setting_is_reachable_from_the_command_line(monkeypatch, tmp_path)
             return Image.new("RGB", (4, 4))
 
     monkeypatch.setattr(cli, "Painter", FakePainter)
-    arguments = [argument for flags, _ in wanted.values() for argument in flags]
+    arguments = [argument for flags, _ in EVERY_SETTING.values() for argument in flags]
     result = runner.invoke(app, ["paint", "--style", "s.png", "-q", "-o", str(tmp_path / "o.png"), *arguments])
     assert result.exit_code == 0, result.output
-    for name, (_, value) in wanted.items():
+    for name, (_, value) in EVERY_SETTING.items():
         assert getattr(seen["settings"], name) == value, name
 
 

@@ -1,0 +1,309 @@
+"""The studio's server, through its HTTP API, on the tiny network (the browser test drives the page)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+from starlette.testclient import TestClient
+
+from doodle import PaintSettings
+from doodle.studio.app import create_app
+from doodle.studio.session import SWATCH, Painting, Session
+from semantic_maps import find_palette, to_hex
+
+# A painting of two textured halves, green on the left and purple on the right, mapped red | blue:
+# the map's colours are not the painting's, so a result in the painting's colours was painted, not copied.
+GREEN, PURPLE = np.array([60, 170, 70]), np.array([150, 50, 170])
+RED, BLUE = np.array([255, 0, 0], np.uint8), np.array([0, 0, 255], np.uint8)
+TINY = PaintSettings(phases=1, iterations=3, style_layers=("1_1", "2_1"), seed="noise")
+
+
+def two_halves(size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0, 25, (size, size, 3))
+    left = np.arange(size)[None, :, None] < size // 2
+    image = np.clip(np.where(left, GREEN, PURPLE) + noise, 0, 255).astype(np.uint8)
+    map_rgb = np.where(left, RED, BLUE).astype(np.uint8) * np.ones((size, 1, 1), np.uint8)
+    return image, map_rgb
+
+
+def png_data_url(rgb: np.ndarray) -> str:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def read_png(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+def labels_of(reply: dict) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(reply["labels"]), np.uint8).reshape(reply["height"], reply["width"])
+
+
+def paint_request(labels: np.ndarray, **options) -> dict:
+    height, width = labels.shape
+    payload = base64.b64encode(labels.astype(np.uint8).tobytes()).decode("ascii")
+    return {"width": width, "height": height, "labels": payload, "options": options}
+
+
+def events_of(client: TestClient, job: int) -> list[dict]:
+    """Every event of a paint, read from its stream until the paint ends."""
+    with client.stream("GET", f"/api/jobs/{job}/events") as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        text = "".join(response.iter_text())
+    return [json.loads(block[len("data: ") :]) for block in text.split("\n\n") if block.startswith("data: ")]
+
+
+@pytest.fixture
+def session(tiny_net) -> Session:
+    image, map_rgb = two_halves()
+    return Session(TINY, network=tiny_net, painting=Painting.from_arrays(image, map_rgb, "halves.png"))
+
+
+@pytest.fixture
+def client(session):
+    with TestClient(create_app(session)) as client:
+        yield client
+
+
+def wait_until_idle(session: Session, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while session.busy and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not session.busy
+
+
+def test_the_page_and_its_files_are_served_from_the_package(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "doodle studio" in page.text
+    for name in ("studio.js", "studio.css"):
+        assert client.get(f"/static/{name}").status_code == 200
+    assert "http" not in client.get("/static/studio.js").text  # no CDN, nothing from the network
+
+
+def test_state_gives_the_palette_doodle_paint_finds_and_swatches_show_each_label(client, session):
+    state = client.get("/api/state").json()
+    painting = state["painting"]
+    assert painting["palette"] == [to_hex(c) for c in find_palette(session.painting.map)]
+    assert (painting["width"], painting["height"]) == (64, 64)
+    assert state["defaults"]["width"] == 64 and state["defaults"]["iterations"] == "3"
+    assert not state["busy"]
+    for label, hex_colour in enumerate(painting["palette"]):
+        swatch = read_png(client.get(f"/api/swatch/{label}.png").content)
+        assert swatch.shape == (SWATCH, SWATCH, 3)
+        expected = GREEN if hex_colour == to_hex(RED) else PURPLE  # red labels the green half
+        assert np.abs(swatch.reshape(-1, 3).mean(axis=0) - expected).max() < 15
+    assert client.get("/api/swatch/2.png").status_code == 400
+
+
+def test_the_paintings_own_map_comes_as_labels_at_any_size(client, session):
+    reply = client.get("/api/labels", params={"width": 32, "height": 16}).json()
+    labels = labels_of(reply)
+    assert labels.shape == (16, 32)
+    red = [to_hex(c) for c in session.painting.palette].index(to_hex(RED))
+    assert (labels[:, :16] == red).all() and (labels[:, 16:] == 1 - red).all()
+
+
+def test_a_paint_streams_progress_and_previews_then_its_result_follows_the_doodle(client, session):
+    red = [to_hex(c) for c in session.painting.palette].index(to_hex(RED))
+    labels = np.full((48, 64), 1 - red, np.uint8)
+    labels[12:36, 8:40] = red  # a "green" block inside "purple"
+    reply = client.post("/api/paint", json=paint_request(labels, iterations="4", random_seed=3))
+    assert reply.status_code == 200, reply.text
+    job = reply.json()["job"]
+    events = events_of(client, job)
+    kinds = [event["type"] for event in events]
+    assert kinds[0] == "started" and kinds[-1] == "done", kinds
+    progress = [event for event in events if event["type"] == "progress"]
+    assert progress[-1]["iteration"] == progress[-1]["iterations"] == 4
+    assert "preview" in kinds
+    preview = next(event for event in events if event["type"] == "preview")["image"]
+    assert preview.startswith("data:image/jpeg;base64,")
+    result = read_png(client.get(events[-1]["url"]).content)
+    assert result.shape == (48, 64, 3)
+    inside, outside = result[16:32, 12:36].reshape(-1, 3).mean(0), result[:, 48:].reshape(-1, 3).mean(0)
+    assert np.linalg.norm(inside - GREEN) < np.linalg.norm(inside - PURPLE)
+    assert np.linalg.norm(outside - PURPLE) < np.linalg.norm(outside - GREEN)
+    assert session.painter.settings.random_seed == 3 and session.painter.settings.iterations == 4
+
+
+def test_a_second_paint_is_refused_while_one_runs_and_stop_ends_it(client, session):
+    labels = np.zeros((64, 64), np.uint8)
+    first = client.post("/api/paint", json=paint_request(labels, iterations="5000")).json()["job"]
+    second = client.post("/api/paint", json=paint_request(labels))
+    assert second.status_code == 409
+    assert "under way" in second.json()["error"]
+    assert client.post("/api/stop").json() == {"stopping": True}
+    assert events_of(client, first)[-1]["type"] == "stopped"
+    wait_until_idle(session)
+    assert client.get(f"/api/jobs/{first}/result.png").status_code == 400
+    again = client.post("/api/paint", json=paint_request(labels)).json()["job"]
+    assert events_of(client, again)[-1]["type"] == "done"
+    assert client.post("/api/stop").json() == {"stopping": False}
+
+
+def test_the_network_and_the_paintings_features_stay_loaded_between_paints(client, session, tiny_net):
+    labels = np.zeros((64, 64), np.uint8)
+    labels[:, 20:] = 1
+    first = client.post("/api/paint", json=paint_request(labels)).json()["job"]
+    assert events_of(client, first)[-1]["type"] == "done"
+    image = client.get(f"/api/jobs/{first}/result.png").content
+    memory = session.painter.memory
+    second = client.post("/api/paint", json=paint_request(labels)).json()["job"]
+    assert events_of(client, second)[-1]["type"] == "done"
+    assert session.painter.network is tiny_net and session.painter.memory is memory  # nothing recomputed
+    assert client.get(f"/api/jobs/{second}/result.png").content == image
+
+
+def test_an_uploaded_map_is_snapped_to_the_palette_and_scaled(client, session):
+    _, map_rgb = two_halves(32)
+    blurred = np.asarray(Image.fromarray(map_rgb).resize((40, 40), Image.Resampling.BILINEAR))  # soft edges
+    reply = client.post(
+        "/api/map", json={"name": "mine.png", "image": png_data_url(blurred), "width": 20, "height": 10}
+    )
+    assert reply.status_code == 200, reply.text
+    labels = labels_of(reply.json())
+    assert labels.shape == (10, 20) and set(np.unique(labels)) == {0, 1}
+    red = [to_hex(c) for c in session.painting.palette].index(to_hex(RED))
+    assert (labels[:, :10] == red).all() and (labels[:, 10:] == 1 - red).all()
+
+
+def test_opening_a_painting_without_a_map_proposes_one(client):
+    rng = np.random.default_rng(1)
+    image = np.zeros((64, 96, 3), np.uint8)
+    image[:32], image[32:] = [200, 220, 250], [40, 60, 150]  # sky over sea
+    image = np.clip(image + rng.normal(0, 6, image.shape), 0, 255).astype(np.uint8)
+    reply = client.post("/api/painting", json={"name": "sea.png", "image": png_data_url(image), "labels": 2})
+    assert reply.status_code == 200, reply.text
+    painting = reply.json()["painting"]
+    assert painting["name"] == "sea.png" and (painting["width"], painting["height"]) == (96, 64)
+    assert len(painting["palette"]) == 2
+    labels = labels_of(client.get("/api/labels", params={"width": 96, "height": 64}).json())
+    assert len(np.unique(labels[4:28])) == 1 and len(np.unique(labels[36:60])) == 1 and labels[4, 0] != labels[60, 0]
+
+
+@pytest.mark.parametrize(
+    "path, payload, status, fragment",
+    [
+        ("/api/painting", {"name": "x.png", "image": "data:image/png;base64,aGVsbG8="}, 400, "x.png: not an image"),
+        ("/api/painting", {"name": "x.png", "image": "%%%"}, 400, "not base64"),
+        ("/api/painting", {"image": None}, 400, "missing"),
+        ("/api/map", {"name": "m.png", "image": "aGVsbG8=", "width": 8, "height": 8}, 400, "m.png: not an image"),
+        ("/api/map", {"name": "m.png", "image": "aGVsbG8=", "width": 0, "height": 8}, 400, "width must be from 1"),
+        ("/api/paint", {"width": 16, "height": 16, "labels": "AAAA"}, 400, "3 labels for a 16x16"),
+        ("/api/paint", {"width": "a", "height": 16, "labels": "AAAA"}, 400, "width must be a whole number"),
+        ("/api/paint", paint_request(np.full((16, 16), 7)), 400, "label 7; this painting has 2"),
+        ("/api/paint", paint_request(np.zeros((8, 8))), 400, "16 to 2048 pixels a side"),
+        ("/api/paint", paint_request(np.zeros((16, 16)), smoothness=3), 400, "unknown option(s): smoothness"),
+        ("/api/paint", paint_request(np.zeros((16, 16)), iterations="ten"), 400, "iterations 'ten'"),
+        ("/api/paint", paint_request(np.zeros((16, 16)), style_weight=-1), 400, "style_weight` must be 0 or more"),
+    ],
+)
+def test_bad_requests_get_a_message_not_a_traceback(client, path, payload, status, fragment):
+    reply = client.post(path, json=payload)
+    assert reply.status_code == status, reply.text
+    assert fragment in reply.json()["error"]
+
+
+def test_uploads_too_large_or_not_json_are_refused(client):
+    huge = np.zeros((4100, 8, 3), np.uint8)
+    reply = client.post("/api/painting", json={"name": "tall.png", "image": png_data_url(huge)})
+    assert reply.status_code == 400 and "8x4100 is too large" in reply.json()["error"]
+    reply = client.post("/api/painting", content=b"x" * 64, headers={"content-length": str(2**31)})
+    assert reply.status_code == 413 and "MB" in reply.json()["error"]
+    reply = client.post("/api/paint", content=b"{not json", headers={"content-type": "application/json"})
+    assert reply.status_code == 400 and reply.json()["error"] == "the request is not JSON"
+
+
+def test_a_map_with_a_label_the_painting_lacks_is_refused_by_name(client):
+    _, map_rgb = two_halves(32)
+    map_rgb[:, :16] = [0, 200, 0]
+    reply = client.post("/api/map", json={"name": "green.png", "image": png_data_url(map_rgb), "width": 8, "height": 8})
+    assert reply.status_code == 400
+    message = reply.json()["error"]
+    assert message.startswith("green.png: label colour #00c800") and "`" not in message
+
+
+# ---- the command ----------------------------------------------------------------------------------------
+
+
+def test_doodle_studio_takes_every_paint_setting(monkeypatch, tmp_path, tiny_net):
+    from typer.testing import CliRunner
+
+    import doodle.studio
+    from doodle import cli
+
+    from .test_cli import EVERY_SETTING
+
+    image, map_rgb = two_halves(32)
+    Image.fromarray(image).save(tmp_path / "p.png")
+    Image.fromarray(map_rgb).save(tmp_path / "p_sem.png")
+    seen = {}
+    monkeypatch.setattr(cli, "load_vgg", lambda *args, **kwargs: tiny_net)
+    monkeypatch.setattr(doodle.studio, "serve", lambda session, sock: seen.update(session=session, sock=sock))
+    arguments = [argument for flags, _ in EVERY_SETTING.values() for argument in flags if flags[0] != "--device"]
+    result = CliRunner().invoke(cli.app, ["studio", "--style", str(tmp_path / "p.png"), "--port", "0", *arguments])
+    assert result.exit_code == 0, result.output
+    assert "doodle studio: http://127.0.0.1:" in result.output
+    settings, sock = seen["session"].settings, seen["sock"]
+    sock.close()
+    for name, (_, value) in EVERY_SETTING.items():
+        if name != "device":
+            assert getattr(settings, name) == value, name
+    assert seen["session"].painting.name == "p.png" and len(seen["session"].painting.palette) == 2
+
+
+def test_doodle_studio_bad_inputs_are_one_line(tmp_path, random_weights):
+    import socket
+
+    from typer.testing import CliRunner
+
+    from doodle.cli import app
+
+    from .conftest import one_line_error
+
+    runner = CliRunner()
+    one_line_error(runner.invoke(app, ["studio", "--style", str(tmp_path / "none.png")]), "none.png", "not found")
+    image, map_rgb = two_halves(32)
+    Image.fromarray(image).save(tmp_path / "p.png")
+    Image.fromarray(map_rgb[:16]).save(tmp_path / "p_sem.png")
+    result = runner.invoke(app, ["studio", "--style", str(tmp_path / "p.png"), "--weights", str(random_weights)])
+    one_line_error(result, "p.png: the painting is 32x32 but its map is 32x16")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = runner.invoke(app, ["studio", "--weights", str(random_weights), "--port", str(port)])
+    one_line_error(result, f"127.0.0.1:{port} is in use; choose another with --port")
+
+
+def test_doodle_studio_serves_until_ctrl_c(tmp_path, random_weights):
+    """The real command in its own process: a URL, a page, the painting, and a clean stop."""
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    image, map_rgb = two_halves(32)
+    Image.fromarray(image).save(tmp_path / "p.png")  # no map beside it: segment proposes one
+    command = [sys.executable, "-m", "doodle", "studio", "--style", str(tmp_path / "p.png"),
+               "--weights", str(random_weights), "--port", "0"]  # fmt: skip
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = [process.stderr.readline(), process.stderr.readline()]
+        assert lines[0].startswith("note: no p_sem.png beside"), lines
+        url = lines[1].split()[2]
+        with urllib.request.urlopen(url + "api/state", timeout=10) as response:
+            state = json.loads(response.read())
+        assert state["painting"]["name"] == "p.png" and len(state["painting"]["palette"]) >= 2
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, errors = process.communicate(timeout=30)
+    assert process.returncode == 0 and "Traceback" not in errors, errors
