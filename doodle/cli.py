@@ -393,6 +393,8 @@ def _studio(**options) -> None:
         _fail(str(error))
     address = sock.getsockname()
     shown = f"[{address[0]}]" if ":" in address[0] else address[0]
+    if host not in ("127.0.0.1", "localhost", "::1") and not quiet:
+        typer.echo(f"note: listening on {host}: anyone who can reach this computer can use the studio", err=True)
     typer.echo(f"doodle studio: http://{shown}:{address[1]}/  (Ctrl-C to stop)", err=True)
     with contextlib.suppress(KeyboardInterrupt):
         serve(Session(settings, network=network, painting=painting), sock)

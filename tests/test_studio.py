@@ -228,7 +228,7 @@ def test_a_map_with_a_label_the_painting_lacks_is_refused_by_name(client):
     reply = client.post("/api/map", json={"name": "green.png", "image": png_data_url(map_rgb), "width": 8, "height": 8})
     assert reply.status_code == 400
     message = reply.json()["error"]
-    assert message.startswith("green.png: label colour #00c800") and "`" not in message
+    assert message.startswith("green.png: label colour #00c800") and message.endswith("repaint it with one of those")
 
 
 # ---- the command ----------------------------------------------------------------------------------------

@@ -204,7 +204,8 @@ def create_app(session: Session) -> Starlette:
         try:
             semantic_maps.shared_palette(current.map, rgb, target_name=name, style_name=f"{current.name} map")
         except semantic_maps.MapError as error:
-            raise DoodleError(str(error).replace("`allow_missing_labels=True`", "another map")) from None
+            # (a doodle here is label indices: a colour outside the palette has nowhere to go)
+            raise DoodleError(str(error).partition(", or pass `allow_missing_labels")[0]) from None
         return JSONResponse(_labels_json(current.label_indices(rgb, (width, height))))
 
     async def paint(request: Request) -> JSONResponse:

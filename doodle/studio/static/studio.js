@@ -323,6 +323,8 @@ $("open-painting-button").addEventListener("click", async () => {
     });
     version += 1;
     $("width").value = ""; $("height").value = "";
+    $("result").removeAttribute("src");
+    $("download-result").hidden = true;
     await loadState(true);
     $("open-painting").open = false;
     say("");
