@@ -402,8 +402,6 @@ def _studio(**options) -> None:
 
 def _open_painting(style: Path, style_map: Path | None, quiet: bool):
     """The studio's first painting, with its map: given, found beside it, or proposed by segment."""
-    from semantic_maps.segment import segment
-
     from .studio.session import Painting
 
     image = np.asarray(load_rgb(style, what="painting"))
@@ -411,10 +409,10 @@ def _open_painting(style: Path, style_map: Path | None, quiet: bool):
     if style_map is None and not found.exists():
         if not quiet:
             typer.echo(f"note: no {found.name} beside {style}; segment proposed a map (see it in the page)", err=True)
-        return Painting.from_arrays(image, segment(image), style.name)
+        return Painting.open(image, None, style.name)
     with map_errors():
         map_rgb = semantic_maps.read_map(found)
-    return Painting.from_arrays(image, map_rgb, style.name)
+    return Painting.open(image, map_rgb, style.name)
 
 
 def _studio_signature() -> inspect.Signature:

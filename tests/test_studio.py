@@ -189,6 +189,21 @@ def test_opening_a_painting_without_a_map_proposes_one(client):
     assert len(np.unique(labels[4:28])) == 1 and len(np.unique(labels[36:60])) == 1 and labels[4, 0] != labels[60, 0]
 
 
+def test_a_large_painting_is_scaled_to_the_working_size_with_its_map(client):
+    from doodle.studio.session import WORKING_SIDE
+
+    image, map_rgb = two_halves(64)
+    big = np.asarray(Image.fromarray(image).resize((1600, 1200)))
+    big_map = np.asarray(Image.fromarray(map_rgb).resize((1600, 1200), Image.Resampling.NEAREST))
+    reply = client.post(
+        "/api/painting", json={"name": "big.png", "image": png_data_url(big), "map": png_data_url(big_map)}
+    )
+    painting = reply.json()["painting"]
+    assert (painting["width"], painting["height"]) == (WORKING_SIDE, 768) and painting["scaled_from"] == [1600, 1200]
+    assert painting["palette"] == [to_hex(RED), to_hex(BLUE)] or painting["palette"] == [to_hex(BLUE), to_hex(RED)]
+    assert client.get("/api/state").json()["defaults"]["width"] == WORKING_SIDE
+
+
 @pytest.mark.parametrize(
     "path, payload, status, fragment",
     [

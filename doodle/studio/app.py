@@ -141,6 +141,7 @@ def create_app(session: Session) -> Starlette:
                 "width": width,
                 "height": height,
                 "palette": [semantic_maps.to_hex(colour) for colour in current.palette],
+                "scaled_from": current.original,
             }
         size = settings.output_size or (None if current is None else (described["width"], described["height"]))
         job = session.job
@@ -184,14 +185,9 @@ def create_app(session: Session) -> Starlette:
         data = await _json(request)
         name = str(data.get("name") or "uploaded painting")[:80]
         image = decode_image(_bytes(data.get("image"), name), what=name)
-        if data.get("map"):
-            map_rgb = decode_image(_bytes(data["map"], f"{name} map"), what=f"{name} map")
-        else:
-            from semantic_maps.segment import segment
-
-            labels = _whole(data.get("labels", 5), "labels", 2, 12)
-            map_rgb = await run_in_threadpool(segment, image, labels)
-        session.set_painting(Painting.from_arrays(image, map_rgb, name))
+        map_rgb = decode_image(_bytes(data["map"], f"{name} map"), what=f"{name} map") if data.get("map") else None
+        labels = _whole(data.get("labels", 5), "labels", 2, 12)
+        session.set_painting(await run_in_threadpool(Painting.open, image, map_rgb, name, labels=labels))
         return state(request)
 
     async def upload_map(request: Request) -> JSONResponse:

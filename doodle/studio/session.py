@@ -31,6 +31,7 @@ __all__ = ["Painting", "Job", "Session", "Busy", "decode_image", "encode_png", "
 MAX_UPLOAD_BYTES = 16 * 2**20  # one uploaded image file
 MAX_SIDE = 4096  # an uploaded painting or map, either side
 MAX_OUTPUT_SIDE = 2048  # the doodle the page sends
+WORKING_SIDE = 1024  # a larger painting is scaled down to this, its longest side, when opened
 SWATCH = 48  # side of the crop of the painting that shows a label in the palette
 PREVIEW_SECONDS = 1.0  # at most one preview image this often (and one at the end of every phase)
 PROGRESS_SECONDS = 0.2  # at most one progress event this often
@@ -88,6 +89,30 @@ class Painting:
     map: np.ndarray
     palette: np.ndarray
     name: str
+    original: tuple[int, int] | None = None  # (width, height) before it was scaled down, if it was
+
+    @classmethod
+    def open(cls, image: np.ndarray, map_rgb: np.ndarray | None, name: str, *, labels: int = 5) -> Painting:
+        """A painting as the studio uses it: scaled to at most :data:`WORKING_SIDE` pixels on its longest
+        side (its map with it, nearest), with its map, or one proposed by ``segment`` with ``labels``."""
+        height, width = image.shape[:2]
+        original = None
+        if max(width, height) > WORKING_SIDE:
+            if map_rgb is not None and map_rgb.shape != image.shape:
+                cls.from_arrays(image, map_rgb, name)  # the size mismatch, reported at the sizes given
+            scale = WORKING_SIDE / max(width, height)
+            size = (max(1, round(width * scale)), max(1, round(height * scale)))
+            image = np.asarray(Image.fromarray(image).resize(size, Image.Resampling.LANCZOS))
+            if map_rgb is not None:
+                map_rgb = np.asarray(Image.fromarray(map_rgb).resize(size, Image.Resampling.NEAREST))
+            original = (width, height)
+        if map_rgb is None:
+            from semantic_maps.segment import segment
+
+            map_rgb = segment(image, labels)
+        painting = cls.from_arrays(image, map_rgb, name)
+        painting.original = original
+        return painting
 
     @classmethod
     def from_arrays(cls, image: np.ndarray, map_rgb: np.ndarray, name: str) -> Painting:

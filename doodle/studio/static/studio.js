@@ -282,7 +282,9 @@ async function loadState(resetDoodle) {
     return state;
   }
   const painting = state.painting;
-  $("painting-name").textContent = `${painting.name}, ${painting.width}×${painting.height}, ${painting.palette.length} labels`;
+  const scaled = painting.scaled_from ? ` (scaled from ${painting.scaled_from[0]}×${painting.scaled_from[1]})` : "";
+  $("painting-name").textContent =
+    `${painting.name}, ${painting.width}×${painting.height}${scaled}, ${painting.palette.length} labels`;
   $("painting").src = `/api/painting.png?v=${version}`;
   $("painting-map").src = `/api/map.png?v=${version}`;
   doodle.palette = painting.palette.map((hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)));
