@@ -386,8 +386,7 @@ def _studio(**options) -> None:
     try:
         settings = _settings(options)
         painting = None if style is None else _open_painting(style, style_map, quiet)
-        network = load_vgg(settings.model, settings.weights, preprocess=settings.preprocess, pooling=settings.pooling)
-        network = network.to(resolve_device(settings.device))
+        network = _network(settings)
         sock = bind(host, port)
     except DoodleError as error:
         _fail(str(error))
@@ -440,10 +439,15 @@ _studio.__annotations__ = {name: p.annotation for name, p in _studio.__signature
 app.command("studio")(_studio)
 
 
-def _watch_loop(settings: PaintSettings, inputs: dict, output: Path, quiet: bool, save_every: int) -> None:
+def _network(settings: PaintSettings):
+    """The settings' network, loaded once, on the painting device: for commands that paint again and again."""
     network = load_vgg(settings.model, settings.weights, preprocess=settings.preprocess, pooling=settings.pooling)
+    return network.to(resolve_device(settings.device))
+
+
+def _watch_loop(settings: PaintSettings, inputs: dict, output: Path, quiet: bool, save_every: int) -> None:
     # The painter keeps the network (on the painting device) and the painting's keys between paintings.
-    painter = Painter(settings, network=network.to(resolve_device(settings.device)))
+    painter = Painter(settings, network=_network(settings))
 
     def render() -> Image.Image:
         return _paint(painter, inputs, output, quiet, save_every)

@@ -536,7 +536,9 @@ class Painter:
     lives as long as the painter.
 
     ``settings`` and ``**options`` as for :func:`paint`; ``network`` is loaded on the first paint
-    when not given.
+    when not given. ``settings`` may be replaced between paints (the studio does, with the page's
+    options); the network settings (``model``, ``weights``, ``preprocess``, ``pooling``) and
+    ``device`` then stay those of the first.
 
     >>> painter = doodle.Painter(weights="vgg16_hed_caffe_fp16.pth")  # doctest: +SKIP
     >>> first = painter.paint("Monet.jpg", target_map="Coastline_sem.png")  # doctest: +SKIP
