@@ -53,12 +53,8 @@ def banded_painting(width: int = 96, height: int = 72) -> tuple[np.ndarray, np.n
     return image, map_rgb
 
 
-@pytest.fixture
-def studio(tiny_net):
-    """The studio served on a free port by uvicorn in a thread: its URL."""
-    image, map_rgb = banded_painting()
-    settings = PaintSettings(phases=1, iterations=5, style_layers=("1_1", "2_1"), seed="noise")
-    session = Session(settings, network=tiny_net, painting=Painting.from_arrays(image, map_rgb, "bands.png"))
+def serve_in_thread(session: Session):
+    """Serve ``session`` on a free port by uvicorn in a thread: yields its URL."""
     sock = bind("127.0.0.1", 0)
     server = uvicorn.Server(uvicorn.Config(create_app(session), log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -69,6 +65,22 @@ def studio(tiny_net):
     yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+SETTINGS = PaintSettings(phases=1, iterations=5, style_layers=("1_1", "2_1"), seed="noise")
+
+
+@pytest.fixture
+def studio(tiny_net):
+    image, map_rgb = banded_painting()
+    yield from serve_in_thread(
+        Session(SETTINGS, network=tiny_net, painting=Painting.from_arrays(image, map_rgb, "b.png"))
+    )
+
+
+@pytest.fixture
+def empty_studio(tiny_net):
+    yield from serve_in_thread(Session(SETTINGS, network=tiny_net))
 
 
 @pytest.fixture
@@ -119,7 +131,7 @@ def test_a_person_draws_two_strokes_paints_and_downloads_a_result_that_follows_t
     browser.get(studio)
     wait = WebDriverWait(browser, 30)
     wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, ".swatch")) == 3)
-    assert browser.find_element(By.ID, "painting-name").text.startswith("bands.png, 96×72, 3 labels")
+    assert browser.find_element(By.ID, "painting-name").text.startswith("b.png, 96×72, 3 labels")
 
     set_field(browser, "width", "64")
     set_field(browser, "height", "48")
@@ -160,3 +172,24 @@ def test_a_person_draws_two_strokes_paints_and_downloads_a_result_that_follows_t
 def canvas_pixels(browser) -> np.ndarray:
     data_url = browser.execute_script("return document.getElementById('doodle').toDataURL('image/png')")
     return np.asarray(Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1]))).convert("RGB"))
+
+
+def test_a_studio_started_without_a_painting_opens_one_from_files(empty_studio, browser, tmp_path):
+    image, map_rgb = banded_painting()
+    Image.fromarray(image).save(tmp_path / "bands.png")
+    Image.fromarray(map_rgb).save(tmp_path / "bands_sem.png")
+    browser.get(empty_studio)
+    wait = WebDriverWait(browser, 30)
+    wait.until(lambda b: b.find_element(By.ID, "message").text.startswith("Open a painting to start"))
+    assert not browser.find_element(By.ID, "doodle").is_displayed()
+    browser.find_element(By.ID, "painting-file").send_keys(str(tmp_path / "bands.png"))
+    browser.find_element(By.ID, "painting-map-file").send_keys(str(tmp_path / "bands_sem.png"))
+    browser.find_element(By.ID, "open-painting-button").click()
+    wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, ".swatch")) == 3)
+    assert browser.find_element(By.ID, "painting-name").text.startswith("bands.png, 96×72, 3 labels")
+    assert (
+        browser.find_element(By.ID, "doodle").is_displayed()
+        and not browser.find_element(By.ID, "message").is_displayed()
+    )
+    doodle = canvas_pixels(browser)
+    assert (doodle == map_rgb).all()  # the doodle starts as the painting's own map

@@ -276,6 +276,8 @@ async function loadState(resetDoodle) {
     ["semantic-weight", "semantic_weight"], ["seed", "random_seed"]]) {
     if ($(id).value === "") $(id).value = defaults[key];
   }
+  const panels = ["painting-row", "toolbar", "settings", "work-row"];
+  for (const id of panels) $(id).hidden = !state.painting;
   if (!state.painting) {
     say("Open a painting to start (Open another painting…, top right).", "info");
     $("open-painting").open = true;
