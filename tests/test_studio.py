@@ -312,9 +312,11 @@ def test_doodle_studio_serves_until_ctrl_c(tmp_path, random_weights):
                "--weights", str(random_weights), "--port", "0"]  # fmt: skip
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     try:
-        lines = [process.stderr.readline(), process.stderr.readline()]
-        assert lines[0].startswith("note: no p_sem.png beside"), lines
-        url = lines[1].split()[2]
+        lines = [process.stderr.readline()]
+        while not lines[-1].startswith("doodle studio: ") and lines[-1] and len(lines) < 20:
+            lines.append(process.stderr.readline())  # (anything a library might print first)
+        assert any(line.startswith("note: no p_sem.png beside") for line in lines), lines
+        url = lines[-1].split()[2]
         with urllib.request.urlopen(url + "api/state", timeout=10) as response:
             state = json.loads(response.read())
         assert state["painting"]["name"] == "p.png" and len(state["painting"]["palette"]) >= 2
