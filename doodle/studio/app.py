@@ -38,7 +38,16 @@ import semantic_maps
 
 from ..errors import DoodleError
 from ..settings import format_iterations, parse_iterations
-from .session import MAX_UPLOAD_BYTES, Busy, Painting, Session, decode_image, encode_png
+from .session import (
+    MAX_OUTPUT_SIDE,
+    MAX_UPLOAD_BYTES,
+    Busy,
+    Painting,
+    Session,
+    decode_image,
+    encode_png,
+    scale_indices,
+)
 
 __all__ = ["create_app"]
 
@@ -94,6 +103,11 @@ def _whole(value: object, what: str, low: int, high: int) -> int:
     if not low <= number <= high:
         raise DoodleError(f"{what} must be from {low} to {high}, got {number}")
     return number
+
+
+def _size(values) -> tuple[int, int]:
+    """``(width, height)`` from a request's ``width`` and ``height`` (JSON body or query)."""
+    return tuple(_whole(values.get(name), name, 1, MAX_OUTPUT_SIDE) for name in ("width", "height"))
 
 
 def _labels_json(labels: np.ndarray) -> dict:
@@ -176,10 +190,7 @@ def create_app(session: Session) -> Starlette:
         return png(encode_png(current.swatch(label)))
 
     def painting_labels(request: Request) -> JSONResponse:
-        width = _whole(request.query_params.get("width"), "width", 1, 2048)
-        height = _whole(request.query_params.get("height"), "height", 1, 2048)
-        current = painting()
-        return JSONResponse(_labels_json(current.label_indices(current.map, (width, height))))
+        return JSONResponse(_labels_json(scale_indices(painting().map_indices, _size(request.query_params))))
 
     async def open_painting(request: Request) -> JSONResponse:
         data = await _json(request)
@@ -194,20 +205,18 @@ def create_app(session: Session) -> Starlette:
         data = await _json(request)
         current = painting()
         name = str(data.get("name") or "uploaded map")[:80]
-        width = _whole(data.get("width"), "width", 1, 2048)
-        height = _whole(data.get("height"), "height", 1, 2048)
+        size = _size(data)
         rgb = decode_image(_bytes(data.get("image"), name), what=name)
         try:
             semantic_maps.shared_palette(current.map, rgb, target_name=name, style_name=f"{current.name} map")
         except semantic_maps.MapError as error:
             # (a doodle here is label indices: a colour outside the palette has nowhere to go)
             raise DoodleError(str(error).partition(", or pass `allow_missing_labels")[0]) from None
-        return JSONResponse(_labels_json(current.label_indices(rgb, (width, height))))
+        return JSONResponse(_labels_json(scale_indices(current.label_indices(rgb), size)))
 
     async def paint(request: Request) -> JSONResponse:
         data = await _json(request)
-        width = _whole(data.get("width"), "width", 1, 2048)
-        height = _whole(data.get("height"), "height", 1, 2048)
+        width, height = _size(data)
         raw = _bytes(data.get("labels"), "doodle")
         if len(raw) != width * height:
             raise DoodleError(f"doodle: {len(raw)} labels for a {width}x{height} image")

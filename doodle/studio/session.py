@@ -14,6 +14,7 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -26,7 +27,17 @@ from ..images import to_pil
 from ..painter import Painter, Step
 from ..settings import MIN_SIZE, PaintSettings
 
-__all__ = ["Painting", "Job", "Session", "Busy", "decode_image", "encode_png", "MAX_UPLOAD_BYTES", "MAX_SIDE"]
+__all__ = [
+    "Painting",
+    "Job",
+    "Session",
+    "Busy",
+    "decode_image",
+    "encode_png",
+    "MAX_UPLOAD_BYTES",
+    "MAX_SIDE",
+    "scale_indices",
+]
 
 MAX_UPLOAD_BYTES = 16 * 2**20  # one uploaded image file
 MAX_SIDE = 4096  # an uploaded painting or map, either side
@@ -81,6 +92,13 @@ def _data_url(image: Image.Image) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def scale_indices(indices: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``(H, W)`` label indices scaled (nearest: no label is invented) to ``size = (width, height)``."""
+    if size == (indices.shape[1], indices.shape[0]):
+        return indices
+    return np.asarray(Image.fromarray(indices).resize(size, Image.Resampling.NEAREST))
+
+
 @dataclass
 class Painting:
     """The style painting ``(H, W, 3) uint8``, its map (same shape) and the map's palette ``(K, 3)``."""
@@ -128,18 +146,19 @@ class Painting:
             raise DoodleError(str(error)) from None
         return cls(image, map_rgb, palette, name)
 
-    def label_indices(self, rgb: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
-        """A map in this painting's colours -> ``(H, W) uint8`` indices (each pixel its strongest label),
-        scaled (nearest) to ``size = (width, height)`` when given."""
-        indices = semantic_maps.encode_labels(rgb, self.palette).argmax(axis=0).astype(np.uint8)
-        if size is None or size == (indices.shape[1], indices.shape[0]):
-            return indices
-        return np.asarray(Image.fromarray(indices).resize(size, Image.Resampling.NEAREST))
+    def label_indices(self, rgb: np.ndarray) -> np.ndarray:
+        """A map in this painting's colours -> ``(H, W) uint8`` indices (each pixel its strongest label)."""
+        return semantic_maps.encode_labels(rgb, self.palette).argmax(axis=0).astype(np.uint8)
+
+    @cached_property
+    def map_indices(self) -> np.ndarray:
+        """The painting's own map as indices, found once."""
+        return self.label_indices(self.map)
 
     def swatch(self, label: int) -> np.ndarray:
         """What ``label`` looks like: the largest square of the painting inside its region (at most
         :data:`SWATCH` pixels a side, centred where the region is deepest), shown :data:`SWATCH` a side."""
-        inside = self.label_indices(self.map) == label
+        inside = self.map_indices == label
         depth = ndimage.distance_transform_cdt(np.pad(inside, 1), metric="chessboard")[1:-1, 1:-1]
         y, x = np.unravel_index(np.argmax(depth), depth.shape)
         height, width = inside.shape
