@@ -262,7 +262,7 @@ def paint_command(
         str,
         typer.Option(
             help="Start image: auto (content, else label colours + noise, else noise), noise, content, "
-            "or an image path."
+            "an image path, or a painter file from `doodle train` (.pt): its rendering of the doodle."
         ),
     ] = str(_D.seed),
     random_seed: Annotated[
@@ -386,6 +386,7 @@ def _studio(**options) -> None:
     try:
         settings = _settings(options)
         painting = None if style is None else _open_painting(style, style_map, quiet)
+        trained = None if options["painter"] is None else _trained_painter(options["painter"], painting)
         network = _network(settings)
         sock = bind(host, port)
     except DoodleError as error:
@@ -396,7 +397,17 @@ def _studio(**options) -> None:
         typer.echo(f"note: listening on {host}: anyone who can reach this computer can use the studio", err=True)
     typer.echo(f"doodle studio: http://{shown}:{address[1]}/  (Ctrl-C to stop)", err=True)
     with contextlib.suppress(KeyboardInterrupt):
-        serve(Session(settings, network=network, painting=painting), sock)
+        serve(Session(settings, network=network, painting=painting, trained=trained), sock)
+
+
+def _trained_painter(path: Path, painting):
+    """The studio's live-preview painter, checked against the painting's labels."""
+    from .generator import TrainedPainter
+
+    trained = TrainedPainter.load(path)
+    if painting is not None:
+        trained.check_palette(painting.palette, name=str(path), whose=f"{painting.name}'s map's")
+    return trained
 
 
 def _open_painting(style: Path, style_map: Path | None, quiet: bool):
@@ -414,29 +425,205 @@ def _open_painting(style: Path, style_map: Path | None, quiet: bool):
     return Painting.open(image, map_rgb, style.name)
 
 
-def _studio_signature() -> inspect.Signature:
-    """`doodle paint`'s options without its inputs and outputs, with --style optional and --host, --port."""
-    dropped = {"ctx", "output", "target_map", "content", "save_every"}
+def _paint_options(dropped: set[str], replaced: dict, added: dict) -> inspect.Signature:
+    """`doodle paint`'s signature for another command: some options ``dropped``, some given another
+    ``(annotation, default)`` (``replaced``), new ones ``added`` after them; all keyword-only."""
     paint = inspect.signature(paint_command, eval_str=True)
-    parameters = [p for name, p in paint.parameters.items() if name not in dropped]
-    style = next(p for p in parameters if p.name == "style")
-    optional_style = Annotated[
-        Path | None,
-        typer.Option("--style", "-s", help="The painting to start with (its map beside it, or --style-map)."),
+    parameters = [p for name, p in paint.parameters.items() if name not in dropped | {"ctx"}]
+    parameters = [
+        p.replace(annotation=replaced[p.name][0], default=replaced[p.name][1]) if p.name in replaced else p
+        for p in parameters
     ]
-    parameters[parameters.index(style)] = style.replace(annotation=optional_style, default=None)
-    host = Annotated[str, typer.Option(help="Address to listen on; 127.0.0.1 is this computer only.")]
-    port = Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on (0: any free one).")]
     parameters += [
-        inspect.Parameter("host", inspect.Parameter.KEYWORD_ONLY, default="127.0.0.1", annotation=host),
-        inspect.Parameter("port", inspect.Parameter.KEYWORD_ONLY, default=8000, annotation=port),
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+        for name, (annotation, default) in added.items()
     ]
     return paint.replace(parameters=[p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in parameters])
 
 
-_studio.__signature__ = _studio_signature()
-_studio.__annotations__ = {name: p.annotation for name, p in _studio.__signature__.parameters.items()}
-app.command("studio")(_studio)
+def _command_with(function, signature: inspect.Signature, name: str) -> None:
+    """Register ``function(**options)`` as command ``name`` with ``signature``'s options."""
+    function.__signature__ = signature
+    function.__annotations__ = {n: p.annotation for n, p in signature.parameters.items()}
+    app.command(name)(function)
+
+
+def _studio_signature() -> inspect.Signature:
+    """`doodle paint`'s options without its inputs and outputs, with --style optional and --host, --port."""
+    optional_style = Annotated[
+        Path | None,
+        typer.Option("--style", "-s", help="The painting to start with (its map beside it, or --style-map)."),
+    ]
+    host = Annotated[str, typer.Option(help="Address to listen on; 127.0.0.1 is this computer only.")]
+    port = Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on (0: any free one).")]
+    painter = Annotated[
+        Path | None,
+        typer.Option(help="A painter file from `doodle train` for this painting: a live preview of every stroke."),
+    ]
+    return _paint_options(
+        {"output", "target_map", "content", "save_every"},
+        {"style": (optional_style, None)},
+        {"host": (host, "127.0.0.1"), "port": (port, 8000), "painter": (painter, None)},
+    )
+
+
+_command_with(_studio, _studio_signature(), "studio")
+
+
+def _train(**options) -> None:
+    """Train a feed-forward painter of one painting: it then paints any doodle in that painting's labels
+    in a fraction of a second (`doodle render`).
+
+    The painter learns from doodles made of the painting's own map (cropped, scaled, mirrored,
+    warped) and from random-blob maps, with the loss `doodle paint` optimises; the loss options
+    below are those of `doodle paint`. Ctrl-C saves the latest weights; --resume continues them.
+    """
+    from .generator import TrainedPainter
+    from .training import train_painter
+
+    output, quiet, resume = options["output"], options["quiet"], options["resume"]
+    progress = None
+    try:
+        if output.suffix != ".pt":
+            raise DoodleError(f"{output}: a painter file ends in .pt")
+        check_output_path(output, image=False)
+        settings = _settings(options)
+        _refuse_to_overwrite_inputs(
+            output, [options["style"], options["style_map"], options["weights"]], found_beside=[options["style"]]
+        )
+        previous = None
+        if resume:
+            if not output.exists():
+                raise DoodleError(f"{output}: nothing to resume; leave out --resume to start training")
+            previous = TrainedPainter.load(output)
+        progress = _TrainingProgress(quiet)
+        painter = train_painter(
+            options["style"],
+            style_map=options["style_map"],
+            settings=settings,
+            size=options["size"],
+            steps=options["steps"],
+            batch=options["batch"],
+            learning_rate=options["learning_rate"],
+            resume=previous,
+            save=lambda painter: painter.save(output),
+            callback=progress,
+        )
+    except DoodleError as error:
+        _fail(str(error))
+    except KeyboardInterrupt:
+        if progress is not None:
+            progress.close()
+        done = progress.step if progress is not None else 0
+        _fail(f"interrupted at step {done}; the latest weights are in {output}: continue with --resume")
+    progress.close()
+    if not quiet:
+        typer.echo(f"wrote {output} ({painter.steps} steps, {progress.seconds:.0f} s)", err=True)
+
+
+class _TrainingProgress:
+    """One progress bar over the training steps, with the loss (a running mean: one doodle's loss is noisy)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.step, self.seconds, self.mean = 0, 0.0, None
+        self.progress = (
+            None
+            if quiet
+            else Progress(
+                TextColumn("training"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("loss {task.fields[loss]:.4f}"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+            )
+        )
+        self.task = None
+
+    def __call__(self, step) -> None:
+        self.step, self.seconds = step.step, step.seconds
+        self.mean = step.loss if self.mean is None else 0.95 * self.mean + 0.05 * step.loss
+        if self.progress is None:
+            return
+        if self.task is None:
+            self.progress.start()
+            self.task = self.progress.add_task("", total=step.steps, completed=step.step - 1, loss=self.mean)
+        self.progress.update(self.task, completed=step.step, loss=self.mean)
+
+    def close(self) -> None:
+        if self.progress is not None and self.task is not None:
+            self.progress.stop()
+
+
+def _train_signature() -> inspect.Signature:
+    from .training import DEFAULT_LEARNING_RATE, DEFAULT_SIZE, DEFAULT_STEPS
+
+    output = Annotated[Path, typer.Option("--output", "-o", help="The painter file to write (.pt).")]
+    return _paint_options(
+        # What only the optimisation of one image uses; the loss and network options stay.
+        {
+            "target_map",
+            "content",
+            "save_every",
+            "allow_missing_labels",
+            "output_size",
+            "iterations",
+            "phases",
+            "content_weight",
+            "content_layers",
+            "match_every",
+            "seed",
+            "optimizer",
+        },
+        {"output": (output, Path("painter.pt"))},
+        {
+            "size": (
+                Annotated[int, typer.Option(min=32, help="Side of the square doodles trained on, in pixels.")],
+                DEFAULT_SIZE,
+            ),
+            "steps": (Annotated[int, typer.Option(min=1, help="Training steps (Adam), in all.")], DEFAULT_STEPS),
+            "batch": (Annotated[int, typer.Option(min=1, help="Doodles per step.")], 1),
+            "learning_rate": (
+                Annotated[float, typer.Option(min=0, help="Adam's first step size; it falls linearly to a tenth.")],
+                DEFAULT_LEARNING_RATE,
+            ),
+            "resume": (Annotated[bool, typer.Option(help="Continue training the painter in --output.")], False),
+        },
+    )
+
+
+_command_with(_train, _train_signature(), "train")
+
+
+@app.command("render")
+def render_command(
+    painter_file: Annotated[Path, typer.Argument(metavar="PAINTER", help="A painter file from `doodle train`.")],
+    target_map: Annotated[Path, typer.Option("--map", "-m", help="The doodle to paint, in the painter's labels.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the result (.png, .jpg).")] = Path(
+        "output.png"
+    ),
+    output_size: Annotated[
+        str | None, typer.Option(help="WIDTHxHEIGHT of the result. Default: the map's size.")
+    ] = None,
+    random_seed: Annotated[int, typer.Option(help="Seed of the painter's noise.")] = _D.random_seed,
+    device: Annotated[str, typer.Option(help="auto (CUDA, else MPS, else CPU), cpu, cuda or mps.")] = _D.device,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No messages.")] = False,
+) -> None:
+    """Paint a doodle with a trained painter: one pass of its network, any size."""
+    from .generator import TrainedPainter
+
+    try:
+        check_output_path(output)
+        _refuse_to_overwrite_inputs(output, [painter_file, target_map], found_beside=[])
+        size = None if output_size is None else parse_size(output_size)
+        painter = TrainedPainter.load(painter_file)
+        painter.generator.to(resolve_device(device))
+        image = painter.paint(target_map, size=size, seed=random_seed)
+        save_atomic(image, output)
+    except DoodleError as error:
+        _fail(str(error))
+    if not quiet:
+        typer.echo(f"wrote {output} ({image.width}x{image.height})", err=True)
 
 
 def _network(settings: PaintSettings):

@@ -88,9 +88,10 @@ def scaled_shape(shape: tuple[int, int], factor: float) -> tuple[int, int]:
     return max(1, round(shape[0] * factor)), max(1, round(shape[1] * factor))
 
 
-def check_output_path(path: str | os.PathLike) -> Path:
+def check_output_path(path: str | os.PathLike, *, image: bool = True) -> Path:
     """Fail before any work if ``path`` cannot be written: no such folder, not a file, unknown image
-    format, or a folder that refuses a file (read-only, no permission; probed by writing one)."""
+    format (when ``image``), or a folder that refuses a file (read-only, no permission; probed by
+    writing one)."""
     path = Path(path)
     if path.is_dir():
         raise DoodleError(f"{path}: is a folder; give a file name, e.g. {path / 'out.png'}")
@@ -99,7 +100,7 @@ def check_output_path(path: str | os.PathLike) -> Path:
     if not path.parent.is_dir():
         raise DoodleError(f"{path}: output folder {path.parent} does not exist")
     extension = path.suffix.lower()
-    if extension not in Image.registered_extensions() or extension in (".pdf", ".eps", ".ps"):
+    if image and (extension not in Image.registered_extensions() or extension in (".pdf", ".eps", ".ps")):
         raise DoodleError(f"{path}: unknown image format {extension or '(no extension)'}; use .png or .jpg")
     try:
         handle, probe = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".probe", dir=path.parent)

@@ -183,6 +183,14 @@ class FastMatcher:
         other.patchmatch.generator = generator
         return other
 
+    def random_matches(self, query_count: int) -> Tensor:
+        """A random style patch of each output patch's label: a start for PatchMatch that costs
+        nothing (training a feed-forward painter searches anew for every image). -> ``(N,)``."""
+        labels = self.query_labels
+        if labels is None:
+            labels = torch.zeros(query_count, dtype=torch.long, device=self.exact.keys.device)
+        return self.patchmatch.random_keys(labels)
+
     def __call__(self, patches: Tensor, query_grid: Grid, previous: Matches | None = None) -> Tensor:
         if previous is None:
             return self.exact(patches, query_grid)

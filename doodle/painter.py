@@ -15,6 +15,7 @@ from torch import Tensor
 from .budget import check_memory
 from .devices import device_clock, network_dtype, resolve_device
 from .errors import DoodleError, PaintingStopped
+from .generator import TrainedPainter
 from .images import ImageInput, load_rgb, resize, scaled_shape, to_pil, to_tensor
 from .losses import ContentLoss, GramLoss, total_variation
 from .mrf import MRFLoss, pool_labels
@@ -84,7 +85,8 @@ def _label_colours(scene: Scene, shape: tuple[int, int]) -> Tensor:
 
 
 def _initial_image(scene: Scene, settings: PaintSettings, shape: tuple[int, int]) -> Tensor:
-    """The first phase's start: noise, the content, label colours plus noise (``auto``) or a file."""
+    """The first phase's start: noise, the content, label colours plus noise (``auto``), an image
+    file, or a trained painter's rendering of the doodle (a ``.pt`` file)."""
     seed = settings.seed
     generator = torch.Generator().manual_seed(settings.random_seed)
     noise = torch.rand((1, 3) + shape, generator=generator)
@@ -100,7 +102,18 @@ def _initial_image(scene: Scene, settings: PaintSettings, shape: tuple[int, int]
         if scene.content is None:
             raise DoodleError("`seed='content'` needs `content`; use `seed='noise'` or an image path")
         return resize(scene.content, shape)
+    if Path(seed).suffix == ".pt":
+        return resize(_rendered_start(scene, Path(seed), settings.random_seed), shape)
     return resize(to_tensor(load_rgb(Path(seed), what="seed image")), shape)
+
+
+def _rendered_start(scene: Scene, path: Path, random_seed: int) -> Tensor:
+    """The doodle painted by a trained painter (``doodle train``), at full size. -> ``(1, 3, H, W)``."""
+    trained = TrainedPainter.load(path)
+    if scene.target_labels is None:
+        raise DoodleError(f"`seed` {path}: a trained painter paints doodles; give `target_map`")
+    trained.check_palette(scene.palette, name=f"`seed` {path}", whose="the style map's")
+    return trained.render(scene.target_labels, seed=random_seed)
 
 
 # Soft bound keeping pixels in [0, 1]: L-BFGS's line search needs a smooth objective, not a clamp.

@@ -123,14 +123,20 @@ class PatchMatch:
             rx = (key_x + offset[1]).clamp(0, ws - 1)
             candidates.append((ry * ws + rx).flatten())
         labels = torch.zeros_like(matches) if query_labels is None else query_labels
-        counts = self.label_counts[labels]
-        for _ in range(self.label_samples):  # anywhere in the query's label (anywhere at all if it has none)
-            pick = self._random(matches.shape, device)
-            within = (pick * counts).long().minimum((counts - 1).clamp(min=0))
-            anywhere = (pick * self.keys.shape[0]).long().clamp(max=self.keys.shape[0] - 1)
-            in_label = self.label_order[(self.label_starts[labels] + within).clamp(max=self.keys.shape[0] - 1)]
-            candidates.append(torch.where(counts > 0, in_label, anywhere))
+        candidates += [self.random_keys(labels) for _ in range(self.label_samples)]
         return torch.stack(candidates, dim=1)
+
+    def random_keys(self, query_labels: Tensor) -> Tensor:
+        """A random style patch in each query's label (anywhere at all if the style has none).
+
+        ``query_labels (N,)`` int64 -> ``(N,)`` key indices.
+        """
+        counts = self.label_counts[query_labels]
+        pick = self._random(query_labels.shape, query_labels.device)
+        within = (pick * counts).long().minimum((counts - 1).clamp(min=0))
+        anywhere = (pick * self.keys.shape[0]).long().clamp(max=self.keys.shape[0] - 1)
+        in_label = self.label_order[(self.label_starts[query_labels] + within).clamp(max=self.keys.shape[0] - 1)]
+        return torch.where(counts > 0, in_label, anywhere)
 
     def _best(
         self, queries: Tensor | Callable[[slice], Tensor], keys: Tensor, candidates: Tensor, k: int = 1

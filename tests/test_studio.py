@@ -246,6 +246,39 @@ def test_a_map_with_a_label_the_painting_lacks_is_refused_by_name(client):
     assert message.startswith("green.png: label colour #00c800") and message.endswith("repaint it with one of those")
 
 
+def _trained(palette: np.ndarray):
+    """An (untrained) feed-forward painter in ``palette``'s labels: enough to test the plumbing."""
+    import torch
+
+    from doodle.generator import Generator, TrainedPainter
+
+    torch.manual_seed(0)
+    return TrainedPainter(Generator(len(palette), width=4).requires_grad_(False), palette, {})
+
+
+def test_a_trained_painter_previews_the_doodle_at_once(client, session):
+    import torch
+
+    from doodle.images import to_pil
+
+    assert client.get("/api/state").json()["preview"] is False
+    assert "start the studio with --painter" in client.post("/api/preview", json=paint_request(np.zeros((16, 16)))).text
+    session.trained = _trained(session.painting.palette)
+    assert client.get("/api/state").json()["preview"] is True
+    labels = np.zeros((24, 40), np.uint8)
+    labels[:, 20:] = 1
+    reply = client.post("/api/preview", json={**paint_request(labels), "random_seed": 3})
+    assert reply.status_code == 200 and reply.headers["content-type"] == "image/jpeg"
+    shown = read_png(reply.content).astype(int)  # (Pillow reads the JPEG as well)
+    one_hot = torch.nn.functional.one_hot(torch.from_numpy(labels).long(), 2).permute(2, 0, 1)[None].float()
+    expected = np.asarray(to_pil(session.trained.render(one_hot, seed=3))).astype(int)
+    assert shown.shape == (24, 40, 3) and np.abs(shown - expected).mean() < 3  # (JPEG)
+    reply = client.post("/api/preview", json=paint_request(labels + 1))
+    assert reply.status_code == 400 and "label 2 is not one of the 2 labels" in reply.json()["error"]
+    session.trained = _trained(np.array([[1, 2, 3], [4, 5, 6]], np.uint8))  # another painting's painter
+    assert client.get("/api/state").json()["preview"] is False
+
+
 # ---- the command ----------------------------------------------------------------------------------------
 
 
@@ -291,6 +324,10 @@ def test_doodle_studio_bad_inputs_are_one_line(tmp_path, random_weights):
     Image.fromarray(map_rgb[:16]).save(tmp_path / "p_sem.png")
     result = runner.invoke(app, ["studio", "--style", str(tmp_path / "p.png"), "--weights", str(random_weights)])
     one_line_error(result, "p.png: the painting is 32x32 but its map is 32x16")
+    Image.fromarray(map_rgb).save(tmp_path / "p_sem.png")
+    _trained(np.array([[1, 2, 3], [4, 5, 6]], np.uint8)).save(tmp_path / "other.pt")
+    result = runner.invoke(app, ["studio", "--style", str(tmp_path / "p.png"), "--painter", str(tmp_path / "other.pt")])
+    one_line_error(result, "other.pt: that painter's labels (#010203 #040506) are not p.png's map's (")
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)

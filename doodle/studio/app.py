@@ -11,6 +11,7 @@ Nothing here takes a path from the page: images come as uploaded bytes, label ma
 ``POST /api/painting``                      open another painting (with its map, or one proposed by segment)
 ``POST /api/map``                           an uploaded map as indices (its labels checked, snapped)
 ``POST /api/paint``                         paint a doodle; 409 while another paint runs
+``POST /api/preview``                       the doodle painted by the trained painter (JPEG), at once
 ``GET  /api/jobs/{id}/events``              the paint's progress and previews, as server-sent events
 ``POST /api/stop``                          stop the running paint
 ``GET  /api/jobs/{id}/result.png``          the result
@@ -115,6 +116,16 @@ def _labels_json(labels: np.ndarray) -> dict:
     return {"width": width, "height": height, "labels": base64.b64encode(labels.tobytes()).decode("ascii")}
 
 
+def _doodle(data: dict) -> np.ndarray:
+    """The doodle a request sends: ``labels`` (base64 bytes, one label index a pixel), ``width``,
+    ``height``. -> ``(height, width) uint8``."""
+    width, height = _size(data)
+    raw = _bytes(data.get("labels"), "doodle")
+    if len(raw) != width * height:
+        raise DoodleError(f"doodle: {len(raw)} labels for a {width}x{height} image")
+    return np.frombuffer(raw, dtype=np.uint8).reshape(height, width)
+
+
 def _options(data: object) -> dict:
     """The paint settings the page may choose, checked: the rest come from ``doodle studio``'s options."""
     if not isinstance(data, dict):
@@ -163,6 +174,7 @@ def create_app(session: Session) -> Starlette:
             {
                 "painting": described,
                 "busy": session.busy,
+                "preview": session.can_preview,
                 "job": None if job is None else job.id,
                 "defaults": {
                     "width": None if size is None else size[0],
@@ -216,13 +228,14 @@ def create_app(session: Session) -> Starlette:
 
     async def paint(request: Request) -> JSONResponse:
         data = await _json(request)
-        width, height = _size(data)
-        raw = _bytes(data.get("labels"), "doodle")
-        if len(raw) != width * height:
-            raise DoodleError(f"doodle: {len(raw)} labels for a {width}x{height} image")
-        labels = np.frombuffer(raw, dtype=np.uint8).reshape(height, width)
-        job = session.start(labels, _options(data.get("options", {})))
+        job = session.start(_doodle(data), _options(data.get("options", {})))
         return JSONResponse({"job": job.id})
+
+    async def preview(request: Request) -> Response:
+        data = await _json(request)
+        seed = _options({"random_seed": data.get("random_seed", 0)})["random_seed"]
+        image = await run_in_threadpool(session.preview, _doodle(data), seed)
+        return Response(image, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
     def job_of(request: Request):
         job = session.job
@@ -276,6 +289,7 @@ def create_app(session: Session) -> Starlette:
         Route("/api/painting", open_painting, methods=["POST"]),
         Route("/api/map", upload_map, methods=["POST"]),
         Route("/api/paint", paint, methods=["POST"]),
+        Route("/api/preview", preview, methods=["POST"]),
         Route("/api/stop", stop, methods=["POST"]),
         Route("/api/jobs/{job}/events", events),
         Route("/api/jobs/{job}/result.png", result),

@@ -17,12 +17,14 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
+import torch
 from PIL import Image, UnidentifiedImageError
 from scipy import ndimage
 
 import semantic_maps
 
 from ..errors import DoodleError
+from ..generator import TrainedPainter
 from ..images import to_pil
 from ..painter import Painter, Step
 from ..settings import MIN_SIZE, PaintSettings
@@ -197,13 +199,23 @@ class Session:
     ``iterations``, ``style_weight``, ``semantic_weight`` and ``random_seed``.
     """
 
-    def __init__(self, settings: PaintSettings, *, network=None, painting: Painting | None = None) -> None:
+    def __init__(
+        self,
+        settings: PaintSettings,
+        *,
+        network=None,
+        painting: Painting | None = None,
+        trained: TrainedPainter | None = None,
+    ) -> None:
+        """``trained``: a painter from ``doodle train`` for the live preview (of a painting in its labels)."""
         self.settings = settings
         self.painter = Painter(settings, network=network)
         self.painting = painting
+        self.trained = trained
         self.job: Job | None = None
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        self._render_lock = threading.Lock()
 
     @property
     def busy(self) -> bool:
@@ -232,6 +244,27 @@ class Session:
         thread = threading.Thread(target=self._run, args=(job, self.painting, doodle, settings), daemon=True)
         thread.start()
         return job
+
+    @property
+    def can_preview(self) -> bool:
+        """Whether the trained painter paints this painting's labels (the same palette, in order)."""
+        return self.trained is not None and self.painting is not None and self.trained.paints(self.painting.palette)
+
+    def preview(self, labels: np.ndarray, random_seed: int = 0) -> bytes:
+        """The doodle ``labels (H, W) uint8`` painted by the trained painter, in one pass. -> JPEG bytes."""
+        if not self.can_preview:
+            raise DoodleError("no live preview: start the studio with --painter, trained on this painting")
+        height, width = labels.shape
+        if min(height, width) < MIN_SIZE or max(height, width) > MAX_OUTPUT_SIDE:
+            raise DoodleError(f"a doodle is {MIN_SIZE} to {MAX_OUTPUT_SIDE} pixels a side, got {width}x{height}")
+        if labels.max() >= len(self.trained.palette):
+            raise DoodleError(f"doodle: label {labels.max()} is not one of the {len(self.trained.palette)} labels")
+        one_hot = torch.nn.functional.one_hot(torch.from_numpy(labels.astype(np.int64)), len(self.trained.palette))
+        with self._render_lock:  # one render at a time: they would only slow each other down
+            image = self.trained.render(one_hot.permute(2, 0, 1)[None].float(), seed=random_seed)
+        buffer = io.BytesIO()
+        to_pil(image).save(buffer, format="JPEG", quality=90)
+        return buffer.getvalue()
 
     def stop(self) -> bool:
         """Ask the running paint to stop (it stops after its current iteration). False if none runs."""

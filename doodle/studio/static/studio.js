@@ -69,9 +69,33 @@ function render() {
   }
   context.putImageData(image, 0, 0);
   $("doodle-size").textContent = `${doodle.width}×${doodle.height}`;
-  $("result").style.aspectRatio = `${doodle.width} / ${doodle.height}`;
+  for (const id of ["result", "preview"]) $(id).style.aspectRatio = `${doodle.width} / ${doodle.height}`;
   $("undo").disabled = doodle.undo.length === 0;
   $("redo").disabled = doodle.redo.length === 0;
+  schedulePreview();
+}
+
+// The live preview (with a trained painter): one request at a time; a change made meanwhile is
+// rendered as soon as it returns, so the preview follows the brush without queueing up.
+const preview = { enabled: false, busy: false, again: false, url: null };
+
+function schedulePreview() {
+  if (!preview.enabled || doodle.width === 0) return;
+  if (preview.busy) { preview.again = true; return; }
+  preview.busy = true; preview.again = false;
+  const body = {
+    width: doodle.width, height: doodle.height, labels: toBase64(doodle.labels),
+    random_seed: Number($("seed").value) || 0,
+  };
+  fetch("/api/preview", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })
+    .then(async (response) => {
+      if (!response.ok) throw new Error((await response.json()).error);
+      if (preview.url) URL.revokeObjectURL(preview.url);
+      preview.url = URL.createObjectURL(await response.blob());
+      $("preview").src = preview.url;
+    })
+    .catch((error) => say(`live preview: ${error.message}`))
+    .finally(() => { preview.busy = false; if (preview.again) schedulePreview(); });
 }
 
 function snapshot() {
@@ -276,6 +300,8 @@ async function loadState(resetDoodle) {
     ["semantic-weight", "semantic_weight"], ["seed", "random_seed"]]) {
     if ($(id).value === "") $(id).value = defaults[key];
   }
+  preview.enabled = state.preview;
+  $("preview-figure").hidden = !state.preview;
   const panels = ["painting-row", "toolbar", "settings", "work-row"];
   for (const id of panels) $(id).hidden = !state.painting;
   if (!state.painting) {
@@ -405,3 +431,4 @@ $("paint").addEventListener("click", async () => {
 $("stop").addEventListener("click", () => api("/api/stop", {}).catch((error) => say(error.message)));
 
 loadState(true).catch((error) => say(error.message));
+$("seed").addEventListener("change", schedulePreview);

@@ -1,0 +1,210 @@
+"""A feed-forward painter: a small U-Net that turns a label map (plus noise) into one painting's style.
+
+The network sees, at each of four scales, the label channels average-pooled to that scale and a few
+channels of fresh noise (as Ulyanov et al.'s texture networks): labels say *what* goes where, noise
+gives a flat region something to turn into brush strokes (a fully convolutional network fed a
+constant region can only paint it flat). It has no normalisation layers, so every output pixel
+depends only on the labels and noise around it: the painter renders any size, and a large render
+equals the same render in tiles. About 0.3 M parameters (1.2 MB).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import Tensor, nn
+
+import semantic_maps
+
+from .errors import DoodleError, map_errors
+from .images import ImageInput, load_rgb, resize, to_pil
+
+__all__ = ["Generator", "TrainedPainter", "FORMAT", "FORMAT_VERSION"]
+
+FORMAT = "doodle painter"  # the kind of file, so another .pt file is named as such
+FORMAT_VERSION = 1
+
+NOISE_CHANNELS = 4
+
+
+def _block(inputs: int, outputs: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(inputs, outputs, 3, padding=1, padding_mode="replicate"),
+        nn.LeakyReLU(0.2),
+        nn.Conv2d(outputs, outputs, 3, padding=1, padding_mode="replicate"),
+        nn.LeakyReLU(0.2),
+    )
+
+
+class Generator(nn.Module):
+    """Label map + noise -> RGB image in ``[0, 1]``.
+
+    Parameters
+    ----------
+    labels : int
+        ``K``, the painting's number of labels.
+    width : int
+        Channels at full resolution; they double at each of the three coarser scales.
+
+    Shape: ``forward(labels (B, K, H, W), noise) -> (B, 3, H, W)``, with ``H`` and ``W`` any sizes
+    (scales are rounded); ``noise`` is a list of ``(B, NOISE_CHANNELS, h_s, w_s)`` tensors from
+    :meth:`noise`.
+    """
+
+    scales = 4
+
+    def __init__(self, labels: int, width: int = 16) -> None:
+        super().__init__()
+        self.labels, self.width = labels, width
+        extra = labels + NOISE_CHANNELS
+        channels = [width * 2**s for s in range(self.scales)]  # 16, 32, 64, 128
+        self.down = nn.ModuleList(
+            [_block(extra + (channels[s - 1] if s else 0), channels[s]) for s in range(self.scales)]
+        )
+        self.middle = _block(channels[-1], channels[-1])
+        self.up = nn.ModuleList([_block(channels[s + 1] + channels[s], channels[s]) for s in range(self.scales - 1)])
+        self.to_rgb = nn.Conv2d(channels[0], 3, 1)
+
+    def noise(self, labels: Tensor, generator: torch.Generator | None = None) -> list[Tensor]:
+        """Fresh uniform noise in ``[-1, 1]`` at every scale for ``labels (B, K, H, W)``."""
+        shapes = _scale_shapes(tuple(labels.shape[-2:]), self.scales)
+        batch = labels.shape[0]
+        return [
+            (torch.rand((batch, NOISE_CHANNELS) + shape, generator=generator) * 2 - 1).to(labels.device)
+            for shape in shapes
+        ]
+
+    def forward(self, labels: Tensor, noise: list[Tensor]) -> Tensor:
+        shapes = _scale_shapes(tuple(labels.shape[-2:]), self.scales)
+        skips, x = [], None
+        for s, (block, shape) in enumerate(zip(self.down, shapes, strict=True)):
+            pooled = labels if s == 0 else F.adaptive_avg_pool2d(labels, shape)
+            inputs = [pooled, noise[s]] if x is None else [F.adaptive_avg_pool2d(x, shape), pooled, noise[s]]
+            x = block(torch.cat(inputs, dim=1))
+            skips.append(x)
+        x = x + self.middle(x)
+        for s in reversed(range(self.scales - 1)):
+            x = F.interpolate(x, size=shapes[s], mode="bilinear", align_corners=False)
+            x = self.up[s](torch.cat([x, skips[s]], dim=1))
+        return torch.sigmoid(self.to_rgb(x))
+
+
+def _scale_shapes(shape: tuple[int, int], scales: int) -> list[tuple[int, int]]:
+    """``(H, W)``, then halved (rounded up) at each coarser scale."""
+    shapes = [shape]
+    for _ in range(scales - 1):
+        shapes.append(((shapes[-1][0] + 1) // 2, (shapes[-1][1] + 1) // 2))
+    return shapes
+
+
+@dataclass
+class TrainedPainter:
+    """A trained generator and what it was trained on: the painting's ``palette (K, 3)`` uint8, the
+    training ``settings`` (a dict of :class:`~doodle.settings.PaintSettings` fields and the
+    training options) and the ``steps`` done. ``optimiser`` holds the optimiser's state for
+    ``--resume`` (empty in a file saved for rendering only)."""
+
+    generator: Generator
+    palette: np.ndarray
+    settings: dict
+    steps: int = 0
+    optimiser: dict = field(default_factory=dict)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write atomically (a temporary file in the same folder, then a rename)."""
+        path = Path(path)
+        if not path.parent.is_dir():
+            raise DoodleError(f"{path}: output folder {path.parent} does not exist")
+        state = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "labels": self.generator.labels,
+            "width": self.generator.width,
+            "weights": self.generator.state_dict(),
+            "palette": torch.from_numpy(self.palette.astype(np.uint8)),
+            "settings": self.settings,
+            "steps": self.steps,
+            "optimiser": self.optimiser,
+        }
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".pt", dir=path.parent)
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                torch.save(state, stream)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> TrainedPainter:
+        """Read a file written by :meth:`save`; anything else is a one-line :class:`DoodleError`."""
+        path = Path(path)
+        if not path.is_file():
+            raise DoodleError(f"{path}: painter file not found")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as error:  # torch.load raises many kinds for a file that is not its own
+            raise DoodleError(f"{path}: not a painter file made by `doodle train` ({type(error).__name__})") from None
+        if not isinstance(state, dict) or state.get("format") != FORMAT:
+            raise DoodleError(f"{path}: not a painter file made by `doodle train`")
+        if state.get("version") != FORMAT_VERSION:
+            raise DoodleError(
+                f"{path}: a painter file of format version {state.get('version')}; this doodle reads version "
+                f"{FORMAT_VERSION}: train it again with this version"
+            )
+        try:
+            generator = Generator(int(state["labels"]), int(state["width"]))
+            generator.load_state_dict(state["weights"])
+            palette = state["palette"].numpy().astype(np.uint8).reshape(-1, 3)
+        except (KeyError, RuntimeError, ValueError, TypeError) as error:
+            raise DoodleError(f"{path}: damaged painter file ({type(error).__name__})") from None
+        generator.eval().requires_grad_(False)
+        return cls(generator, palette, dict(state["settings"]), int(state["steps"]), dict(state["optimiser"]))
+
+    def paints(self, palette: np.ndarray | None) -> bool:
+        """Whether this painter's labels are ``palette``'s ``(K, 3)``, in the same order."""
+        return palette is not None and palette.shape == self.palette.shape and bool((palette == self.palette).all())
+
+    def check_palette(self, palette: np.ndarray | None, *, name: str, whose: str) -> None:
+        """A :class:`DoodleError` naming both palettes unless this painter :meth:`paints` ``palette``."""
+        if not self.paints(palette):
+            ours = " ".join(semantic_maps.to_hex(c) for c in self.palette)
+            theirs = "none" if palette is None else " ".join(semantic_maps.to_hex(c) for c in palette)
+            raise DoodleError(f"{name}: that painter's labels ({ours}) are not {whose} ({theirs})")
+
+    def render(self, labels: Tensor, *, seed: int = 0) -> Tensor:
+        """One forward pass. ``labels (1, K, H, W)`` -> image ``(1, 3, H, W)`` in ``[0, 1]``."""
+        device = next(self.generator.parameters()).device
+        noise = self.generator.noise(labels, torch.Generator().manual_seed(seed))
+        with torch.no_grad():
+            return self.generator(labels.to(device), [n.to(device) for n in noise]).float().cpu()
+
+    def labels_of(self, doodle: ImageInput, *, shape: tuple[int, int] | None = None, name: str = "map") -> Tensor:
+        """A doodle's label weights, its colours checked against the painter's palette (as
+        ``doodle paint`` checks a doodle against the painting's map). -> ``(1, K, H, W)``, at
+        ``shape = (H, W)`` if given."""
+        rgb = np.asarray(load_rgb(doodle, what="map"))
+        with map_errors():
+            missing = semantic_maps.missing_labels(self.palette, rgb, target_name=name)
+        if len(missing):
+            known = " ".join(semantic_maps.to_hex(c) for c in self.palette)
+            raise DoodleError(
+                f"{name}: label colour {semantic_maps.to_hex(missing[0])} is not one of this painter's "
+                f"labels ({known}); repaint it with one of those"
+            )
+        labels = torch.from_numpy(semantic_maps.encode_labels(rgb, self.palette))[None]
+        return labels if shape is None else resize(labels, shape)
+
+    def paint(self, doodle: ImageInput, *, size: tuple[int, int] | None = None, seed: int = 0) -> Image.Image:
+        """Render a doodle (a path, PIL image or array) at ``size = (width, height)`` (default: its own)."""
+        name = str(doodle) if isinstance(doodle, (str, os.PathLike)) else "map"
+        labels = self.labels_of(doodle, shape=None if size is None else (size[1], size[0]), name=name)
+        return to_pil(self.render(labels, seed=seed))

@@ -1,0 +1,255 @@
+"""Training a feed-forward painter (``doodle train``).
+
+The generator (:class:`~doodle.generator.Generator`) paints doodles made from the painting's own map
+(:class:`~doodle.layouts.LayoutSampler`), and is trained by Adam on the losses ``doodle paint``
+optimises: the semantic MRF term (and the Gram term, with ``style_loss='both'``) against the
+painting, plus smoothness. Every training image needs new patch matches; the fast matcher starts
+them from random patches of the right label and improves them with PatchMatch, instead of an exact
+search over every patch of the painting (hundreds of times the cost).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+import semantic_maps
+
+from .budget import check_memory
+from .devices import network_dtype, resolve_device
+from .errors import DoodleError
+from .generator import Generator, TrainedPainter
+from .images import ImageInput
+from .layouts import LayoutSampler
+from .losses import GramLoss, total_variation
+from .mrf import MRFLoss, pool_labels
+from .scene import build_scene
+from .settings import PaintSettings
+from .vgg import VGGFeatures, load_vgg, parse_layer
+
+__all__ = ["PainterLoss", "TrainingStep", "train_painter", "DEFAULT_STEPS"]
+
+DEFAULT_STEPS = 1500
+DEFAULT_SIZE = 256
+DEFAULT_LEARNING_RATE = 2e-3
+
+
+class PainterLoss:
+    """The style loss of a batch of generated images against one painting.
+
+    Parameters
+    ----------
+    network : VGGFeatures
+    style : (1, 3, Hs, Ws) tensor
+        The painting, at the scale the painter paints.
+    style_labels : (1, K, Hs, Ws) tensor
+    settings : PaintSettings
+        Its ``style_loss`` (filled in), layers, weights, ``patch_size``, ``matcher`` and ``precision``.
+    device : torch.device
+
+    Shape: ``loss(images (B, 3, H, W), labels (B, K, H, W)) -> scalar``, the mean over the batch.
+    """
+
+    def __init__(
+        self,
+        network: VGGFeatures,
+        style: Tensor,
+        style_labels: Tensor,
+        settings: PaintSettings,
+        device: torch.device,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        model = network.model
+        self.network, self.settings, self.device = network, settings, device
+        self.dtype = network_dtype(settings.precision, device)
+        self.mrf_layers = [parse_layer(n, model) for n in settings.mrf_layers()]
+        self.gram_layers = [parse_layer(n, model) for n in settings.gram_layers()]
+        self.layers = sorted(set(self.mrf_layers + self.gram_layers), key=network.names.index)
+        self.generator = generator
+        with torch.no_grad(), self._autocast():
+            features = {n: f.float() for n, f in network(style.to(device), self.layers).items()}
+        style_labels = style_labels.to(device)
+        self.mrf = {}
+        for name in self.mrf_layers:
+            pooled = pool_labels(style_labels, tuple(features[name].shape[-2:]))
+            self.mrf[name] = MRFLoss(  # the style side; each image gets its own copy (for_target)
+                features[name],
+                pooled,
+                pooled,
+                semantic_weight=settings.semantic_weight,
+                size=settings.patch_size,
+                matcher=settings.matcher,
+                generator=generator,
+            )
+        self.gram = {name: GramLoss(features[name]) for name in self.gram_layers}
+
+    def _autocast(self) -> torch.autocast:
+        return torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32)
+
+    def __call__(self, images: Tensor, labels: Tensor) -> Tensor:
+        settings = self.settings
+        with self._autocast():
+            features = self.network(images, self.layers)
+        features = {name: value.float() for name, value in features.items()}
+        total = images.new_zeros(())
+        for b in range(images.shape[0]):
+            if self.mrf:
+                terms = []
+                for name, style_side in self.mrf.items():
+                    mine = features[name][b : b + 1]
+                    loss = style_side.for_target(
+                        pool_labels(labels[b : b + 1], tuple(mine.shape[-2:])), generator=self.generator
+                    )
+                    if settings.matcher == "fast":
+                        loss.start_randomly(loss._patch_grid(mine))
+                    terms.append(loss(mine))
+                total = total + settings.style_weight * sum(terms) / len(terms)
+            if self.gram:
+                terms = [g(features[name][b : b + 1]) for name, g in self.gram.items()]
+                total = total + settings.style_weight * sum(terms) / len(terms)
+        total = total / images.shape[0]
+        if settings.smoothness > 0:
+            total = total + settings.smoothness * total_variation(images)
+        return total
+
+
+@dataclass
+class TrainingStep:
+    """Reported after every training step: the step (1-based) of ``steps``, its loss and the seconds
+    since training began (setup included)."""
+
+    step: int
+    steps: int
+    loss: float
+    seconds: float
+
+
+def train_painter(
+    style: ImageInput,
+    *,
+    style_map: ImageInput | None = None,
+    settings: PaintSettings | None = None,
+    size: int = DEFAULT_SIZE,
+    steps: int = DEFAULT_STEPS,
+    batch: int = 1,
+    learning_rate: float = DEFAULT_LEARNING_RATE,
+    network: VGGFeatures | None = None,
+    resume: TrainedPainter | None = None,
+    save: Callable[[TrainedPainter], None] | None = None,
+    save_every: int = 100,
+    callback: Callable[[TrainingStep], None] | None = None,
+) -> TrainedPainter:
+    """Train a feed-forward painter of ``style`` (a painting with its label map).
+
+    Parameters
+    ----------
+    style, style_map : path, PIL image or (H, W, 3) uint8 array
+        The painting and its map (found beside it as ``X_sem.png`` when not given).
+    settings : PaintSettings
+        The loss options (``style_layers``, ``style_loss``, weights, ``matcher``, ``style_scale``:
+        the painting's scale, hence the brush strokes' size in what the painter paints), the
+        network options and ``random_seed``.
+    size : int
+        Side of the square doodles trained on.
+    steps : int
+        Adam steps in all (a resumed painter continues to this count).
+    batch : int
+        Doodles per step.
+    resume : TrainedPainter, optional
+        A painter saved part way (its optimiser state included) to continue.
+    save : called with the painter every ``save_every`` steps, at the end, and when interrupted
+        (KeyboardInterrupt is re-raised after it).
+    callback : called with a :class:`TrainingStep` after every step.
+
+    Returns
+    -------
+    TrainedPainter
+    """
+    settings = (settings or PaintSettings()).for_mode("doodle")
+    if size < 32:
+        raise DoodleError(f"`size` must be at least 32 pixels, got {size}")
+    if steps < 1 or batch < 1 or save_every < 1:
+        raise DoodleError("`steps`, `batch` and `save_every` must be at least 1")
+    if not learning_rate > 0:
+        raise DoodleError(f"`learning_rate` must be positive, got {learning_rate}")
+    started = time.perf_counter()
+    device = resolve_device(settings.device)
+    map_source = style_map
+    if map_source is None:
+        beside = semantic_maps.map_path_for(str(style)) if isinstance(style, (str, os.PathLike)) else None
+        if beside is None or not beside.is_file():
+            hint = f" (or put {beside} beside it)" if beside is not None else ""
+            raise DoodleError(
+                f"{style}: a painter is trained on the painting's label map; pass `style_map`{hint}, "
+                "or make one with `doodle segment`"
+            )
+        map_source = beside
+
+    def check_size(mode: str, shape: tuple[int, int], style_shape: tuple[int, int], labels: int) -> None:
+        nonlocal network
+        if network is None:
+            network = load_vgg(
+                settings.model, settings.weights, preprocess=settings.preprocess, pooling=settings.pooling
+            )
+        check_memory(network, settings, (size, size), style_shape, labels, device)
+
+    # The painting's own map is its doodle: the scene checks and scales both as `doodle paint` does.
+    scene = build_scene(
+        style, style_map=map_source, target_map=map_source, style_scale=settings.style_scale, check_size=check_size
+    )
+    if resume is not None and not (
+        len(resume.palette) == len(scene.palette) and (resume.palette == scene.palette).all()
+    ):
+        raise DoodleError("`resume`: that painter was trained on a map with other labels than this painting's")
+    network = network.to(device)
+    random = torch.Generator().manual_seed(settings.random_seed + (resume.steps if resume else 0))
+    device_random = torch.Generator(device).manual_seed(settings.random_seed + (resume.steps if resume else 0))
+    loss_fn = PainterLoss(network, scene.style, scene.style_labels, settings, device, device_random)
+    sampler = LayoutSampler(scene.style_labels[0:1].cpu(), size, generator=random)
+    options = {"size": size, "steps": steps, "batch": batch, "learning_rate": learning_rate}
+    painter = resume or TrainedPainter(Generator(len(scene.palette)), scene.palette, {})
+    painter.settings = {**_plain(asdict(settings)), **options}
+    generator = painter.generator.to(device).train().requires_grad_(True)
+    optimiser = torch.optim.Adam(generator.parameters(), lr=learning_rate)
+    if painter.optimiser:
+        optimiser.load_state_dict(painter.optimiser)
+    scaler = torch.amp.GradScaler(device.type, enabled=loss_fn.dtype == torch.float16)
+
+    def snapshot() -> None:
+        painter.optimiser = optimiser.state_dict()
+        if save is not None:
+            save(painter)
+
+    try:
+        while painter.steps < steps:
+            for group in optimiser.param_groups:  # linear decay to a tenth: large steps early, fine ones late
+                group["lr"] = learning_rate * (1 - 0.9 * painter.steps / steps)
+            labels = sampler(batch).to(device)
+            images = generator(labels, generator.noise(labels, random))
+            loss = loss_fn(images, labels)
+            optimiser.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimiser)
+            scaler.update()
+            painter.steps += 1
+            if callback is not None:
+                callback(TrainingStep(painter.steps, steps, float(loss.detach()), time.perf_counter() - started))
+            if painter.steps % save_every == 0 and painter.steps < steps:
+                snapshot()
+    except KeyboardInterrupt:
+        snapshot()
+        raise
+    snapshot()
+    generator.eval().requires_grad_(False)
+    return painter
+
+
+def _plain(values: dict) -> dict:
+    """Settings as plain values a painter file may hold (paths as strings, tuples as lists)."""
+    return {k: str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v for k, v in values.items()}
