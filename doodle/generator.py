@@ -3,15 +3,14 @@
 The network sees, at each of four scales, the label channels average-pooled to that scale and a few
 channels of fresh noise (as Ulyanov et al.'s texture networks): labels say *what* goes where, noise
 gives a flat region something to turn into brush strokes (a fully convolutional network fed a
-constant region can only paint it flat). It has no normalisation layers, so every output pixel
-depends only on the labels and noise around it: the painter renders any size, and a large render
-equals the same render in tiles. About 0.3 M parameters (1.2 MB).
+constant region can only paint it flat). It has no normalisation layers, so an output pixel depends
+on the labels and noise around it, not on the whole doodle's label proportions: the painter renders
+any size in the painting's brush scale. 0.8 M parameters (3.2 MB) for five labels.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from torch import Tensor, nn
 import semantic_maps
 
 from .errors import DoodleError, map_errors
-from .images import ImageInput, load_rgb, resize, to_pil
+from .images import ImageInput, load_rgb, resize, to_pil, write_via_temporary
 
 __all__ = ["Generator", "TrainedPainter", "FORMAT", "FORMAT_VERSION"]
 
@@ -44,7 +43,8 @@ def _block(inputs: int, outputs: int) -> nn.Sequential:
 
 
 class Generator(nn.Module):
-    """Label map + noise -> RGB image in ``[0, 1]``.
+    """Label map + noise -> RGB image, in ``[0, 1]`` once trained (the output is not clamped: the
+    training loss penalises values outside, as ``doodle paint``'s does; :meth:`TrainedPainter.render` clamps).
 
     Parameters
     ----------
@@ -93,7 +93,7 @@ class Generator(nn.Module):
         for s in reversed(range(self.scales - 1)):
             x = F.interpolate(x, size=shapes[s], mode="bilinear", align_corners=False)
             x = self.up[s](torch.cat([x, skips[s]], dim=1))
-        return torch.sigmoid(self.to_rgb(x))
+        return self.to_rgb(x) + 0.5  # unbounded: training keeps it in [0, 1] (a sigmoid saturates)
 
 
 def _scale_shapes(shape: tuple[int, int], scales: int) -> list[tuple[int, int]]:
@@ -133,15 +133,7 @@ class TrainedPainter:
             "steps": self.steps,
             "optimiser": self.optimiser,
         }
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".pt", dir=path.parent)
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                torch.save(state, stream)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        return path
+        return write_via_temporary(lambda stream: torch.save(state, stream), path, path.parent, f".{path.stem}.", ".pt")
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> TrainedPainter:
@@ -185,7 +177,7 @@ class TrainedPainter:
         device = next(self.generator.parameters()).device
         noise = self.generator.noise(labels, torch.Generator().manual_seed(seed))
         with torch.no_grad():
-            return self.generator(labels.to(device), [n.to(device) for n in noise]).float().cpu()
+            return self.generator(labels.to(device), [n.to(device) for n in noise]).float().clamp(0, 1).cpu()
 
     def labels_of(self, doodle: ImageInput, *, shape: tuple[int, int] | None = None, name: str = "map") -> Tensor:
         """A doodle's label weights, its colours checked against the painter's palette (as

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import torch
@@ -142,10 +144,19 @@ def _write_via_temporary(
     """Encode into a temporary file in ``folder``; rename it to ``path``, or keep it (``path`` None)."""
     suffix = path.suffix if path is not None else suffix
     prefix = f".{path.stem}." if path is not None else f"doodle-{stem}-"
+    image_format = Image.registered_extensions()[suffix.lower()]
+    return write_via_temporary(lambda stream: image.save(stream, format=image_format), path, folder, prefix, suffix)
+
+
+def write_via_temporary(
+    write: Callable[[BinaryIO], None], path: Path | None, folder: Path, prefix: str, suffix: str
+) -> Path:
+    """``write(stream)`` into a temporary file in ``folder``, then rename it to ``path`` (or keep it
+    when ``path`` is None): a reader never sees a half-written file, a failure leaves none behind."""
     handle, temporary = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=folder)
     try:
         with os.fdopen(handle, "wb") as stream:
-            image.save(stream, format=Image.registered_extensions()[suffix.lower()])
+            write(stream)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes 0600; a normal file follows the umask

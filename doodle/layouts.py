@@ -63,8 +63,16 @@ class LayoutSampler:
         low, high = (math.log(s) for s in self.scales)
         scale = math.exp(low + (high - low) * float(self._uniform(1)))
         side = min(self.size / scale, height, width)  # the crop's side in map pixels
-        top = float(self._uniform(1)) * (height - side)
-        left = float(self._uniform(1)) * (width - side)
+        # Centred on a random pixel of a random label: a small label is seen as often as a large one.
+        label = int(self._uniform(1) * self.labels.shape[1])
+        ys, xs = torch.nonzero(self.labels[0, label] > 0.5, as_tuple=True)
+        if len(ys):
+            pick = int(self._uniform(1) * len(ys))
+            centre_y, centre_x = float(ys[pick]), float(xs[pick])
+        else:
+            centre_y, centre_x = float(self._uniform(1)) * height, float(self._uniform(1)) * width
+        top = min(max(centre_y - side / 2, 0.0), height - side)
+        left = min(max(centre_x - side / 2, 0.0), width - side)
         # affine_grid's coordinates: [-1, 1] across the whole map.
         flip = -1.0 if self._uniform(1) < 0.5 else 1.0
         theta = torch.tensor(

@@ -9,7 +9,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-__all__ = ["gram_matrix", "total_variation", "ContentLoss", "GramLoss"]
+__all__ = ["gram_matrix", "total_variation", "out_of_range", "ContentLoss", "GramLoss"]
+
+# Weight of :func:`out_of_range`: a soft bound keeping pixels in [0, 1] (L-BFGS's line search needs a
+# smooth objective, not a clamp; a generator's sigmoid output would saturate and stop learning).
+RANGE_WEIGHT = 10.0
 
 
 def gram_matrix(features: Tensor) -> Tensor:
@@ -23,6 +27,11 @@ def total_variation(image: Tensor) -> Tensor:
     return (image[..., 1:, :] - image[..., :-1, :]).pow(2).mean() + (image[..., :, 1:] - image[..., :, :-1]).pow(
         2
     ).mean()
+
+
+def out_of_range(image: Tensor) -> Tensor:
+    """Mean squared distance of the pixels outside ``[0, 1]`` to it, times :data:`RANGE_WEIGHT`. -> scalar."""
+    return RANGE_WEIGHT * (image - image.clamp(0.0, 1.0)).pow(2).mean()
 
 
 def _relative_mse(value: Tensor, target: Tensor, scale: Tensor) -> Tensor:

@@ -17,7 +17,7 @@ from .devices import device_clock, network_dtype, resolve_device
 from .errors import DoodleError, PaintingStopped
 from .generator import TrainedPainter
 from .images import ImageInput, load_rgb, resize, scaled_shape, to_pil, to_tensor
-from .losses import ContentLoss, GramLoss, total_variation
+from .losses import ContentLoss, GramLoss, out_of_range, total_variation
 from .mrf import MRFLoss, pool_labels
 from .repaint import changed_region, crop_scene
 from .scene import Scene, build_scene
@@ -114,10 +114,6 @@ def _rendered_start(scene: Scene, path: Path, random_seed: int) -> Tensor:
         raise DoodleError(f"`seed` {path}: a trained painter paints doodles; give `target_map`")
     trained.check_palette(scene.palette, name=f"`seed` {path}", whose="the style map's")
     return trained.render(scene.target_labels, seed=random_seed)
-
-
-# Soft bound keeping pixels in [0, 1]: L-BFGS's line search needs a smooth objective, not a clamp.
-_RANGE_WEIGHT = 10.0
 
 
 class _Objective:
@@ -246,7 +242,7 @@ class _Objective:
             )
         if settings.smoothness > 0:
             loss = loss + settings.smoothness * total_variation(image)
-        loss = loss + _RANGE_WEIGHT * (image - image.clamp(0.0, 1.0)).pow(2).mean()
+        loss = loss + out_of_range(image)
         self.seconds["style"] += device_clock(self.device) - middle
         self.seconds["network"] += middle - start
         return loss

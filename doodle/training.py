@@ -3,13 +3,17 @@
 The generator (:class:`~doodle.generator.Generator`) paints doodles made from the painting's own map
 (:class:`~doodle.layouts.LayoutSampler`), and is trained by Adam on the losses ``doodle paint``
 optimises: the semantic MRF term (and the Gram term, with ``style_loss='both'``) against the
-painting, plus smoothness. Every training image needs new patch matches; the fast matcher starts
-them from random patches of the right label and improves them with PatchMatch, instead of an exact
-search over every patch of the painting (hundreds of times the cost).
+painting, plus smoothness. Every training image needs new patch matches; instead of an exact search
+over every patch of the painting (ten times the cost of the rest of a step), the fast matcher starts
+the deepest layer's from random patches of the right label, and each shallower layer's from the
+deeper one's, and improves them with PatchMatch. (With a random start at every layer, a crop of the
+painting itself scored 0.30 and a grey, textureless painter 0.33: the loss could not tell them apart;
+started from the deeper layers, the painting's crop scores 0.07.)
 """
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable
@@ -27,7 +31,7 @@ from .errors import DoodleError
 from .generator import Generator, TrainedPainter
 from .images import ImageInput
 from .layouts import LayoutSampler
-from .losses import GramLoss, total_variation
+from .losses import GramLoss, out_of_range, total_variation
 from .mrf import MRFLoss, pool_labels
 from .scene import build_scene
 from .settings import PaintSettings
@@ -35,7 +39,7 @@ from .vgg import VGGFeatures, load_vgg, parse_layer
 
 __all__ = ["PainterLoss", "TrainingStep", "train_painter", "DEFAULT_STEPS"]
 
-DEFAULT_STEPS = 1500
+DEFAULT_STEPS = 1000
 DEFAULT_SIZE = 256
 DEFAULT_LEARNING_RATE = 2e-3
 
@@ -88,6 +92,9 @@ class PainterLoss:
                 generator=generator,
             )
         self.gram = {name: GramLoss(features[name]) for name in self.gram_layers}
+        # Deepest first: each layer's matches seed the next shallower one's (a random start is rough
+        # everywhere; from a deeper layer's matches PatchMatch finds nearly the exact search's).
+        self.mrf_order = sorted(self.mrf, key=network.names.index, reverse=True)
 
     def _autocast(self) -> torch.autocast:
         return torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype != torch.float32)
@@ -100,15 +107,17 @@ class PainterLoss:
         total = images.new_zeros(())
         for b in range(images.shape[0]):
             if self.mrf:
-                terms = []
-                for name, style_side in self.mrf.items():
+                terms, deeper = [], None
+                for name in self.mrf_order:
                     mine = features[name][b : b + 1]
-                    loss = style_side.for_target(
-                        pool_labels(labels[b : b + 1], tuple(mine.shape[-2:])), generator=self.generator
-                    )
-                    if settings.matcher == "fast":
-                        loss.start_randomly(loss._patch_grid(mine))
+                    pooled = pool_labels(labels[b : b + 1], tuple(mine.shape[-2:]))
+                    loss = self.mrf[name].for_target(pooled, generator=self.generator)
+                    if deeper is not None:
+                        loss.inherit(deeper)  # the deeper layer's matches, rescaled, start this one's
+                    elif settings.matcher == "fast":
+                        loss.start_randomly(loss.patch_grid(mine))
                     terms.append(loss(mine))
+                    deeper = loss
                 total = total + settings.style_weight * sum(terms) / len(terms)
             if self.gram:
                 terms = [g(features[name][b : b + 1]) for name, g in self.gram.items()]
@@ -116,7 +125,7 @@ class PainterLoss:
         total = total / images.shape[0]
         if settings.smoothness > 0:
             total = total + settings.smoothness * total_variation(images)
-        return total
+        return total + out_of_range(images)
 
 
 @dataclass
@@ -220,6 +229,7 @@ def train_painter(
     if painter.optimiser:
         optimiser.load_state_dict(painter.optimiser)
     scaler = torch.amp.GradScaler(device.type, enabled=loss_fn.dtype == torch.float16)
+    clip = _SpikeClip()
 
     def snapshot() -> None:
         painter.optimiser = optimiser.state_dict()
@@ -235,6 +245,8 @@ def train_painter(
             loss = loss_fn(images, labels)
             optimiser.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
+            scaler.unscale_(optimiser)
+            clip(generator.parameters())
             scaler.step(optimiser)
             scaler.update()
             painter.steps += 1
@@ -248,6 +260,25 @@ def train_painter(
     snapshot()
     generator.eval().requires_grad_(False)
     return painter
+
+
+class _SpikeClip:
+    """Clip each step's gradient norm to ``factor`` times the running mean of the earlier ones.
+
+    One doodle's loss can be fifty times the usual (a layout unlike the painting's); its gradient
+    would inflate Adam's second moment, and so shrink every later step for hundreds of steps.
+    """
+
+    def __init__(self, factor: float = 2.0, decay: float = 0.95) -> None:
+        self.factor, self.decay, self.mean = factor, decay, None
+
+    def __call__(self, parameters) -> None:
+        parameters = [p for p in parameters if p.grad is not None]
+        limit = math.inf if self.mean is None else self.factor * self.mean
+        norm = float(torch.nn.utils.clip_grad_norm_(parameters, limit))
+        if math.isfinite(norm):
+            norm = min(norm, limit)
+            self.mean = norm if self.mean is None else self.decay * self.mean + (1 - self.decay) * norm
 
 
 def _plain(values: dict) -> dict:
