@@ -11,6 +11,7 @@ any size in the painting's brush scale. 0.8 M parameters (3.2 MB) for five label
 from __future__ import annotations
 
 import os
+from copy import deepcopy as copy_module
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from torch import Tensor, nn
 
 import semantic_maps
 
+from .devices import network_dtype
 from .errors import DoodleError, map_errors
 from .images import ImageInput, load_rgb, resize, to_pil, write_via_temporary
 
@@ -173,11 +175,27 @@ class TrainedPainter:
             raise DoodleError(f"{name}: that painter's labels ({ours}) are not {whose} ({theirs})")
 
     def render(self, labels: Tensor, *, seed: int = 0) -> Tensor:
-        """One forward pass. ``labels (1, K, H, W)`` -> image ``(1, 3, H, W)`` in ``[0, 1]``."""
+        """One forward pass. ``labels (1, K, H, W)`` -> image ``(1, 3, H, W)`` in ``[0, 1]``.
+
+        In bfloat16 on a CPU that has it natively, float16 on CUDA (as ``doodle paint``'s network
+        with ``precision='auto'``), else float32.
+        """
         device = next(self.generator.parameters()).device
+        dtype = network_dtype("auto", device)
+        model = self._inference_copy(device, dtype)
         noise = self.generator.noise(labels, torch.Generator().manual_seed(seed))
+        inputs = [x.to(device, dtype).contiguous(memory_format=torch.channels_last) for x in [labels, *noise]]
         with torch.no_grad():
-            return self.generator(labels.to(device), [n.to(device) for n in noise]).float().clamp(0, 1).cpu()
+            return model(inputs[0], inputs[1:]).float().clamp(0, 1).cpu()
+
+    def _inference_copy(self, device: torch.device, dtype: torch.dtype) -> nn.Module:
+        """The generator cast to ``dtype`` and channels-last, made once (a third faster than autocast)."""
+        key = (device, dtype, self.steps, id(self.generator))
+        if getattr(self, "_copy_key", None) != key:
+            copy = copy_module(self.generator).requires_grad_(False).eval()
+            self._copy = copy.to(device, dtype).to(memory_format=torch.channels_last)
+            self._copy_key = key
+        return self._copy
 
     def labels_of(self, doodle: ImageInput, *, shape: tuple[int, int] | None = None, name: str = "map") -> Tensor:
         """A doodle's label weights, its colours checked against the painter's palette (as

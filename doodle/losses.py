@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-__all__ = ["gram_matrix", "total_variation", "out_of_range", "ContentLoss", "GramLoss"]
+__all__ = ["gram_matrix", "label_grams", "total_variation", "out_of_range", "ContentLoss", "GramLoss", "LabelGramLoss"]
 
 # Weight of :func:`out_of_range`: a soft bound keeping pixels in [0, 1] (L-BFGS's line search needs a
 # smooth objective, not a clamp; a generator's sigmoid output would saturate and stop learning).
@@ -20,6 +20,16 @@ def gram_matrix(features: Tensor) -> Tensor:
     """Channel correlations averaged over positions (Gatys et al. 2015). ``(1, C, H, W)`` -> ``(C, C)``."""
     flat = features.flatten(2)[0]
     return flat @ flat.t() / flat.shape[1]
+
+
+def label_grams(features: Tensor, labels: Tensor) -> Tensor:
+    """One Gram matrix per label, over the positions weighted by that label.
+
+    ``features (1, C, H, W)``, ``labels (1, K, H, W)`` (pooled to the features' size) -> ``(K, C, C)``.
+    """
+    flat, weights = features.flatten(2)[0], labels.flatten(2)[0]  # (C, N), (K, N)
+    sums = weights.sum(dim=1).clamp_min(1e-6)
+    return torch.stack([(flat * w) @ flat.t() / total for w, total in zip(weights, sums, strict=True)])
 
 
 def total_variation(image: Tensor) -> Tensor:
@@ -65,3 +75,25 @@ class GramLoss(nn.Module):
 
     def forward(self, features: Tensor) -> Tensor:
         return _relative_mse(gram_matrix(features), self.target, self.scale)
+
+
+class LabelGramLoss(nn.Module):
+    """Gram matrices per label (a semantic Gram loss): each region of the output takes the channel
+    correlations of its own label's region of the painting, whatever share of the image it covers.
+
+    ``style (1, C, Hs, Ws)`` with its ``style_labels (1, K, Hs, Ws)`` pooled to that size.
+    Shape: ``forward(features (1, C, H, W), labels (1, K, H, W)) -> scalar``: each label's error
+    weighted by its share of the output (a label the output lacks costs nothing).
+    """
+
+    def __init__(self, style: Tensor, style_labels: Tensor) -> None:
+        super().__init__()
+        with torch.no_grad():
+            target = label_grams(style, style_labels)
+        self.register_buffer("target", target)
+        self.register_buffer("scale", target.pow(2).mean(dim=(1, 2)).clamp_min(1e-8))
+
+    def forward(self, features: Tensor, labels: Tensor) -> Tensor:
+        shares = labels.mean(dim=(0, 2, 3))  # (K,)
+        errors = (label_grams(features, labels) - self.target).pow(2).mean(dim=(1, 2)) / self.scale
+        return (shares * errors).sum() / shares.sum().clamp_min(1e-8)

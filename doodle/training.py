@@ -31,7 +31,7 @@ from .errors import DoodleError
 from .generator import Generator, TrainedPainter
 from .images import ImageInput
 from .layouts import LayoutSampler
-from .losses import GramLoss, out_of_range, total_variation
+from .losses import LabelGramLoss, out_of_range, total_variation
 from .mrf import MRFLoss, pool_labels
 from .scene import build_scene
 from .settings import PaintSettings
@@ -91,7 +91,10 @@ class PainterLoss:
                 matcher=settings.matcher,
                 generator=generator,
             )
-        self.gram = {name: GramLoss(features[name]) for name in self.gram_layers}
+        self.gram = {
+            name: LabelGramLoss(features[name], pool_labels(style_labels, tuple(features[name].shape[-2:])))
+            for name in self.gram_layers
+        }
         # Deepest first: each layer's matches seed the next shallower one's (a random start is rough
         # everywhere; from a deeper layer's matches PatchMatch finds nearly the exact search's).
         self.mrf_order = sorted(self.mrf, key=network.names.index, reverse=True)
@@ -120,7 +123,10 @@ class PainterLoss:
                     deeper = loss
                 total = total + settings.style_weight * sum(terms) / len(terms)
             if self.gram:
-                terms = [g(features[name][b : b + 1]) for name, g in self.gram.items()]
+                terms = []
+                for name, gram in self.gram.items():
+                    mine = features[name][b : b + 1]
+                    terms.append(gram(mine, pool_labels(labels[b : b + 1], tuple(mine.shape[-2:]))))
                 total = total + settings.style_weight * sum(terms) / len(terms)
         total = total / images.shape[0]
         if settings.smoothness > 0:
@@ -196,7 +202,7 @@ def train_painter(
             hint = f" (or put {beside} beside it)" if beside is not None else ""
             raise DoodleError(
                 f"{style}: a painter is trained on the painting's label map; pass `style_map`{hint}, "
-                "or make one with `doodle segment`"
+                "or make one with: doodle segment PAINTING"
             )
         map_source = beside
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from doodle import PaintSettings, build_scene, paint_scene
-from doodle.losses import ContentLoss, GramLoss, gram_matrix, total_variation
+from doodle.losses import ContentLoss, GramLoss, LabelGramLoss, gram_matrix, label_grams, total_variation
 
 
 def test_gram_matrix_values():
@@ -56,3 +56,24 @@ def test_pure_gram_run_reduces_the_gram_loss(tiny_net):
     start = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 0.5 + 0.25
     result = paint_scene(scene, settings, tiny_net)
     assert gram_loss(result) < 0.5 * gram_loss(start)
+
+
+def test_label_grams_of_one_label_everywhere_is_the_gram_matrix():
+    features = torch.rand(1, 6, 5, 7)
+    assert torch.allclose(label_grams(features, torch.ones(1, 1, 5, 7))[0], gram_matrix(features), atol=1e-6)
+
+
+def test_label_gram_loss_compares_each_region_with_its_own_label():
+    # The style: label 0 on the left with small values, label 1 on the right with large ones.
+    style = torch.cat([torch.rand(1, 4, 8, 8) * 0.1, torch.rand(1, 4, 8, 8) * 5], dim=3)
+    labels = torch.zeros(1, 2, 8, 16)
+    labels[:, 0, :, :8], labels[:, 1, :, 8:] = 1, 1
+    loss = LabelGramLoss(style, labels)
+    assert float(loss(style, labels)) < 1e-6
+    # An output of label 0 alone, with label 0's statistics: no cost, though its global Gram differs.
+    only_left = torch.zeros(1, 2, 8, 8)
+    only_left[:, 0] = 1
+    assert float(loss(style[..., :8], only_left)) < 1e-6
+    assert float(GramLoss(style)(style[..., :8])) > 0.5
+    # The same output called label 1: it lacks label 1's large values.
+    assert float(loss(style[..., :8], only_left.flip(1))) > 0.5

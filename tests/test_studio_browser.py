@@ -16,10 +16,12 @@ import urllib.request
 
 import numpy as np
 import pytest
+import torch
 import uvicorn
 from PIL import Image
 
 from doodle import PaintSettings
+from doodle.generator import TrainedPainter
 from doodle.studio import bind
 from doodle.studio.app import create_app
 from doodle.studio.session import Painting, Session
@@ -193,3 +195,62 @@ def test_a_studio_started_without_a_painting_opens_one_from_files(empty_studio, 
     )
     doodle = canvas_pixels(browser)
     assert (doodle == map_rgb).all()  # the doodle starts as the painting's own map
+
+
+class BandColours(torch.nn.Module):
+    """A stand-in for a trained generator: paints each label flat in its band's colour of the painting."""
+
+    def __init__(self, palette: np.ndarray) -> None:
+        super().__init__()
+        colours = [BANDS[tuple(int(c) for c in label)] for label in palette]
+        self.colours = torch.nn.Parameter(torch.tensor(colours, dtype=torch.float32) / 255, requires_grad=False)
+
+    def noise(self, labels, generator=None):
+        return []
+
+    def forward(self, labels, noise):
+        return torch.einsum("bkhw,kc->bchw", labels, self.colours)
+
+
+@pytest.fixture
+def previewing_studio(tiny_net):
+    image, map_rgb = banded_painting()
+    painting = Painting.from_arrays(image, map_rgb, "b.png")
+    trained = TrainedPainter(BandColours(painting.palette), painting.palette, {})
+    yield from serve_in_thread(Session(SETTINGS, network=tiny_net, painting=painting, trained=trained))
+
+
+def preview_pixels(browser) -> np.ndarray:
+    """The live preview image as the page shows it (drawn onto a canvas and read back)."""
+    data_url = browser.execute_script(
+        "const img = document.getElementById('preview'), c = document.createElement('canvas');"
+        "c.width = img.naturalWidth; c.height = img.naturalHeight; c.getContext('2d').drawImage(img, 0, 0);"
+        "return c.toDataURL('image/png');"
+    )
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1]))).convert("RGB"))
+
+
+def test_with_a_trained_painter_every_stroke_updates_the_live_preview(previewing_studio, browser):
+    browser.get(previewing_studio)
+    wait = WebDriverWait(browser, 30)
+    wait.until(lambda b: len(b.find_elements(By.CSS_SELECTOR, ".swatch")) == 3)
+    assert browser.find_element(By.ID, "preview-figure").is_displayed()
+    set_field(browser, "width", "64")
+    set_field(browser, "height", "48")
+    swatch(browser, "#ffffff").click()
+    browser.find_element(By.ID, "start-flat").click()
+    settled = "return !preview.busy && !preview.again && document.getElementById('preview').complete"
+    wait.until(lambda b: b.execute_script(settled) and preview_pixels(b).shape == (48, 64, 3))
+    yellow = np.array(BANDS[(255, 255, 255)])
+    assert np.abs(preview_pixels(browser).astype(int) - yellow).mean() < 4  # the flat doodle, painted
+    before = browser.find_element(By.ID, "preview").get_attribute("src")
+    browser.execute_script("document.getElementById('brush-size').value = 12")
+    swatch(browser, "#ff0000").click()
+    stroke(browser, browser.find_element(By.ID, "doodle"), [(10, 8), (10, 24), (10, 40)], (64, 48))
+    wait.until(lambda b: b.find_element(By.ID, "preview").get_attribute("src") != before and b.execute_script(settled))
+    shown = preview_pixels(browser).astype(int)
+    red = (canvas_pixels(browser) == (255, 0, 0)).all(axis=2)
+    assert red[8:40, 8:12].all()
+    assert np.abs(shown[red] - np.array(BANDS[(255, 0, 0)])).mean() < 8  # the stroke, in green
+    assert np.abs(shown[~red] - yellow).mean() < 8  # (JPEG: a few levels off, more along the edge)
+    assert "live preview" not in browser.find_element(By.ID, "message").text
