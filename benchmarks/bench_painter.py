@@ -28,9 +28,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "samples"))
+from contact_sheet import contact_sheet  # noqa: E402
+
 DATA = ROOT.parent / "shared" / "data"
 WEIGHTS = ROOT.parent / "shared" / "weights" / "vgg16_hed_caffe_fp16.pth"
 PAIRS = {
@@ -72,19 +74,6 @@ def render_seconds(painter_file: Path, doodle: Path, output: Path) -> float:
         painter.paint(doodle)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
-
-
-def sheet(paths: list[Path], output: Path) -> None:
-    """The images side by side, at the first one's height."""
-    images = [Image.open(p).convert("RGB") for p in paths]
-    height = images[0].height
-    images = [im.resize((round(im.width * height / im.height), height)) for im in images]
-    canvas = Image.new("RGB", (sum(im.width for im in images) + 8 * (len(images) - 1), height), "white")
-    left = 0
-    for im in images:
-        canvas.paste(im, (left, 0))
-        left += im.width + 8
-    canvas.save(output)
 
 
 def _row(label: str, value: float, target: str = "", met: bool | None = None) -> None:
@@ -135,7 +124,9 @@ def main() -> int:
             for kind, values in measured.items():
                 print(f"{name}: {kind:6} worst region {values.min():.3f}, mean of regions {values.mean():.3f}")
             print(f"{name}: render {render:.3f} s, paint {paint:.1f} s, seeded paint {seeded_paint:.1f} s", flush=True)
-            sheet([doodle, painted, rendered, seeded], folder / f"{name}_sheet.png")
+            contact_sheet(
+                [str(p) for p in (doodle, painted, rendered, seeded)], ["doodle", "paint", "render", "seeded paint"]
+            ).save(folder / f"{name}_sheet.png")
             rows.append((name, train, render, paint, seeded_paint, measured))
     print(f"\n{'figure':42} {'value':>9}   target")
     for name, train, render, paint, seeded_paint, measured in rows:

@@ -186,7 +186,7 @@ class TrainedPainter:
         noise = self.generator.noise(labels, torch.Generator().manual_seed(seed))
         inputs = [x.to(device, dtype).contiguous(memory_format=torch.channels_last) for x in [labels, *noise]]
         with torch.no_grad():
-            return model(inputs[0], inputs[1:]).float().clamp(0, 1).cpu()
+            return model(inputs[0], inputs[1:]).float().clamp(0, 1).cpu().contiguous()  # (not channels-last)
 
     def _inference_copy(self, device: torch.device, dtype: torch.dtype) -> nn.Module:
         """The generator cast to ``dtype`` and channels-last, made once (a third faster than autocast)."""

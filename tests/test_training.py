@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
-from doodle import PaintSettings
+from doodle import PaintSettings, paint_scene
 from doodle.cli import app
 from doodle.errors import DoodleError
 from doodle.generator import Generator, TrainedPainter
@@ -171,6 +171,8 @@ def test_paint_can_start_from_a_painter(tmp_path, painting, tiny_net):
     expected = torch.nn.functional.interpolate(trained.render(scene.target_labels, seed=5), size=(32, 32),
                                                mode="area")  # fmt: skip
     assert torch.allclose(start, expected, atol=1e-6)
+    painted = paint_scene(scene, settings.replace(phases=1, iterations=2, style_layers=("relu1_1",)), tiny_net)
+    assert painted.shape == (1, 3, 64, 64)  # the rendered start, optimised at full size
 
     other = quadrants(64, colours=np.array([[0, 255, 0], [255, 51, 31], [0, 0, 255], [192, 0, 0]], np.uint8))
     Image.fromarray(other).save(tmp_path / "other_sem.png")
