@@ -218,10 +218,8 @@ def train_painter(
     scene = build_scene(
         style, style_map=map_source, target_map=map_source, style_scale=settings.style_scale, check_size=check_size
     )
-    if resume is not None and not (
-        len(resume.palette) == len(scene.palette) and (resume.palette == scene.palette).all()
-    ):
-        raise DoodleError("`resume`: that painter was trained on a map with other labels than this painting's")
+    if resume is not None:
+        resume.check_palette(scene.palette, name="`resume`", whose="this painting map's")
     network = network.to(device)
     random = torch.Generator().manual_seed(settings.random_seed + (resume.steps if resume else 0))
     device_random = torch.Generator(device).manual_seed(settings.random_seed + (resume.steps if resume else 0))
