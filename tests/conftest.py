@@ -3,6 +3,7 @@ HED VGG16 from ../shared when present."""
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,11 @@ DATA = SHARED / "data"
 needs_shared = pytest.mark.skipif(
     not HED_WEIGHTS.is_file(), reason=f"real weights and paintings not found at {SHARED} (../shared)"
 )
+
+
+# Commands stopped with Ctrl-C in tests (watch, studio) must see it: a shell that starts pytest in the
+# background (`nohup ... &`) hands it SIGINT ignored, and an ignored signal stays ignored across exec.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
