@@ -26,7 +26,9 @@ Grid = tuple[int, int]
 _DIRECTIONS = ((0, 1), (0, -1), (1, 0), (-1, 0))
 # Gathered candidate keys per chunk: 2**20 floats (4 MiB). Blocks above glibc's mmap threshold
 # (32 MiB at most) are fresh pages on every chunk: 64 MiB blocks made the gather 7x slower.
-_GATHER_ELEMENTS = 1 << 20
+# A GPU has no such cost, and there small chunks are many kernel launches that each cost more than
+# their work (4 MiB made a 2048x1536 paint launch-bound): there chunks are as large as `chunk_elements`.
+_CPU_GATHER_ELEMENTS = 1 << 20
 _JUMPS = (8, 4, 2)  # extra propagation distance, one per round in turn (as jump flooding)
 
 
@@ -146,7 +148,8 @@ class PatchMatch:
         ``queries`` is ``(N, d)``, or a function giving the rows of a chunk (built only when needed).
         """
         best = torch.empty((candidates.shape[0], k), dtype=torch.long, device=candidates.device)
-        step = max(1, min(self.chunk_elements, _GATHER_ELEMENTS) // (candidates.shape[1] * keys.shape[1]))
+        block = min(self.chunk_elements, _CPU_GATHER_ELEMENTS) if keys.device.type == "cpu" else self.chunk_elements
+        step = max(1, block // (candidates.shape[1] * keys.shape[1]))
         for start in range(0, candidates.shape[0], step):
             rows = slice(start, start + step)
             chosen = candidates[rows]

@@ -1,5 +1,7 @@
 """Half precision: the CPU-testable logic here; checks on a real CUDA device skip without one (CI has none)."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -60,7 +62,7 @@ def monet_scene():
 @needs_cuda
 @needs_shared
 def test_float16_features_are_finite_and_close(real_net, monet_scene):
-    net = real_net.cuda()
+    net = copy.deepcopy(real_net).cuda()  # .cuda() moves a module in place: the fixture is shared
     image = monet_scene.style.cuda()
     layers = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu4_2", "relu5_1"]
     exact = net(image, layers)
@@ -77,7 +79,7 @@ def test_float16_features_are_finite_and_close(real_net, monet_scene):
 def test_loss_scaling_keeps_the_float16_gradient(real_net, monet_scene):
     """The gradient of the whole objective in float16 points where the float32 one does."""
     device = torch.device("cuda")
-    net = real_net.to(device)
+    net = copy.deepcopy(real_net).to(device)
     gradients = {}
     for precision in ("float32", "float16"):
         settings = PaintSettings(precision=precision).for_mode(monet_scene.mode)
