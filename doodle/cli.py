@@ -23,6 +23,7 @@ from typer.exceptions import TyperException
 
 import semantic_maps
 
+from . import provenance
 from .devices import resolve_device
 from .errors import DoodleError, PaintingStopped, map_errors
 from .images import check_output_path, load_rgb, save_atomic, to_pil
@@ -49,7 +50,7 @@ def _choices(field: str) -> type[Enum]:
 
 StyleLossChoice, MatcherChoice, OptimizerChoice = _choices("style_loss"), _choices("matcher"), _choices("optimizer")
 ModelChoice, PreprocessChoice, PoolingChoice = _choices("model"), _choices("preprocess"), _choices("pooling")
-PrecisionChoice = _choices("precision")
+PrecisionChoice, PreserveColorsChoice = _choices("precision"), _choices("preserve_colors")
 
 _PARAMETER = re.compile(r"`(\w+)(?:=([^`]*))?`")  # `name` or `name=value` in a library message
 _QUOTES = "'\""
@@ -99,15 +100,45 @@ _PARSERS = {
 }
 
 
-def _settings(options: dict) -> PaintSettings:
-    """The settings from a command's options (as typer passes them: text, enums): each option named
-    as a :class:`PaintSettings` field is parsed and passed on; the others (``output``, ...) are not."""
+def _setting_values(options: dict) -> dict:
+    """Each option named as a :class:`PaintSettings` field, parsed (typer passes text and enums);
+    the others (``output``, ...) are left out."""
     values = {}
     for name in _SETTING_NAMES & set(options):
         value = options[name]
         value = value.value if isinstance(value, Enum) else value
         values[name] = _PARSERS[name](value) if name in _PARSERS else value
-    return PaintSettings(**values)
+    return values
+
+
+def _settings(options: dict) -> PaintSettings:
+    """The settings from a command's options."""
+    return PaintSettings(**_setting_values(options))
+
+
+def _given(ctx: typer.Context, options: dict) -> set[str]:
+    """The options typed on the command line (not left at their defaults)."""
+    sources = {name: ctx.get_parameter_source(name) for name in options}
+    return {name for name, source in sources.items() if source is not None and source.name == "COMMANDLINE"}
+
+
+def _job_from(source: Path, ctx: typer.Context, options: dict) -> tuple[PaintSettings, dict]:
+    """The settings and inputs of the job that made ``source``, with the options given now instead."""
+    record = provenance.read_record(source)
+    if record["command"] != "paint":
+        raise DoodleError(f"{source}: made by doodle {record['command']}, and `from_` repaints what doodle paint made")
+    given = _given(ctx, options)
+    settings = provenance.settings_from_record(record, source)
+    settings = settings.replace(**{k: v for k, v in _setting_values(options).items() if k in given})
+    inputs = dict(style=None, style_map=None, target_map=None, content=None)
+    inputs.update(provenance.input_paths(record, source))
+    inputs.update({name: options[name] for name in inputs if name in given})
+    for name, entry in record["inputs"].items():
+        state = provenance.input_state(entry)
+        if state in ("changed", "gone") and name not in given:
+            what = "has changed" if state == "changed" else "is gone"
+            typer.echo(f"warning: {entry['path']} ({name}) {what} since {source} was painted", err=True)
+    return settings, inputs
 
 
 class _Reporter:
@@ -170,7 +201,7 @@ _DEFAULT_OPTIMIZER, _DEFAULT_PRECISION = OptimizerChoice(_D.optimizer), Precisio
 
 def paint_command(
     ctx: typer.Context,
-    style: Annotated[Path, typer.Option("--style", "-s", help="The painting whose style to use.")],
+    style: Annotated[Path | None, typer.Option("--style", "-s", help="The painting whose style to use.")] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the result (.png, .jpg).")] = Path(
         "output.png"
     ),
@@ -265,9 +296,25 @@ def paint_command(
             "an image path, or a painter file from `doodle train` (.pt): its rendering of the doodle."
         ),
     ] = str(_D.seed),
+    noise_ratio: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            max=1,
+            help="Blend the start with noise: 0.9 starts from 90 % noise and 10 % of --seed's image "
+            "(e.g. --seed content --noise-ratio 0.9). Default: the seed as it is.",
+        ),
+    ] = _D.noise_ratio,
     random_seed: Annotated[
         int, typer.Option(help="Seed of the random noise: the same seed gives the same image.")
     ] = _D.random_seed,
+    preserve_colors: Annotated[
+        PreserveColorsChoice | None,
+        typer.Option(
+            help="Style transfer keeping the content's colours: luminance (paint the luminance, keep the "
+            "photo's chroma) or histogram (give the painting the photo's colours first)."
+        ),
+    ] = None,
     model: Annotated[
         ModelChoice | None, typer.Option(help="VGG depth. Default: implied by --weights, else vgg19.")
     ] = None,
@@ -300,6 +347,14 @@ def paint_command(
         int, typer.Option(min=0, help="Also write OUTPUT_p<phase>_<step>.png every N steps (0: never).")
     ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or messages.")] = False,
+    from_: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            help="Paint again the job that made this PNG (see `doodle info`): its inputs and settings, "
+            "with any option given here instead.",
+        ),
+    ] = None,
 ) -> None:
     """Paint an image in the style of a painting.
 
@@ -314,12 +369,19 @@ def paint_command(
     watching = ctx.info_name == "watch"
     try:
         check_output_path(output)
-        settings = _settings(options)
+        if from_ is None:
+            settings = _settings(options)
+        else:
+            settings, inputs = _job_from(from_, ctx, options)
+        if inputs["style"] is None:
+            raise DoodleError("give `style`: the painting whose style to use (or `from_`, an image doodle painted)")
         _refuse_to_overwrite_inputs(
-            output, [style, style_map, target_map, content, weights, Path(seed)], found_beside=[style, content]
+            output,
+            [*inputs.values(), settings.weights, Path(settings.seed), from_],
+            found_beside=[inputs["style"], inputs["content"]],
         )
         if watching:
-            if target_map is None:
+            if inputs["target_map"] is None:
                 raise DoodleError("doodle watch needs `target_map`: the doodle file to watch")
             _watch_loop(settings, inputs, output, quiet, save_every)
             return
@@ -335,9 +397,11 @@ def paint_command(
         typer.echo(f"wrote {output} ({image.width}x{image.height})", err=True)
 
 
-def _refuse_to_overwrite_inputs(output: Path, inputs: list[Path | None], *, found_beside: list[Path | None]) -> None:
+def _refuse_to_overwrite_inputs(
+    output: Path, inputs: list[str | Path | None], *, found_beside: list[Path | None]
+) -> None:
     """Stop if the output would replace one of the inputs, or a map found beside one (``X_sem.png``)."""
-    candidates = [path for path in inputs if path is not None]
+    candidates = [Path(path) for path in inputs if path is not None]
     candidates += [semantic_maps.map_path_for(path) for path in found_beside if path is not None]
     for candidate in candidates:
         same = candidate.exists() and output.exists() and os.path.samefile(candidate, output)
@@ -461,7 +525,7 @@ def _studio_signature() -> inspect.Signature:
         typer.Option(help="A painter file from `doodle train` for this painting: a live preview of every stroke."),
     ]
     return _paint_options(
-        {"output", "target_map", "content", "save_every"},
+        {"output", "target_map", "content", "save_every", "preserve_colors", "from_"},
         {"style": (optional_style, None)},
         {"host": (host, "127.0.0.1"), "port": (port, 8000), "painter": (painter, None)},
     )
@@ -559,6 +623,7 @@ def _train_signature() -> inspect.Signature:
     from .training import DEFAULT_LEARNING_RATE, DEFAULT_SIZE, DEFAULT_STEPS
 
     output = Annotated[Path, typer.Option("--output", "-o", help="The painter file to write (.pt).")]
+    style = Annotated[Path, typer.Option("--style", "-s", help="The painting whose style to use.")]
     return _paint_options(
         # What only the optimisation of one image uses; the loss and network options stay.
         {
@@ -573,9 +638,12 @@ def _train_signature() -> inspect.Signature:
             "content_layers",
             "match_every",
             "seed",
+            "noise_ratio",
+            "preserve_colors",
             "optimizer",
+            "from_",
         },
-        {"output": (output, Path("painter.pt"))},
+        {"output": (output, Path("painter.pt")), "style": (style, inspect.Parameter.empty)},
         {
             "size": (
                 Annotated[int, typer.Option(min=32, help="Side of the square doodles trained on, in pixels.")],
@@ -619,11 +687,51 @@ def render_command(
         painter = TrainedPainter.load(painter_file)
         painter.generator.to(resolve_device(device))
         image = painter.paint(target_map, size=size, seed=random_seed)
-        save_atomic(image, output)
+        settings = PaintSettings(output_size=size, random_seed=random_seed, device=device)
+        record = provenance.job_record("render", settings, dict(painter=painter_file, target_map=target_map))
+        save_atomic(provenance.with_record(image, record), output)
     except DoodleError as error:
         _fail(str(error))
     if not quiet:
         typer.echo(f"wrote {output} ({image.width}x{image.height})", err=True)
+
+
+@app.command("info")
+def info_command(
+    image: Annotated[Path, typer.Argument(metavar="IMAGE", help="A PNG written by doodle.")],
+) -> None:
+    """Show what made an image: doodle's version, its inputs (and whether they changed since), every setting."""
+    try:
+        record = provenance.read_record(image)
+        settings = provenance.settings_from_record(record, image)
+    except DoodleError as error:
+        _fail(str(error))
+    typer.echo(f"{image}: made by doodle {record['doodle']} (doodle {record['command']})")
+    typer.echo("inputs:")
+    for name, entry in record["inputs"].items():
+        state = provenance.input_state(entry)
+        found = ", found beside its image" if entry.get("found") else ""
+        typer.echo(f"  {name:12} {entry['path'] or '-'}  sha256 {entry['sha256'][:12]}  ({state}{found})")
+    typer.echo("settings:")
+    flags = _flags()
+    for field in dataclasses.fields(settings):
+        value = getattr(settings, field.name)
+        flag = flags.get(field.name, field.name)
+        typer.echo(f"  {flag:22} {_flag_value(field.name, value)}")
+    typer.echo(f"paint it again: doodle paint --from {image} -o OUT.png")
+
+
+def _flag_value(name: str, value) -> str:
+    """A setting as it is typed after its flag."""
+    if value is None:
+        return "(default)"
+    if name == "output_size":
+        return f"{value[0]}x{value[1]}"
+    if name == "iterations":
+        return format_iterations(value)
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return str(value)
 
 
 def _network(settings: PaintSettings):

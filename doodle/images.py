@@ -11,7 +11,7 @@ from typing import BinaryIO
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
+from PIL import Image, PngImagePlugin
 from torch import Tensor
 
 from semantic_maps import to_rgb
@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 ImageInput = str | os.PathLike | Image.Image | np.ndarray
+RECORD_KEY = "doodle"  # the PNG text that holds what made an image (doodle.provenance)
 
 
 def load_rgb(source: ImageInput, *, what: str = "image") -> Image.Image:
@@ -119,7 +120,7 @@ def save_atomic(image: Image.Image, path: str | os.PathLike) -> Path:
     A crash or interruption never leaves a half-written file, and an existing file is replaced
     only by a complete new one. If the write fails late (a full disk, a folder gone read-only), the
     image is saved in the system's temporary folder instead and the error says where, so no
-    painting is lost.
+    painting is lost. A PNG carries the record of what made the image, if it has one (:func:`png_record`).
     """
     path = check_output_path(path)
     try:
@@ -145,7 +146,20 @@ def _write_via_temporary(
     suffix = path.suffix if path is not None else suffix
     prefix = f".{path.stem}." if path is not None else f"doodle-{stem}-"
     image_format = Image.registered_extensions()[suffix.lower()]
-    return write_via_temporary(lambda stream: image.save(stream, format=image_format), path, folder, prefix, suffix)
+    options = png_record(image) if image_format == "PNG" else {}
+    return write_via_temporary(
+        lambda stream: image.save(stream, format=image_format, **options), path, folder, prefix, suffix
+    )
+
+
+def png_record(image: Image.Image) -> dict:
+    """``image.save`` options that write the record of what made ``image`` (``image.info['doodle']``,
+    see :mod:`doodle.provenance`) into a PNG's text; none when it has no record."""
+    if RECORD_KEY not in image.info:
+        return {}
+    info = PngImagePlugin.PngInfo()
+    info.add_text(RECORD_KEY, image.info[RECORD_KEY])
+    return {"pnginfo": info}
 
 
 def write_via_temporary(

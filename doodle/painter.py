@@ -12,6 +12,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from . import colors
 from .budget import check_memory
 from .devices import device_clock, network_dtype, resolve_device
 from .errors import DoodleError, PaintingStopped
@@ -19,6 +20,7 @@ from .generator import TrainedPainter
 from .images import ImageInput, load_rgb, resize, scaled_shape, to_pil, to_tensor
 from .losses import ContentLoss, GramLoss, out_of_range, total_variation
 from .mrf import MRFLoss, pool_labels
+from .provenance import job_record, with_record
 from .repaint import changed_region, crop_scene
 from .scene import Scene, build_scene
 from .settings import PaintSettings
@@ -86,25 +88,32 @@ def _label_colours(scene: Scene, shape: tuple[int, int]) -> Tensor:
 
 def _initial_image(scene: Scene, settings: PaintSettings, shape: tuple[int, int]) -> Tensor:
     """The first phase's start: noise, the content, label colours plus noise (``auto``), an image
-    file, or a trained painter's rendering of the doodle (a ``.pt`` file)."""
-    seed = settings.seed
+    file, or a trained painter's rendering of the doodle (a ``.pt`` file); with ``noise_ratio``,
+    that start blended with noise."""
+    seed, ratio = settings.seed, settings.noise_ratio
     generator = torch.Generator().manual_seed(settings.random_seed)
-    noise = torch.rand((1, 3) + shape, generator=generator)
+    uniform = torch.rand((1, 3) + shape, generator=generator)
+    noise = uniform * 0.5 + 0.25
     if seed == "auto":
         if scene.content is not None:
-            return resize(scene.content, shape)
-        if scene.target_labels is not None:
-            return (_label_colours(scene, shape) + (noise - 0.5) * 0.5).clamp(0, 1)
-        seed = "noise"
-    if seed == "noise":
-        return noise * 0.5 + 0.25
-    if seed == "content":
+            start = resize(scene.content, shape)
+        elif scene.target_labels is not None:
+            start = _label_colours(scene, shape)
+            if ratio is None:
+                return (start + (uniform - 0.5) * 0.5).clamp(0, 1)
+        else:
+            start = noise
+    elif seed == "noise":
+        start = noise
+    elif seed == "content":
         if scene.content is None:
             raise DoodleError("`seed='content'` needs `content`; use `seed='noise'` or an image path")
-        return resize(scene.content, shape)
-    if Path(seed).suffix == ".pt":
-        return resize(_rendered_start(scene, Path(seed), settings.random_seed), shape)
-    return resize(to_tensor(load_rgb(Path(seed), what="seed image")), shape)
+        start = resize(scene.content, shape)
+    elif Path(seed).suffix == ".pt":
+        start = resize(_rendered_start(scene, Path(seed), settings.random_seed), shape)
+    else:
+        start = resize(to_tensor(load_rgb(Path(seed), what="seed image")), shape)
+    return start if ratio is None else ratio * noise + (1 - ratio) * start
 
 
 def _rendered_start(scene: Scene, path: Path, random_seed: int) -> Tensor:
@@ -339,6 +348,16 @@ def paint_and_remember(
     a doodle changed in less than half of the image (with margins, see :mod:`doodle.repaint`) is
     painted again only there, every phase, with the rest of the last result kept around it.
     """
+    method = settings.preserve_colors
+    if method is None:
+        return _paint_remembering(scene, settings, network, callback, previous)
+    image, memory = _paint_remembering(colors.prepare(scene, method), settings, network, callback, previous)
+    return colors.finish(image, scene, method), memory  # (the memory keeps the image as painted)
+
+
+def _paint_remembering(
+    scene: Scene, settings: PaintSettings, network: VGGFeatures, callback: Callback | None, previous: Memory | None
+) -> tuple[Tensor, Memory]:
     settings = settings.for_mode(scene.mode)
     device = resolve_device(settings.device)
     labels = 0 if scene.target_labels is None else scene.target_labels.shape[1]
@@ -600,4 +619,5 @@ class Painter:
         ):
             self.memory = None  # another painting: free what was kept before painting it
         image, self.memory = paint_and_remember(scene, settings, self.network, callback=callback, previous=self.memory)
-        return to_pil(image)
+        inputs = dict(style=style, style_map=style_map, target_map=target_map, content=content)
+        return with_record(to_pil(image), job_record("paint", settings, inputs))

@@ -46,7 +46,8 @@ def _name(source: ImageInput | None, default: str) -> str:
     return str(source) if isinstance(source, (str, Path)) else default
 
 
-def _found_map(image: ImageInput | None) -> Path | None:
+def found_map(image: ImageInput | None) -> Path | None:
+    """The label map beside an image file (``X.jpg`` -> ``X_sem.png``), if there is one."""
     if isinstance(image, (str, Path)):
         candidate = semantic_maps.map_path_for(image)
         if candidate.is_file():
@@ -90,9 +91,9 @@ def build_scene(
     style_image = load_rgb(style, what="style image")
     content_image = None if content is None else load_rgb(content, what="content image")
     explicit_style_map, explicit_target_map = style_map is not None, target_map is not None
-    style_map = style_map if style_map is not None else _found_map(style)
+    style_map = style_map if style_map is not None else found_map(style)
     if target_map is None and content is not None:
-        target_map = _found_map(content)
+        target_map = found_map(content)
     if target_map is not None and style_map is None and not explicit_target_map:
         warnings.warn(
             f"{target_map}: found beside the content but the style has no map; painting without semantics", stacklevel=2

@@ -21,6 +21,7 @@ __all__ = [
     "StyleLoss",
     "Optimizer",
     "Precision",
+    "PreserveColors",
     "parse_size",
     "parse_iterations",
     "format_iterations",
@@ -33,6 +34,7 @@ StyleLoss = Literal["mrf", "gram", "both"]
 Optimizer = Literal["lbfgs", "adam"]
 Precision = Literal["auto", "float32", "float16", "bfloat16"]
 PatchSize = Literal[1, 3, 5]
+PreserveColors = Literal["luminance", "histogram"]
 DEFAULT_MRF_LAYERS = ("relu2_1", "relu3_1", "relu4_1")
 DEFAULT_GRAM_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 MIN_SIZE = 16  # smallest output side, in pixels: below it VGG's deeper layers have no positions left
@@ -77,6 +79,7 @@ _CHOICES = {
     "preprocess": Preprocess,
     "pooling": Pooling,
     "patch_size": PatchSize,
+    "preserve_colors": PreserveColors,
 }
 
 
@@ -91,7 +94,10 @@ class PaintSettings:
     ``precision`` ``auto`` runs the network in float16 on CUDA (with loss scaling), in bfloat16 on
     a CPU with native bfloat16 arithmetic (AVX512-BF16 or AMX) and in float32 elsewhere. ``model``
     and ``preprocess`` ``None`` are implied by ``weights``. ``iterations``: see
-    :meth:`phase_iterations`.
+    :meth:`phase_iterations`. ``noise_ratio`` ``None`` keeps the seed's own start (``auto``: label
+    colours with some noise); a number blends ``noise_ratio * noise + (1 - noise_ratio) * start``.
+    ``preserve_colors`` (style transfer): ``luminance`` paints the luminance alone and keeps the
+    content's chroma; ``histogram`` first gives the painting the content's colour mean and covariance.
     """
 
     output_size: tuple[int, int] | None = None
@@ -111,7 +117,9 @@ class PaintSettings:
     matcher: MatcherName = "fast"
     optimizer: Optimizer = "lbfgs"
     seed: str | Path = "auto"
+    noise_ratio: float | None = None
     random_seed: int = 0
+    preserve_colors: PreserveColors | None = None
     model: ModelName | None = None
     weights: str | Path | None = None
     preprocess: Preprocess | None = None
@@ -130,6 +138,10 @@ class PaintSettings:
             ),
             (self.match_every >= 1, f"`match_every` must be at least 1, got {self.match_every}"),
             (self.style_scale > 0, f"`style_scale` must be positive, got {self.style_scale}"),
+            (
+                self.noise_ratio is None or 0 <= self.noise_ratio <= 1,
+                f"`noise_ratio` must be between 0 and 1, got {self.noise_ratio}",
+            ),
             (
                 self.style_layers is None or len(self.style_layers) > 0,
                 "`style_layers` is empty; name at least one layer, e.g. 3_1,4_1, or leave it out for the default",

@@ -296,14 +296,15 @@ def test_doodle_studio_takes_every_paint_setting(monkeypatch, tmp_path, tiny_net
     seen = {}
     monkeypatch.setattr(cli, "load_vgg", lambda *args, **kwargs: tiny_net)
     monkeypatch.setattr(doodle.studio, "serve", lambda session, sock: seen.update(session=session, sock=sock))
-    arguments = [argument for flags, _ in EVERY_SETTING.values() for argument in flags if flags[0] != "--device"]
+    not_here = ("device", "preserve_colors")  # (the studio paints doodles: no photo whose colours to keep)
+    arguments = [argument for name, (flags, _) in EVERY_SETTING.items() if name not in not_here for argument in flags]
     result = CliRunner().invoke(cli.app, ["studio", "--style", str(tmp_path / "p.png"), "--port", "0", *arguments])
     assert result.exit_code == 0, result.output
     assert "doodle studio: http://127.0.0.1:" in result.output
     settings, sock = seen["session"].settings, seen["sock"]
     sock.close()
     for name, (_, value) in EVERY_SETTING.items():
-        if name != "device":
+        if name not in not_here:
             assert getattr(settings, name) == value, name
     assert seen["session"].painting.name == "p.png" and len(seen["session"].painting.palette) == 2
 

@@ -14,6 +14,7 @@ from doodle.errors import DoodleError
 from doodle.generator import Generator, TrainedPainter
 from doodle.layouts import LayoutSampler
 from doodle.painter import _initial_image
+from doodle.provenance import read_record
 from doodle.scene import build_scene
 from doodle.training import PainterLoss, train_painter
 
@@ -207,6 +208,11 @@ def test_train_and_render_commands(painting, random_weights):
     )
     assert result.exit_code == 0, result.output
     assert Image.open(out).size == (70, 30)
+    record = read_record(out)  # what made it, as every PNG doodle writes
+    assert record["command"] == "render" and record["settings"]["output_size"] == [70, 30]
+    assert record["inputs"]["painter"]["path"] == str(painter)
+    result = runner.invoke(app, ["paint", "--from", str(out), "-o", str(painting / "again.png")])
+    one_line_error(result, "made by doodle render")
 
 
 def test_train_and_render_bad_inputs_are_one_line(painting, random_weights, monkeypatch):

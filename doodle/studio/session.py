@@ -25,7 +25,7 @@ import semantic_maps
 
 from ..errors import DoodleError
 from ..generator import TrainedPainter
-from ..images import to_pil
+from ..images import png_record, to_pil
 from ..painter import Painter, Step
 from ..settings import MIN_SIZE, PaintSettings
 
@@ -81,10 +81,10 @@ def decode_image(data: bytes, *, what: str) -> np.ndarray:
 
 
 def encode_png(rgb: np.ndarray | Image.Image) -> bytes:
-    """``(H, W, 3) uint8`` (or a PIL image) -> PNG bytes."""
+    """``(H, W, 3) uint8`` (or a PIL image) -> PNG bytes, with the record of what made a painted image."""
     image = rgb if isinstance(rgb, Image.Image) else Image.fromarray(rgb)
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
+    image.save(buffer, format="PNG", **png_record(image))
     return buffer.getvalue()
 
 

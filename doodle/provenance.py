@@ -1,0 +1,139 @@
+"""What made an image: doodle's version, every setting, the random seed, and each input's path and hash.
+
+The record travels with the image: :class:`~doodle.Painter` puts it in the PIL image's ``info``,
+and :func:`~doodle.images.save_atomic` writes it into a PNG's text (key ``doodle``, JSON).
+`doodle info OUT.png` prints it; `doodle paint --from OUT.png` paints the same job again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .errors import DoodleError
+from .images import RECORD_KEY, ImageInput
+from .scene import found_map
+from .settings import PaintSettings
+
+__all__ = ["KEY", "job_record", "with_record", "read_record", "settings_from_record", "input_state", "input_paths"]
+
+KEY = RECORD_KEY  # the PNG text key
+FORMAT_VERSION = 1
+_TUPLES = ("output_size", "iterations", "style_layers", "content_layers")
+
+
+def _sha256(source: ImageInput | Path) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        with open(source, "rb") as file:
+            return hashlib.file_digest(file, "sha256").hexdigest()
+    pixels = np.asarray(source.convert("RGB") if isinstance(source, Image.Image) else source)
+    return hashlib.sha256(np.ascontiguousarray(pixels).tobytes()).hexdigest()
+
+
+def _input(source: ImageInput | Path, *, found: bool = False) -> dict:
+    """``{'path': absolute path or None (an image in memory), 'sha256': of the file or the pixels}``."""
+    path = os.path.abspath(source) if isinstance(source, (str, os.PathLike)) else None
+    return dict(path=path, sha256=_sha256(source), **({"found": True} if found else {}))
+
+
+def job_record(command: str, settings: PaintSettings, inputs: dict[str, ImageInput | None]) -> dict:
+    """The record of one job: ``inputs`` by parameter name (``style``, ``target_map``, ...), None
+    where not given. Maps found beside their images (``X_sem.png``) are recorded as ``found``;
+    the weights and a start image file are recorded as inputs too."""
+    from . import __version__  # (here: the package imports this module before it defines its version)
+
+    record_inputs = {name: _input(source) for name, source in inputs.items() if source is not None}
+    for name, beside in (("style_map", "style"), ("target_map", "content")):
+        if name in inputs and inputs[name] is None and (found := found_map(inputs.get(beside))) is not None:
+            record_inputs[name] = _input(found, found=True)
+    for name in ("weights", "seed"):
+        value = getattr(settings, name)
+        if value is not None and str(value) not in ("auto", "noise", "content") and Path(value).is_file():
+            record_inputs[name] = _input(Path(value))
+    values = {
+        field.name: _plain(getattr(settings, field.name))
+        for field in dataclasses.fields(settings)
+        if field.name not in ("weights", "seed") or record_inputs.get(field.name) is None
+    }
+    return dict(format=FORMAT_VERSION, doodle=__version__, command=command, settings=values, inputs=record_inputs)
+
+
+def with_record(image: Image.Image, record: dict) -> Image.Image:
+    """``image``, carrying ``record`` in its ``info`` (written into the PNG by ``save_atomic``)."""
+    image.info[KEY] = json.dumps(record)
+    return image
+
+
+def _plain(value):
+    if isinstance(value, tuple):
+        return list(value)
+    return str(value) if isinstance(value, os.PathLike) else value
+
+
+def read_record(path: str | os.PathLike) -> dict:
+    """The record in a PNG written by doodle; a :class:`DoodleError` naming the file otherwise."""
+    try:
+        with Image.open(path) as image:
+            text = getattr(image, "text", {}).get(KEY)
+    except FileNotFoundError:
+        raise DoodleError(f"{path}: not found") from None
+    except OSError as error:
+        raise DoodleError(f"{path}: not an image ({error})") from None
+    if text is None:
+        raise DoodleError(f"{path}: holds no doodle record (only PNGs written by doodle 0.1 or later do)")
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError:
+        raise DoodleError(f"{path}: its doodle record is damaged (not JSON)") from None
+    found = record.get("format") if isinstance(record, dict) else None
+    if found != FORMAT_VERSION:
+        raise DoodleError(f"{path}: its doodle record is of format {found}; this doodle reads format {FORMAT_VERSION}")
+    return record
+
+
+def settings_from_record(record: dict, path: str | os.PathLike) -> PaintSettings:
+    """The settings a record names (its weights and start image files included)."""
+    values = dict(record["settings"])
+    for name in ("weights", "seed"):
+        if name in record["inputs"]:
+            values[name] = record["inputs"][name]["path"]
+    if values.get("weights") is not None:
+        values["weights"] = Path(values["weights"])  # as the command line gives it
+    for name in _TUPLES:
+        if isinstance(values.get(name), list):
+            values[name] = tuple(values[name])
+    if isinstance(values.get("iterations"), tuple) and len(values["iterations"]) == 1:
+        values["iterations"] = values["iterations"][0]
+    known = {field.name for field in dataclasses.fields(PaintSettings)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise DoodleError(f"{path}: made with settings this doodle does not know ({', '.join(unknown)})")
+    return PaintSettings(**values)
+
+
+def input_paths(record: dict, path: str | os.PathLike) -> dict[str, Path | None]:
+    """The image inputs to paint again: paths by parameter name (None where the map was found beside
+    its image, as it will be again); an input that was an image in memory cannot be read again."""
+    paths = {}
+    for name, entry in record["inputs"].items():
+        if name in ("weights", "seed"):
+            continue
+        if entry["path"] is None:
+            raise DoodleError(f"{path}: its {name} was an image in memory, not a file; give it again")
+        paths[name] = None if entry.get("found") else Path(entry["path"])
+    return paths
+
+
+def input_state(entry: dict) -> str:
+    """A recorded input now: ``unchanged``, ``changed`` (its sha256 differs), ``gone``, or ``in memory``."""
+    if entry["path"] is None:
+        return "in memory"
+    if not os.path.isfile(entry["path"]):
+        return "gone"
+    return "unchanged" if _sha256(Path(entry["path"])) == entry["sha256"] else "changed"

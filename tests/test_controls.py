@@ -1,0 +1,216 @@
+"""The artist's controls: the start image blended with noise, colour preservation, and the record of
+what made an image (`doodle info`, `doodle paint --from`)."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from doodle import DoodleError, PaintSettings, build_scene, paint
+from doodle.cli import app
+from doodle.colors import match_colors, rgb_to_yiq, yiq_to_rgb
+from doodle.painter import _initial_image, _label_colours
+from doodle.provenance import read_record
+from doodle.studio.session import encode_png
+
+from .conftest import one_line_error, tiny_run
+
+runner = CliRunner()
+
+
+def _photo_and_painting(tmp_path, size=48):
+    """A warm photo (orange and red bands) and a cool painting (blue and teal noise)."""
+    rng = np.random.default_rng(1)
+    photo = np.zeros((size, size, 3), np.uint8)
+    photo[: size // 2] = (230, 120, 40)
+    photo[size // 2 :] = (180, 40, 30)
+    painting = np.stack(
+        [rng.integers(0, 60, (size, size)), rng.integers(60, 160, (size, size)), rng.integers(150, 255, (size, size))],
+        axis=-1,
+    ).astype(np.uint8)
+    Image.fromarray(photo).save(tmp_path / "photo.png")
+    Image.fromarray(painting).save(tmp_path / "painting.png")
+    return tmp_path / "photo.png", tmp_path / "painting.png"
+
+
+# -- the start image ---------------------------------------------------------------------------------
+
+
+def test_noise_ratio_blends_the_seed_with_noise(tmp_path):
+    photo, painting = _photo_and_painting(tmp_path)
+    scene = build_scene(painting, content=photo)
+    content = scene.content
+    shape = scene.shape
+    noise = _initial_image(scene, PaintSettings(seed="noise"), shape)
+    assert torch.equal(_initial_image(scene, PaintSettings(seed="content"), shape), content)
+    assert torch.equal(_initial_image(scene, PaintSettings(seed="content", noise_ratio=0.0), shape), content)
+    assert torch.allclose(_initial_image(scene, PaintSettings(seed="content", noise_ratio=1.0), shape), noise)
+    blend = _initial_image(scene, PaintSettings(seed="content", noise_ratio=0.9), shape)
+    assert torch.allclose(blend, 0.9 * noise + 0.1 * content)
+    # auto is the content here, so auto blends the same way; a start image file blends too
+    assert torch.allclose(_initial_image(scene, PaintSettings(noise_ratio=0.9), shape), blend)
+    assert torch.allclose(_initial_image(scene, PaintSettings(seed=str(photo), noise_ratio=0.9), shape), blend)
+
+
+def test_noise_ratio_in_a_doodle_blends_the_label_colours(inputs):
+    scene = build_scene(inputs / "style.png", style_map=inputs / "style_sem.png", target_map=inputs / "doodle.png")
+    auto = _initial_image(scene, PaintSettings(), scene.shape)
+    colours = _initial_image(scene, PaintSettings(noise_ratio=0.0), scene.shape)
+    assert torch.equal(colours, _label_colours(scene, scene.shape))  # each label's mean colour in the painting
+    assert (auto - colours).abs().mean() > 0.05  # auto adds noise to them
+    noise = _initial_image(scene, PaintSettings(seed="noise"), scene.shape)
+    assert torch.allclose(_initial_image(scene, PaintSettings(noise_ratio=0.5), scene.shape), (noise + colours) / 2)
+
+
+@pytest.mark.parametrize("ratio", [-0.1, 1.5, float("nan")])
+def test_noise_ratio_outside_0_1_is_refused(ratio):
+    with pytest.raises(DoodleError, match="noise_ratio"):
+        PaintSettings(noise_ratio=ratio)
+
+
+def test_each_start_paints_from_the_command_line(inputs, random_weights):
+    for extra in (["--seed", "noise"], ["--seed", "auto", "--noise-ratio", "0.9"], ["--noise-ratio", "0"]):
+        output = inputs / "o.png"
+        result = runner.invoke(app, tiny_run("paint", inputs, random_weights, "-o", str(output), "-q", *extra))
+        assert result.exit_code == 0, result.output
+        assert Image.open(output).size == (48, 48)
+
+
+# -- colour preservation -----------------------------------------------------------------------------
+
+
+def test_yiq_round_trip_and_luminance_range():
+    image = torch.rand(1, 3, 5, 7)
+    assert torch.allclose(yiq_to_rgb(rgb_to_yiq(image)), image, atol=1e-5)
+    white = rgb_to_yiq(torch.ones(1, 3, 1, 1))
+    assert torch.allclose(white[0, :, 0, 0], torch.tensor([1.0, 0.0, 0.0]), atol=1e-3)
+
+
+def test_match_colors_gives_the_reference_mean_and_covariance():
+    generator = torch.Generator().manual_seed(0)
+    image = torch.rand(1, 3, 40, 40, generator=generator) * torch.tensor([0.3, 0.5, 0.2])[:, None, None] + 0.2
+    reference = torch.rand(1, 3, 30, 30, generator=generator) * torch.tensor([0.2, 0.1, 0.4])[:, None, None] + 0.3
+    matched = match_colors(image, reference)
+    pixels, wanted = matched[0].flatten(1), reference[0].flatten(1)
+    assert torch.allclose(pixels.mean(1), wanted.mean(1), atol=1e-3)
+    assert torch.allclose(torch.cov(pixels), torch.cov(wanted), atol=1e-3)
+
+
+def _chroma(image: Image.Image) -> torch.Tensor:
+    """Mean I and Q of an image."""
+    tensor = torch.from_numpy(np.asarray(image.convert("RGB"), np.float32) / 255).permute(2, 0, 1)[None]
+    return rgb_to_yiq(tensor)[0, 1:].mean((1, 2))
+
+
+@pytest.mark.parametrize("method", ["luminance", "histogram"])
+def test_preserved_colours_follow_the_content_not_the_painting(tmp_path, tiny_net, method):
+    photo, painting = _photo_and_painting(tmp_path)
+    options = dict(content=photo, network=tiny_net, style_loss="gram", phases=1, iterations=15, seed="noise")
+    plain = paint(painting, **options)
+    kept = paint(painting, preserve_colors=method, **options)
+    wanted, painting_chroma = _chroma(Image.open(photo)), _chroma(Image.open(painting))
+    distance = (_chroma(kept) - wanted).norm()
+    assert distance < (_chroma(kept) - painting_chroma).norm()  # nearer the photo's colours than the painting's
+    assert distance < 0.5 * (_chroma(plain) - wanted).norm()  # and far nearer than without
+    if method == "luminance":
+        assert distance < 0.02  # the photo's chroma itself
+
+
+def test_preserve_colors_needs_a_content_photo(inputs, tiny_net):
+    with pytest.raises(DoodleError, match="preserve_colors=luminance.*give `content`"):
+        paint(
+            inputs / "style.png",
+            target_map=inputs / "doodle.png",
+            network=tiny_net,
+            preserve_colors="luminance",
+            phases=1,
+            iterations=1,
+        )
+
+
+# -- what made an image ------------------------------------------------------------------------------
+
+
+def test_a_record_gives_back_every_setting(tmp_path):
+    from doodle.provenance import job_record, settings_from_record
+
+    from .test_cli import EVERY_SETTING
+
+    settings = PaintSettings(**{name: value for name, (_, value) in EVERY_SETTING.items()})
+    record = json.loads(json.dumps(job_record("paint", settings, {})))  # as written and read
+    assert settings_from_record(record, tmp_path / "x.png") == settings
+
+
+def test_every_png_carries_its_job_and_doodle_info_prints_it(inputs, random_weights):
+    output = inputs / "o.png"
+    command = tiny_run("paint", inputs, random_weights, "-o", str(output), "-q", "--random-seed", "7")
+    result = runner.invoke(app, command)
+    assert result.exit_code == 0, result.output
+    record = read_record(output)
+    assert record["command"] == "paint" and record["doodle"]
+    assert record["settings"]["random_seed"] == 7 and record["settings"]["iterations"] == 2
+    assert set(record["inputs"]) == {"style", "style_map", "target_map", "weights"}
+    assert record["inputs"]["style_map"]["found"]  # found beside style.png, not given
+    info = runner.invoke(app, ["info", str(output)])
+    assert info.exit_code == 0, info.output
+    assert "--random-seed" in info.output and " 7\n" in info.output
+    assert str(inputs / "doodle.png") in info.output and "(unchanged)" in info.output
+
+
+def test_paint_from_an_image_repaints_it_pixel_for_pixel_and_takes_overrides(inputs, random_weights):
+    first, again, other = inputs / "first.png", inputs / "again.png", inputs / "other.png"
+    assert runner.invoke(app, tiny_run("paint", inputs, random_weights, "-o", str(first), "-q")).exit_code == 0
+    result = runner.invoke(app, ["paint", "--from", str(first), "-o", str(again), "-q"])
+    assert result.exit_code == 0, result.output
+    assert result.output == ""  # no warning: nothing changed
+    assert np.array_equal(np.asarray(Image.open(first)), np.asarray(Image.open(again)))
+    result = runner.invoke(app, ["paint", "--from", str(first), "--random-seed", "3", "-o", str(other), "-q"])
+    assert result.exit_code == 0, result.output
+    assert read_record(other)["settings"]["random_seed"] == 3
+    assert read_record(other)["settings"]["iterations"] == 2  # the rest from the record
+    assert not np.array_equal(np.asarray(Image.open(first)), np.asarray(Image.open(other)))
+
+
+def test_paint_from_warns_when_an_input_changed(inputs, random_weights):
+    first = inputs / "first.png"
+    assert runner.invoke(app, tiny_run("paint", inputs, random_weights, "-o", str(first), "-q")).exit_code == 0
+    doodle = np.asarray(Image.open(inputs / "doodle.png")).copy()
+    doodle[:8, :8] = doodle[-1, -1]
+    Image.fromarray(doodle).save(inputs / "doodle.png")
+    result = runner.invoke(app, ["paint", "--from", str(first), "-o", str(inputs / "again.png"), "-q"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "doodle.png (target_map) has changed since" in lines[0], result.output
+    assert "(changed)" in runner.invoke(app, ["info", str(first)]).output
+
+
+def test_from_and_info_on_images_without_a_record_are_one_line(inputs):
+    Image.new("RGB", (8, 8)).save(inputs / "plain.png")
+    one_line_error(runner.invoke(app, ["info", str(inputs / "plain.png")]), "plain.png", "holds no doodle record")
+    one_line_error(runner.invoke(app, ["info", str(inputs / "nope.png")]), "nope.png", "not found")
+    output = inputs / "o.png"
+    output.write_bytes(b"precious")
+    result = runner.invoke(app, ["paint", "--from", str(inputs / "plain.png"), "-o", str(output)])
+    one_line_error(result, "plain.png", "holds no doodle record")
+    assert output.read_bytes() == b"precious"
+    damaged = Image.new("RGB", (8, 8))
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("doodle", json.dumps({"format": 99}))
+    damaged.save(inputs / "future.png", pnginfo=info)
+    one_line_error(runner.invoke(app, ["info", str(inputs / "future.png")]), "future.png", "format 99")
+
+
+def test_paint_needs_a_style_or_a_record(inputs):
+    one_line_error(runner.invoke(app, ["paint", "-o", str(inputs / "o.png")]), "--style")
+
+
+def test_the_studio_download_carries_the_record(inputs, tiny_net):
+    image = paint(inputs / "style.png", target_map=inputs / "doodle.png", network=tiny_net, phases=1, iterations=1)
+    path = inputs / "download.png"
+    path.write_bytes(encode_png(image))
+    assert read_record(path)["inputs"]["target_map"]["path"] == str(inputs / "doodle.png")
