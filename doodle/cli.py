@@ -267,7 +267,7 @@ def paint_command(
         str | None,
         typer.Option(
             help="Comma-separated layers for the style loss, e.g. 3_1,4_1 "
-            "(default 2_1,3_1,4_1 for mrf; 1_1..5_1 for gram)."
+            "(default 2_1,3_1,4_1 for mrf; 1_1..5_1 for gram; 1_1..4_1 for both in texture synthesis)."
         ),
     ] = None,
     content_layers: Annotated[str, typer.Option(help="Comma-separated layers for the content loss.")] = ",".join(

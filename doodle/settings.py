@@ -27,6 +27,7 @@ __all__ = [
     "format_iterations",
     "DEFAULT_MRF_LAYERS",
     "DEFAULT_GRAM_LAYERS",
+    "TEXTURE_LAYERS",
     "MIN_SIZE",
 ]
 
@@ -37,6 +38,7 @@ PatchSize = Literal[1, 3, 5]
 PreserveColors = Literal["luminance", "histogram"]
 DEFAULT_MRF_LAYERS = ("relu2_1", "relu3_1", "relu4_1")
 DEFAULT_GRAM_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+TEXTURE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")  # both terms, in texture synthesis: see for_mode
 MIN_SIZE = 16  # smallest output side, in pixels: below it VGG's deeper layers have no positions left
 
 
@@ -182,10 +184,16 @@ class PaintSettings:
         return (counts[0],) * max(0, phases - len(counts)) + counts[max(0, len(counts) - phases) :]
 
     def for_mode(self, mode: str) -> PaintSettings:
-        """These settings with the mode's default style loss filled in."""
-        if self.style_loss is not None:
-            return self
-        return self.replace(style_loss="both" if mode == "texture synthesis" else "mrf")
+        """These settings with the mode's defaults filled in: the style loss (``mrf``; ``both`` in
+        texture synthesis) and, in texture synthesis with patches, the style layers
+        :data:`TEXTURE_LAYERS`. There ``relu1_1`` is among the patch layers because it is the one that
+        sees colour pixel by pixel: without it the Gram term's ``relu1_1`` matched only the painting's
+        colour statistics, and made up for inks the patches left out by tinting flat paper."""
+        texture = mode == "texture synthesis"
+        settings = self if self.style_loss is not None else self.replace(style_loss="both" if texture else "mrf")
+        if texture and settings.style_layers is None and settings.style_loss != "gram":
+            settings = settings.replace(style_layers=TEXTURE_LAYERS)
+        return settings
 
     def mrf_layers(self) -> tuple[str, ...]:
         if self.style_loss == "gram":

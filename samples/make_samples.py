@@ -1,4 +1,5 @@
-"""Make the bundled sample inputs: a brush-stroke seaside "painting", its map, and a new doodle.
+"""Make the bundled sample inputs: a brush-stroke seaside "painting", its map, a new doodle, and ink
+shapes on light paper (for texture synthesis).
 
 Everything here is drawn by this script (no third-party image), so it is ours to ship.
 Run from the repository root: ``python samples/make_samples.py``.
@@ -61,6 +62,31 @@ def _paint(layout: Image.Image, rng: np.random.Generator) -> Image.Image:
     return canvas.filter(ImageFilter.SMOOTH)
 
 
+PAPER = (242, 240, 234)  # the light, flat paper of the shapes painting
+INKS = [(30, 40, 90), (170, 60, 40), (40, 35, 30), (60, 110, 70)]
+
+
+def shapes_on_paper(rng: np.random.Generator, size: int = 192) -> Image.Image:
+    """Ink shapes (rings, dots, short strokes) on light, nearly flat paper: the kind of painting whose
+    texture synthesis must keep the paper its own colour."""
+    grain = rng.normal(0, 2.5, (size, size, 1))
+    canvas = Image.fromarray(np.clip(np.array(PAPER, float) + grain, 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(canvas)
+    for _ in range(28):
+        ink = INKS[rng.integers(len(INKS))]
+        x, y, radius = (int(v) for v in (rng.integers(0, size), rng.integers(0, size), rng.integers(5, 16)))
+        kind = rng.integers(3)
+        if kind == 0:
+            draw.ellipse([x - radius, y - radius, x + radius, y + radius], outline=ink, width=3)
+        elif kind == 1:
+            draw.ellipse([x - radius // 2, y - radius // 2, x + radius // 2, y + radius // 2], fill=ink)
+        else:
+            angle = rng.uniform(0, np.pi)
+            dx, dy = np.cos(angle) * radius, np.sin(angle) * radius
+            draw.line([(x - dx, y - dy), (x + dx, y + dy)], fill=ink, width=4)
+    return canvas.filter(ImageFilter.SMOOTH)
+
+
 def raise_sea_line(map_path: Path, output: Path, pixels: int = 30) -> None:
     """The edit of the "edit an existing painting" workflow: the sea (the label at the bottom
     middle) grows ``pixels`` upward over whatever lies above it, column by column."""
@@ -75,6 +101,7 @@ def main() -> None:
     _paint(painting_map, rng).save(HERE / "seaside.png")
     painting_map.save(HERE / "seaside_sem.png")
     _layout("doodle").save(HERE / "doodle_sem.png")
+    shapes_on_paper(np.random.default_rng(7)).save(HERE / "paper_shapes.png")
 
 
 if __name__ == "__main__":

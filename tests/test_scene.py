@@ -92,6 +92,11 @@ def test_style_loss_default_depends_on_the_mode(files):
     assert PaintSettings().for_mode(doodle.mode).style_loss == "mrf"
     assert PaintSettings(style_loss="gram").for_mode(texture.mode).style_loss == "gram"  # the user's choice wins
     assert PaintSettings().gram_layers() == () and PaintSettings().mrf_layers()
+    # In texture synthesis relu1_1 is a patch layer too (colour pixel by pixel); a choice of layers wins.
+    assert PaintSettings().for_mode(texture.mode).mrf_layers()[0] == "relu1_1"
+    assert PaintSettings().for_mode(doodle.mode).mrf_layers() == ("relu2_1", "relu3_1", "relu4_1")
+    assert PaintSettings(style_loss="gram").for_mode(texture.mode).gram_layers()[-1] == "relu5_1"
+    assert PaintSettings(style_layers=("3_1",)).for_mode(texture.mode).mrf_layers() == ("3_1",)
 
 
 def test_a_content_map_found_without_a_style_map_is_ignored(files, tmp_path):
