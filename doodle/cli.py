@@ -97,7 +97,15 @@ _PARSERS = {
     "iterations": parse_iterations,
     "style_layers": _layers,
     "content_layers": _layers,
+    "style_blend": lambda text: None if text is None else _weights(text),
 }
+
+
+def _weights(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise DoodleError(f"`style_blend` {text!r} is not a list of weights like 0.7,0.3") from None
 
 
 def _setting_values(options: dict) -> dict:
@@ -132,10 +140,16 @@ def _job_from(source: Path, ctx: typer.Context, options: dict) -> tuple[PaintSet
     settings = settings.replace(**{k: v for k, v in _setting_values(options).items() if k in given})
     inputs = dict(style=None, style_map=None, target_map=None, content=None)
     inputs.update(provenance.input_paths(record, source))
-    inputs.update({name: options[name] for name in inputs if name in given})
-    for name, entry in record["inputs"].items():
+    inputs.update(
+        {
+            name: _one_or_many(options[name]) if name.startswith("style") else options[name]
+            for name in inputs
+            if name in given
+        }
+    )
+    for name, entry in provenance.entries(record):
         state = provenance.input_state(entry)
-        if state in ("changed", "gone") and name not in given:
+        if state in ("changed", "gone") and name.split()[0] not in given:
             what = "has changed" if state == "changed" else "is gone"
             typer.echo(f"warning: {entry['path']} ({name}) {what} since {source} was painted", err=True)
     return settings, inputs
@@ -201,7 +215,14 @@ _DEFAULT_OPTIMIZER, _DEFAULT_PRECISION = OptimizerChoice(_D.optimizer), Precisio
 
 def paint_command(
     ctx: typer.Context,
-    style: Annotated[Path | None, typer.Option("--style", "-s", help="The painting whose style to use.")] = None,
+    style: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--style",
+            "-s",
+            help="The painting whose style to use; give it again to paint from several (--style-blend).",
+        ),
+    ] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the result (.png, .jpg).")] = Path(
         "output.png"
     ),
@@ -215,10 +236,11 @@ def paint_command(
         ),
     ] = None,
     style_map: Annotated[
-        Path | None,
+        list[Path] | None,
         typer.Option(
             "--style-map",
-            help="Label map of the style painting, in the same colours. Found as STYLE_sem.png when not given.",
+            help="Label map of the style painting, in the same colours (once per --style). "
+            "Found as STYLE_sem.png when not given.",
         ),
     ] = None,
     content: Annotated[Path | None, typer.Option("--content", "-c", help="A photo whose layout to keep.")] = None,
@@ -276,6 +298,13 @@ def paint_command(
     style_scale: Annotated[
         float, typer.Option(min=0.05, help="Scale of the style painting, relative to the output's scale.")
     ] = _D.style_scale,
+    style_blend: Annotated[
+        str | None,
+        typer.Option(
+            help="Weights of several --style paintings, e.g. 0.7,0.3: the Gram term mixes by weight, and patches "
+            "are matched among all paintings, favouring the heavier. Default: equal."
+        ),
+    ] = None,
     patch_size: Annotated[
         int, typer.Option(help="Side of the feature patches matched to the painting's: 1, 3 or 5.")
     ] = _D.patch_size,
@@ -365,7 +394,7 @@ def paint_command(
     texture synthesis:  --style painting.jpg --output-size 512x512
     """
     options = dict(locals())  # every option, before anything else is defined here: see _settings
-    inputs = dict(style=style, style_map=style_map, target_map=target_map, content=content)
+    inputs = dict(style=_one_or_many(style), style_map=_one_or_many(style_map), target_map=target_map, content=content)
     watching = ctx.info_name == "watch"
     try:
         check_output_path(output)
@@ -375,10 +404,10 @@ def paint_command(
             settings, inputs = _job_from(from_, ctx, options)
         if inputs["style"] is None:
             raise DoodleError("give `style`: the painting whose style to use (or `from_`, an image doodle painted)")
+        listed = [path for value in inputs.values() for path in (value if isinstance(value, list) else [value])]
+        styles = inputs["style"] if isinstance(inputs["style"], list) else [inputs["style"]]
         _refuse_to_overwrite_inputs(
-            output,
-            [*inputs.values(), settings.weights, Path(settings.seed), from_],
-            found_beside=[inputs["style"], inputs["content"]],
+            output, [*listed, settings.weights, Path(settings.seed), from_], found_beside=[*styles, inputs["content"]]
         )
         if watching:
             if inputs["target_map"] is None:
@@ -395,6 +424,11 @@ def paint_command(
         _fail("interrupted; no output written")
     if not quiet:
         typer.echo(f"wrote {output} ({image.width}x{image.height})", err=True)
+
+
+def _one_or_many(paths: list[Path] | None) -> Path | list[Path] | None:
+    """A repeatable option's paths: None, the one path, or the list."""
+    return paths[0] if paths and len(paths) == 1 else paths or None
 
 
 def _refuse_to_overwrite_inputs(
@@ -489,6 +523,15 @@ def _open_painting(style: Path, style_map: Path | None, quiet: bool):
     return Painting.open(image, map_rgb, style.name)
 
 
+_ONE_STYLE_MAP = Annotated[
+    Path | None,
+    typer.Option(
+        "--style-map",
+        help="Label map of the style painting, in the same colours. Found as STYLE_sem.png when not given.",
+    ),
+]
+
+
 def _paint_options(dropped: set[str], replaced: dict, added: dict) -> inspect.Signature:
     """`doodle paint`'s signature for another command: some options ``dropped``, some given another
     ``(annotation, default)`` (``replaced``), new ones ``added`` after them; all keyword-only."""
@@ -525,8 +568,8 @@ def _studio_signature() -> inspect.Signature:
         typer.Option(help="A painter file from `doodle train` for this painting: a live preview of every stroke."),
     ]
     return _paint_options(
-        {"output", "target_map", "content", "save_every", "preserve_colors", "from_"},
-        {"style": (optional_style, None)},
+        {"output", "target_map", "content", "save_every", "preserve_colors", "from_", "style_blend"},
+        {"style": (optional_style, None), "style_map": (_ONE_STYLE_MAP, None)},
         {"host": (host, "127.0.0.1"), "port": (port, 8000), "painter": (painter, None)},
     )
 
@@ -642,8 +685,13 @@ def _train_signature() -> inspect.Signature:
             "preserve_colors",
             "optimizer",
             "from_",
+            "style_blend",
         },
-        {"output": (output, Path("painter.pt")), "style": (style, inspect.Parameter.empty)},
+        {
+            "output": (output, Path("painter.pt")),
+            "style": (style, inspect.Parameter.empty),
+            "style_map": (_ONE_STYLE_MAP, None),
+        },
         {
             "size": (
                 Annotated[int, typer.Option(min=32, help="Side of the square doodles trained on, in pixels.")],
@@ -708,7 +756,7 @@ def info_command(
         _fail(str(error))
     typer.echo(f"{image}: made by doodle {record['doodle']} (doodle {record['command']})")
     typer.echo("inputs:")
-    for name, entry in record["inputs"].items():
+    for name, entry in provenance.entries(record):
         state = provenance.input_state(entry)
         found = ", found beside its image" if entry.get("found") else ""
         typer.echo(f"  {name:12} {entry['path'] or '-'}  sha256 {entry['sha256'][:12]}  ({state}{found})")

@@ -66,10 +66,15 @@ class GramLoss(nn.Module):
     The Gram matrix is a mean over positions, so style and output sizes may differ.
     """
 
-    def __init__(self, style: Tensor) -> None:
+    def __init__(self, style: Tensor, paintings: Tensor | None = None, weights: Tensor | None = None) -> None:
+        """``paintings (1, P, Hs, Ws)`` (pooled to the style's size) and ``weights (P,)`` summing to 1:
+        the style is several paintings side by side, and the target mixes their Gram matrices by weight."""
         super().__init__()
         with torch.no_grad():
-            target = gram_matrix(style)
+            if paintings is None:
+                target = gram_matrix(style)
+            else:
+                target = torch.einsum("p,pij->ij", weights.to(style), label_grams(style, paintings))
         self.register_buffer("target", target)
         self.register_buffer("scale", target.pow(2).mean().clamp_min(1e-8))
 

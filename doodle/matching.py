@@ -84,6 +84,9 @@ class ExactMatcher:
     semantic_weight : float
     key_grid : (hs, ws)
         Positions of the style patches.
+    key_bias : (M,) tensor, optional
+        Added to every score of each style patch (several paintings blended by weight); as one more
+        key column, met by a column of ones in the queries.
     """
 
     def __init__(
@@ -96,10 +99,14 @@ class ExactMatcher:
         semantic_weight: float,
         key_grid: Grid,
         chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
+        key_bias: Tensor | None = None,
     ) -> None:
         self.key_grid, self.semantic_weight, self.chunk_elements = key_grid, semantic_weight, chunk_elements
         self.feature_dims, self.label_count = style_patches.shape[1], label_count
         self.keys = match_keys(style_patches, style_label_patches, semantic_weight)
+        self.biased = key_bias is not None
+        if self.biased:
+            self.keys = torch.cat([self.keys, key_bias[:, None].to(self.keys)], dim=1)
         # Feature NCC lies in [0, 1] for non-negative (ReLU) features, else in [-1, 1].
         feature_range = 1.0 if bool((style_patches >= 0).all()) else 2.0
         self.splits = style_label_patches is not None and semantic_weight >= _LABEL_MARGIN * feature_range
@@ -111,6 +118,13 @@ class ExactMatcher:
         self.by_label = self.splits and target_label_patches is not None
         self.query_labels = label_presence(target_label_patches, self.label_count) if self.by_label else None
 
+    def with_bias_column(self, queries: Tensor | None, count: int = 0) -> Tensor | None:
+        """``queries (N, D)`` with the column of ones that meets the keys' bias (``count`` rows when None)."""
+        if not self.biased:
+            return queries
+        ones = self.keys.new_ones(count if queries is None else queries.shape[0], 1)
+        return ones if queries is None else torch.cat([queries, ones], dim=1)
+
     def for_target(
         self, target_label_patches: Tensor | None, *, generator: torch.Generator | None = None
     ) -> ExactMatcher:
@@ -120,7 +134,7 @@ class ExactMatcher:
         return other
 
     def __call__(self, patches: Tensor, query_grid: Grid, previous: Matches | None = None) -> Tensor:
-        queries = match_keys(patches, self.target_label_patches, self.semantic_weight)
+        queries = self.with_bias_column(match_keys(patches, self.target_label_patches, self.semantic_weight))
         if self.by_label:
             return match_patches_by_label(
                 queries, self.keys, self.query_labels, self.key_labels, chunk_elements=self.chunk_elements
@@ -199,7 +213,8 @@ class FastMatcher:
         else:  # from a coarser phase
             seed = rescale_matches(previous.indices, previous.query_grid, previous.key_grid, query_grid, self.key_grid)
             rounds = 2 * self.patchmatch.rounds
-        return self.patchmatch(patches, query_grid, seed, self.query_labels, self.label_queries, rounds=rounds)
+        extra = self.exact.with_bias_column(self.label_queries, patches.shape[0])  # the queries' non-feature part
+        return self.patchmatch(patches, query_grid, seed, self.query_labels, extra, rounds=rounds)
 
 
 def build_matcher(
@@ -213,6 +228,7 @@ def build_matcher(
     key_grid: Grid,
     chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
     generator: torch.Generator | None = None,
+    key_bias: Tensor | None = None,
 ) -> Matcher:
     """The matcher called ``name`` (one of :data:`MATCHERS`); see :class:`ExactMatcher` for the parameters."""
     if name not in MATCHERS:
@@ -225,6 +241,7 @@ def build_matcher(
         semantic_weight=semantic_weight,
         key_grid=key_grid,
         chunk_elements=chunk_elements,
+        key_bias=key_bias,
     )
     return exact if name == "exact" else FastMatcher(exact, style_label_patches, generator=generator)
 

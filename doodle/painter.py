@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from .errors import DoodleError, PaintingStopped
 from .generator import TrainedPainter
 from .images import ImageInput, load_rgb, resize, scaled_shape, to_pil, to_tensor
 from .losses import ContentLoss, GramLoss, out_of_range, total_variation
-from .mrf import MRFLoss, pool_labels
+from .mrf import MRFLoss, blend_bias, pool_labels
 from .provenance import job_record, with_record
 from .repaint import changed_region, crop_scene
 from .scene import Scene, build_scene
@@ -125,6 +125,32 @@ def _rendered_start(scene: Scene, path: Path, random_seed: int) -> Tensor:
     return trained.render(scene.target_labels, seed=random_seed)
 
 
+def _blend_weights(settings: PaintSettings, paintings: int) -> Tensor:
+    """The weights of a blend of ``paintings`` (zero weights are left out before): ``(P,)``, summing to 1."""
+    weights = [w for w in settings.style_blend if w > 0] if settings.style_blend else [1.0] * paintings
+    if len(weights) != paintings:
+        raise DoodleError(f"`style_blend` has {len(weights)} weights above 0 for {paintings} paintings")
+    weights = torch.tensor(weights)
+    return weights / weights.sum()
+
+
+def _blended_inputs(
+    style: ImageInput | Sequence[ImageInput], style_map: ImageInput | Sequence[ImageInput] | None, blend
+) -> tuple:
+    """``style`` and ``style_map`` without the paintings of weight 0 in ``blend`` (so a blend of 1 and
+    0 paints as the first painting alone); a blend of another length than ``style`` is an error."""
+    styles = list(style) if isinstance(style, (list, tuple)) else [style]
+    if blend is None:
+        return style, style_map
+    if len(blend) != len(styles):
+        raise DoodleError(f"`style_blend` has {len(blend)} weights for {len(styles)} paintings; give one per `style`")
+    keep = [i for i, weight in enumerate(blend) if weight > 0]
+    maps = list(style_map) if isinstance(style_map, (list, tuple)) else None
+    if maps is not None and len(maps) == len(styles):
+        style_map = [maps[i] for i in keep]
+    return [styles[i] for i in keep], style_map
+
+
 class _Objective:
     """The weighted sum of all losses of one phase. ``(1, 3, h, w)`` image -> scalar."""
 
@@ -169,6 +195,12 @@ class _Objective:
             else resize(scene.style_labels, style_shape).to(device)
         )
         target_labels = None if scene.target_labels is None else resize(scene.target_labels, shape).to(device)
+        blend = None if scene.paintings is None else _blend_weights(settings, scene.paintings.shape[1])
+        paintings = None if blend is None else resize(scene.paintings, style_shape).to(device)
+
+        def pooled(name: str) -> Tensor | None:
+            return None if paintings is None else pool_labels(paintings, tuple(style[name].shape[-2:]))
+
         self.mrf = {}
         for name in self.mrf_layers:
             target_shape = network.feature_shape(name, shape)
@@ -190,9 +222,12 @@ class _Objective:
                 size=settings.patch_size,
                 matcher=settings.matcher,
                 generator=generator,
+                key_bias=None if blend is None else blend_bias(pooled(name), blend, settings.patch_size),
             )
         self.gram = (
-            {name: GramLoss(style[name]) for name in self.gram_layers} if same_style is None else same_style.gram
+            {name: GramLoss(style[name], pooled(name), blend) for name in self.gram_layers}
+            if same_style is None
+            else same_style.gram
         )
         self.content = {name: ContentLoss(content[name]) for name in self.content_layers}
         self.seconds = {"network": 0.0, "style": 0.0}
@@ -505,9 +540,9 @@ def _phase_reporter(
 
 
 def paint(
-    style: ImageInput,
+    style: ImageInput | Sequence[ImageInput],
     *,
-    style_map: ImageInput | None = None,
+    style_map: ImageInput | Sequence[ImageInput | None] | None = None,
     target_map: ImageInput | None = None,
     content: ImageInput | None = None,
     settings: PaintSettings | None = None,
@@ -519,11 +554,11 @@ def paint(
 
     Parameters
     ----------
-    style : path, PIL image or (H, W, 3) uint8 array
-        The painting whose style is used.
+    style : path, PIL image or (H, W, 3) uint8 array, or a list of them
+        The painting whose style is used; several are blended (``style_blend`` weighs them).
     style_map, target_map : same types, optional
-        Label maps of the style and of the output (the doodle, or the content's map). Found beside
-        their images as ``X_sem.png`` when not given.
+        Label maps of the style (one per painting) and of the output (the doodle, or the content's
+        map). Found beside their images as ``X_sem.png`` when not given.
     content : same types, optional
         A photo whose layout the output keeps.
     settings : PaintSettings, optional; ``**options`` override its fields (e.g. ``iterations=50``).
@@ -582,15 +617,17 @@ class Painter:
 
     def paint(
         self,
-        style: ImageInput,
+        style: ImageInput | Sequence[ImageInput],
         *,
-        style_map: ImageInput | None = None,
+        style_map: ImageInput | Sequence[ImageInput | None] | None = None,
         target_map: ImageInput | None = None,
         content: ImageInput | None = None,
         callback: Callback | None = None,
     ) -> Image.Image:
         """Paint with this painter's settings; the inputs are those of :func:`paint`."""
         settings = self.settings
+        recorded = dict(style=style, style_map=style_map, target_map=target_map, content=content)
+        style, style_map = _blended_inputs(style, style_map, settings.style_blend)
 
         def check_size(mode: str, shape: tuple[int, int], style_shape: tuple[int, int], labels: int) -> None:
             # Called once the inputs are read: their errors come first, then the weights', then the size's.
@@ -619,5 +656,4 @@ class Painter:
         ):
             self.memory = None  # another painting: free what was kept before painting it
         image, self.memory = paint_and_remember(scene, settings, self.network, callback=callback, previous=self.memory)
-        inputs = dict(style=style, style_map=style_map, target_map=target_map, content=content)
-        return with_record(to_pil(image), job_record("paint", settings, inputs))
+        return with_record(to_pil(image), job_record("paint", settings, recorded))

@@ -21,11 +21,20 @@ from .images import RECORD_KEY, ImageInput
 from .scene import found_map
 from .settings import PaintSettings
 
-__all__ = ["KEY", "job_record", "with_record", "read_record", "settings_from_record", "input_state", "input_paths"]
+__all__ = [
+    "KEY",
+    "job_record",
+    "with_record",
+    "read_record",
+    "settings_from_record",
+    "input_state",
+    "input_paths",
+    "entries",
+]
 
 KEY = RECORD_KEY  # the PNG text key
 FORMAT_VERSION = 1
-_TUPLES = ("output_size", "iterations", "style_layers", "content_layers")
+_TUPLES = ("output_size", "iterations", "style_layers", "content_layers", "style_blend")
 
 
 def _sha256(source: ImageInput | Path) -> str:
@@ -42,16 +51,34 @@ def _input(source: ImageInput | Path, *, found: bool = False) -> dict:
     return dict(path=path, sha256=_sha256(source), **({"found": True} if found else {}))
 
 
+def _inputs(source) -> dict | list[dict]:
+    """One input's entry, or a list of them (several paintings)."""
+    return [_input(one) for one in source] if isinstance(source, (list, tuple)) else _input(source)
+
+
+def entries(record: dict) -> list[tuple[str, dict]]:
+    """Each recorded input as ``(name, entry)``; several paintings are ``style 1``, ``style 2`` ..."""
+    flat = []
+    for name, value in record["inputs"].items():
+        many = isinstance(value, list)
+        flat += [(f"{name} {i}" if many else name, entry) for i, entry in enumerate(value if many else [value], 1)]
+    return flat
+
+
 def job_record(command: str, settings: PaintSettings, inputs: dict[str, ImageInput | None]) -> dict:
     """The record of one job: ``inputs`` by parameter name (``style``, ``target_map``, ...), None
     where not given. Maps found beside their images (``X_sem.png``) are recorded as ``found``;
     the weights and a start image file are recorded as inputs too."""
     from . import __version__  # (here: the package imports this module before it defines its version)
 
-    record_inputs = {name: _input(source) for name, source in inputs.items() if source is not None}
+    record_inputs = {name: _inputs(source) for name, source in inputs.items() if source is not None}
     for name, beside in (("style_map", "style"), ("target_map", "content")):
-        if name in inputs and inputs[name] is None and (found := found_map(inputs.get(beside))) is not None:
-            record_inputs[name] = _input(found, found=True)
+        if name in inputs and inputs[name] is None:
+            images = inputs.get(beside) if isinstance(inputs.get(beside), (list, tuple)) else [inputs.get(beside)]
+            found = [found_map(image) for image in images]
+            if all(path is not None for path in found):
+                entries = [_input(path, found=True) for path in found]
+                record_inputs[name] = entries if isinstance(inputs.get(beside), (list, tuple)) else entries[0]
     for name in ("weights", "seed"):
         value = getattr(settings, name)
         if value is not None and str(value) not in ("auto", "noise", "content") and Path(value).is_file():
@@ -120,13 +147,19 @@ def settings_from_record(record: dict, path: str | os.PathLike) -> PaintSettings
 def input_paths(record: dict, path: str | os.PathLike) -> dict[str, Path | None]:
     """The image inputs to paint again: paths by parameter name (None where the map was found beside
     its image, as it will be again); an input that was an image in memory cannot be read again."""
-    paths = {}
-    for name, entry in record["inputs"].items():
-        if name in ("weights", "seed"):
-            continue
+    for name, entry in entries(record):
         if entry["path"] is None:
             raise DoodleError(f"{path}: its {name} was an image in memory, not a file; give it again")
-        paths[name] = None if entry.get("found") else Path(entry["path"])
+
+    def path_of(entry: dict) -> Path | None:
+        return None if entry.get("found") else Path(entry["path"])
+
+    paths = {}
+    for name, value in record["inputs"].items():
+        if name not in ("weights", "seed"):
+            paths[name] = [path_of(e) for e in value] if isinstance(value, list) else path_of(value)
+            if isinstance(value, list) and all(p is None for p in paths[name]):
+                paths[name] = None  # found beside each painting, as they will be again
     return paths
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 from torch import Tensor
 
 import semantic_maps
@@ -19,7 +20,7 @@ from .settings import MIN_SIZE
 
 MAX_PIXELS = semantic_maps.io.MAX_PIXELS  # the largest image read is also the largest painted
 
-__all__ = ["Scene", "build_scene", "SizeCheck"]
+__all__ = ["Scene", "build_scene", "SizeCheck", "side_by_side", "found_map"]
 
 SizeCheck = Callable[[str, tuple[int, int], tuple[int, int], int], None]
 
@@ -30,7 +31,9 @@ class Scene:
 
     ``style (1, 3, Hs, Ws)``; ``content (1, 3, H, W)`` or None; label channels
     ``style_labels (1, K, Hs, Ws)`` and ``target_labels (1, K, H, W)``, both or neither;
-    ``shape = (H, W)`` of the output; ``palette (K, 3)`` uint8 or None.
+    ``shape = (H, W)`` of the output; ``palette (K, 3)`` uint8 or None. With several paintings,
+    ``style`` is an atlas of them side by side (see :func:`side_by_side`) and ``paintings
+    (1, P, Hs, Ws)`` says which painting each position belongs to (None for one painting).
     """
 
     mode: str
@@ -40,6 +43,7 @@ class Scene:
     target_labels: Tensor | None
     shape: tuple[int, int]
     palette: np.ndarray | None
+    paintings: Tensor | None = None
 
 
 def _name(source: ImageInput | None, default: str) -> str:
@@ -65,10 +69,57 @@ def _labels(rgb: np.ndarray, palette: np.ndarray, shape: tuple[int, int], name: 
     return resize(torch.from_numpy(semantic_maps.encode_labels(rgb, palette))[None], shape)
 
 
+def side_by_side(images: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Images ``(H_i, W_i, C)`` placed left to right, each mirrored downward to the tallest's height.
+
+    -> the atlas ``(H, sum W_i, C)`` and which image each column holds, ``(sum W_i,)`` int64.
+    """
+    height = max(image.shape[0] for image in images)
+    padded = [np.pad(image, ((0, height - image.shape[0]), (0, 0), (0, 0)), mode="symmetric") for image in images]
+    owner = np.concatenate([np.full(image.shape[1], index) for index, image in enumerate(images)])
+    return np.concatenate(padded, axis=1), owner
+
+
+def _paintings_side_by_side(
+    styles: list[ImageInput], style_maps: list[ImageInput | None] | None
+) -> tuple[Image.Image, np.ndarray | None, Tensor]:
+    """Several paintings (and their maps, given or found beside them) as one atlas painting.
+
+    -> the atlas, its map (None when no painting has one), and which painting each position is
+    ``(1, P, H, W)``. Every painting keeps its own size (its brush scale); maps are scaled to theirs.
+    """
+    if style_maps is not None and len(style_maps) != len(styles):
+        raise DoodleError(
+            f"{len(styles)} paintings and {len(style_maps)} style maps; give one `style_map` per `style`, "
+            "in the same order, or none (found beside each painting)"
+        )
+    images = [load_rgb(style, what="style image") for style in styles]
+    maps = [
+        found_map(style) if style_maps is None or style_maps[i] is None else style_maps[i]
+        for i, style in enumerate(styles)
+    ]
+    if any(m is None for m in maps) and not all(m is None for m in maps):
+        lacking = _name(styles[[m is None for m in maps].index(True)], "a painting")
+        raise DoodleError(
+            f"{lacking}: has no label map, and the other paintings have one; give each painting its map "
+            "(`style_map`, once per `style`) or none"
+        )
+    atlas, owner = side_by_side([np.asarray(image) for image in images])
+    atlas_map = None
+    if maps[0] is not None:
+        read = [
+            load_rgb(m, what="style map").resize(image.size, Image.NEAREST)
+            for m, image in zip(maps, images, strict=True)
+        ]
+        atlas_map, _ = side_by_side([np.asarray(m) for m in read])
+    which = torch.from_numpy(owner)[None, :] == torch.arange(len(styles))[:, None]  # (P, W)
+    return Image.fromarray(atlas), atlas_map, which[None, :, None, :].expand(-1, -1, atlas.shape[0], -1).float()
+
+
 def build_scene(
-    style: ImageInput,
+    style: ImageInput | Sequence[ImageInput],
     *,
-    style_map: ImageInput | None = None,
+    style_map: ImageInput | Sequence[ImageInput | None] | None = None,
     target_map: ImageInput | None = None,
     content: ImageInput | None = None,
     output_size: tuple[int, int] | None = None,
@@ -87,7 +138,21 @@ def build_scene(
 
     ``check_size(mode, shape, style_shape, labels)`` is called once the sizes are known, before the
     label maps are encoded and scaled (the costly part of a huge scene): it may raise to stop there.
+
+    Several paintings (a list of ``style``, and of ``style_map`` in the same order or None) are
+    painted from as one: side by side in one atlas, their labels shared by colour (``paintings``
+    says which is where). A texture then takes the first painting's size.
     """
+    paintings = None
+    if isinstance(style, (list, tuple)):
+        maps = None if style_map is None else list(style_map) if isinstance(style_map, (list, tuple)) else [style_map]
+        if len(style) == 1:
+            style, style_map = style[0], None if maps is None else maps[0]
+        else:
+            first = load_rgb(style[0], what="style image")
+            style, style_map, paintings = _paintings_side_by_side(list(style), maps)
+            if style_map is None and target_map is not None:
+                raise DoodleError("a target map needs the paintings' label maps; give `style_map` once per `style`")
     style_image = load_rgb(style, what="style image")
     content_image = None if content is None else load_rgb(content, what="content image")
     explicit_style_map, explicit_target_map = style_map is not None, target_map is not None
@@ -119,7 +184,7 @@ def build_scene(
     elif target_rgb is not None:
         reference = target_rgb.shape[:2]
     else:
-        reference = (style_image.height, style_image.width)
+        reference = (style_image.height, style_image.width) if paintings is None else (first.height, first.width)
     shape = reference if output_size is None else (output_size[1], output_size[0])  # (width, height) -> shape
     scene_scale = (
         1.0
@@ -211,4 +276,5 @@ def build_scene(
         target_labels=target_labels,
         shape=shape,
         palette=palette,
+        paintings=None if paintings is None else resize(paintings, style_shape),
     )

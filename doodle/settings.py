@@ -98,6 +98,7 @@ class PaintSettings:
     and ``preprocess`` ``None`` are implied by ``weights``. ``iterations``: see
     :meth:`phase_iterations`. ``noise_ratio`` ``None`` keeps the seed's own start (``auto``: label
     colours with some noise); a number blends ``noise_ratio * noise + (1 - noise_ratio) * start``.
+    ``style_blend``: one weight per painting when ``style`` is several (None: equal weights).
     ``preserve_colors`` (style transfer): ``luminance`` paints the luminance alone and keeps the
     content's chroma; ``histogram`` first gives the painting the content's colour mean and covariance.
     """
@@ -113,6 +114,7 @@ class PaintSettings:
     semantic_weight: float = 2.0
     smoothness: float = 2.0
     style_scale: float = 1.0
+    style_blend: tuple[float, ...] | None = None
     allow_missing_labels: bool = False
     patch_size: PatchSize = 3
     match_every: int = 10
@@ -140,6 +142,11 @@ class PaintSettings:
             ),
             (self.match_every >= 1, f"`match_every` must be at least 1, got {self.match_every}"),
             (self.style_scale > 0, f"`style_scale` must be positive, got {self.style_scale}"),
+            (
+                self.style_blend is None
+                or (all(math.isfinite(w) and w >= 0 for w in self.style_blend) and sum(self.style_blend) > 0),
+                f"`style_blend` must be weights of 0 or more, not all 0, got {self.style_blend}",
+            ),
             (
                 self.noise_ratio is None or 0 <= self.noise_ratio <= 1,
                 f"`noise_ratio` must be between 0 and 1, got {self.noise_ratio}",

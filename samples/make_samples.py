@@ -1,5 +1,5 @@
-"""Make the bundled sample inputs: a brush-stroke seaside "painting", its map, a new doodle, and ink
-shapes on light paper (for texture synthesis).
+"""Make the bundled sample inputs: a brush-stroke seaside "painting", its map, a new doodle, the same
+seaside at sunset (a second painter for blends), and ink shapes on light paper (for textures).
 
 Everything here is drawn by this script (no third-party image), so it is ours to ship.
 Run from the repository root: ``python samples/make_samples.py``.
@@ -26,6 +26,15 @@ STROKES = {
 }
 
 
+# The same seaside at sunset: another painter of the same scene type, for blends (--style-blend).
+SUNSET_STROKES = {
+    "sky": ([(240, 150, 90), (250, 200, 120), (210, 110, 120)], 0.0, 0.3),
+    "sea": ([(70, 50, 110), (120, 70, 110), (40, 30, 80)], 0.0, 0.1),
+    "cliffs": ([(110, 50, 40), (160, 80, 50), (60, 30, 35)], 1.4, 0.6),
+    "beach": ([(230, 160, 90), (200, 120, 70), (250, 190, 120)], 0.3, 0.8),
+}
+
+
 def _layout(kind: str) -> Image.Image:
     """A label map: ``painting`` (the painting's layout) or ``doodle`` (a new scene)."""
     canvas = Image.new("RGB", (WIDTH, HEIGHT), LABELS["sky"])
@@ -42,7 +51,7 @@ def _layout(kind: str) -> Image.Image:
     return canvas
 
 
-def _paint(layout: Image.Image, rng: np.random.Generator) -> Image.Image:
+def _paint(layout: Image.Image, rng: np.random.Generator, strokes: dict = STROKES) -> Image.Image:
     """Cover each region with short, jittered brush strokes of its colours."""
     labels = np.asarray(layout)
     canvas = Image.new("RGB", layout.size, (128, 128, 128))
@@ -52,7 +61,7 @@ def _paint(layout: Image.Image, rng: np.random.Generator) -> Image.Image:
         name = next(
             n for n, c in LABELS.items() if tuple(labels[y, x]) == tuple(int(c[i : i + 2], 16) for i in (1, 3, 5))
         )
-        colours, angle, spread = STROKES[name]
+        colours, angle, spread = strokes[name]
         base = np.array(colours[rng.integers(len(colours))], float)
         colour = tuple(int(v) for v in np.clip(base + rng.normal(0, 12, 3), 0, 255))
         theta = angle + rng.normal(0, spread)
@@ -102,6 +111,7 @@ def main() -> None:
     painting_map.save(HERE / "seaside_sem.png")
     _layout("doodle").save(HERE / "doodle_sem.png")
     shapes_on_paper(np.random.default_rng(7)).save(HERE / "paper_shapes.png")
+    _paint(painting_map, np.random.default_rng(1872), SUNSET_STROKES).save(HERE / "seaside_sunset.png")
 
 
 if __name__ == "__main__":

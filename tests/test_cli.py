@@ -114,6 +114,7 @@ EVERY_SETTING = {  # each PaintSettings field: its flag and a value other than t
     "semantic_weight": (["--semantic-weight", "3"], 3.0),
     "smoothness": (["--smoothness", "0.5"], 0.5),
     "style_scale": (["--style-scale", "0.75"], 0.75),
+    "style_blend": (["--style-blend", "0.7,0.3"], (0.7, 0.3)),
     "allow_missing_labels": (["--allow-missing-labels"], True),
     "patch_size": (["--patch-size", "5"], 5),
     "match_every": (["--match-every", "4"], 4),

@@ -236,3 +236,100 @@ def test_texture_synthesis_keeps_flat_paper_its_own_colour(real_net):
     result = paint(painting, network=real_net, output_size=(128, 128))  # the defaults, 17 s
     ratio = light_chroma(to_tensor(result)) / light_chroma(to_tensor(load_rgb(painting)))
     assert ratio < 1.3, ratio
+
+
+# -- several paintings -------------------------------------------------------------------------------
+
+
+def _second_painting(inputs):
+    """A second 40x56 noise painting with the same quadrant labels (style2.png, style2_sem.png)."""
+    from .conftest import quadrants
+
+    rng = np.random.default_rng(5)
+    Image.fromarray(rng.integers(0, 255, (56, 40, 3), dtype=np.uint8)).save(inputs / "style2.png")
+    Image.fromarray(quadrants(56)[:, :40].copy()).save(inputs / "style2_sem.png")
+    return inputs / "style2.png"
+
+
+def test_side_by_side_mirrors_the_shorter_painting_down():
+    from doodle.scene import side_by_side
+
+    tall, short = np.arange(6 * 2 * 1).reshape(6, 2, 1), np.arange(4 * 3 * 1).reshape(4, 3, 1) + 100
+    atlas, owner = side_by_side([tall, short])
+    assert atlas.shape == (6, 5, 1) and list(owner) == [0, 0, 1, 1, 1]
+    assert np.array_equal(atlas[:, :2], tall) and np.array_equal(atlas[:4, 2:], short)
+    assert np.array_equal(atlas[4:, 2:], short[::-1][:2])  # mirrored below
+
+
+def test_a_blend_of_one_and_zero_paints_as_the_first_painting_alone(inputs, tiny_net):
+    second = _second_painting(inputs)
+    options = dict(target_map=inputs / "doodle.png", network=tiny_net, phases=1, iterations=3)
+    alone = paint(inputs / "style.png", **options)
+    blended = paint([inputs / "style.png", second], style_blend=(1, 0), **options)
+    assert np.array_equal(np.asarray(alone), np.asarray(blended))
+    both = paint([inputs / "style.png", second], **options)  # equal weights: another image
+    assert both.size == alone.size and not np.array_equal(np.asarray(alone), np.asarray(both))
+
+
+def test_the_gram_target_of_a_blend_mixes_the_paintings_by_weight():
+    from doodle.losses import GramLoss, gram_matrix
+
+    first, second = torch.rand(1, 4, 6, 5), torch.rand(1, 4, 6, 3) * 2
+    paintings = torch.zeros(1, 2, 6, 8)
+    paintings[:, 0, :, :5], paintings[:, 1, :, 5:] = 1, 1
+    loss = GramLoss(torch.cat([first, second], dim=3), paintings, torch.tensor([0.7, 0.3]))
+    assert torch.allclose(loss.target, 0.7 * gram_matrix(first) + 0.3 * gram_matrix(second), atol=1e-5)
+
+
+def test_the_heavier_painting_wins_more_matches():
+    """Patches are matched among all paintings, each painting's score raised by its weight's log."""
+    from doodle.mrf import MRFLoss, blend_bias
+
+    generator = torch.Generator().manual_seed(0)
+    style = torch.rand(1, 8, 10, 20, generator=generator)  # two paintings of 10x10, side by side
+    paintings = torch.zeros(1, 2, 10, 20)
+    paintings[:, 0, :, :10], paintings[:, 1, :, 10:] = 1, 1
+    output = torch.rand(1, 8, 12, 12, generator=generator)
+    shares = []
+    for weights in ([0.9, 0.1], [0.5, 0.5], [0.1, 0.9]):
+        bias = blend_bias(paintings, torch.tensor(weights), 3)
+        loss = MRFLoss(style, size=3, matcher="exact", key_bias=bias)
+        columns = loss.match(output) % 18  # the key grid is 8 x 18: centres of columns 0..8 are the first's
+        shares.append(float((columns <= 8).float().mean()))
+    assert shares[0] > shares[1] > shares[2], shares
+    assert shares[0] > 0.8 and shares[2] < 0.1, shares
+
+
+def test_several_paintings_from_the_command_line_and_their_record(inputs, random_weights):
+    second = _second_painting(inputs)
+    output = inputs / "o.png"
+    args = tiny_run("paint", inputs, random_weights, "--style", str(second), "-o", str(output), "-q")
+    result = runner.invoke(app, [*args, "--style-blend", "0.6,0.4"])
+    assert result.exit_code == 0, result.output
+    record = read_record(output)
+    assert [entry["path"] for entry in record["inputs"]["style"]] == [str(inputs / "style.png"), str(second)]
+    assert all(entry["found"] for entry in record["inputs"]["style_map"])  # found beside each
+    assert record["settings"]["style_blend"] == [0.6, 0.4]
+    again = inputs / "again.png"
+    assert runner.invoke(app, ["paint", "--from", str(output), "-o", str(again), "-q"]).exit_code == 0
+    assert np.array_equal(np.asarray(Image.open(output)), np.asarray(Image.open(again)))
+    info = runner.invoke(app, ["info", str(output)]).output
+    assert "style 2" in info and "--style-blend" in info
+
+
+def test_several_paintings_bad_inputs_are_one_line(inputs, random_weights):
+    second = _second_painting(inputs)
+    output = inputs / "o.png"
+    output.write_bytes(b"precious")
+    base = tiny_run("paint", inputs, random_weights, "--style", str(second), "-o", str(output))
+    one_line_error(runner.invoke(app, [*base, "--style-blend", "0.5"]), "--style-blend", "1 weights for 2 paintings")
+    one_line_error(runner.invoke(app, [*base, "--style-blend", "a,b"]), "--style-blend", "not a list of weights")
+    one_line_error(runner.invoke(app, [*base, "--style-blend", "0,0"]), "--style-blend", "not all 0")
+    one_line_error(
+        runner.invoke(app, [*base, "--style-map", str(inputs / "style_sem.png")]),
+        "1 style maps",
+        "one --style-map per --style",
+    )
+    (inputs / "style2_sem.png").unlink()
+    one_line_error(runner.invoke(app, base), "style2.png", "has no label map")
+    assert output.read_bytes() == b"precious"

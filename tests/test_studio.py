@@ -296,7 +296,7 @@ def test_doodle_studio_takes_every_paint_setting(monkeypatch, tmp_path, tiny_net
     seen = {}
     monkeypatch.setattr(cli, "load_vgg", lambda *args, **kwargs: tiny_net)
     monkeypatch.setattr(doodle.studio, "serve", lambda session, sock: seen.update(session=session, sock=sock))
-    not_here = ("device", "preserve_colors")  # (the studio paints doodles: no photo whose colours to keep)
+    not_here = ("device", "preserve_colors", "style_blend")  # (the studio paints one painting's doodles)
     arguments = [argument for name, (flags, _) in EVERY_SETTING.items() if name not in not_here for argument in flags]
     result = CliRunner().invoke(cli.app, ["studio", "--style", str(tmp_path / "p.png"), "--port", "0", *arguments])
     assert result.exit_code == 0, result.output
