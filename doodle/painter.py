@@ -570,6 +570,8 @@ def paint(
     Returns
     -------
     PIL.Image.Image (RGB)
+        Its ``info["doodle"]`` records what made it (:mod:`doodle.provenance`); :func:`doodle.save_atomic`
+        writes that into a PNG (`doodle info`, `doodle paint --from` read it back).
 
     Raises
     ------
