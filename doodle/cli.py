@@ -711,6 +711,129 @@ def _train_signature() -> inspect.Signature:
 _command_with(_train, _train_signature(), "train")
 
 
+def _animate(**options) -> None:
+    """Paint a sequence of doodles as one steady animation: a folder of PNG frames, a GIF, WebP or MP4.
+
+    FRAMES are map images, folders of them or patterns (in natural order: frame2 before frame10).
+    The first frame is painted as `doodle paint` paints; each later one starts from the frame before
+    it, so what does not move stays put, at a fraction of the cost. --between N morphs N in-between
+    maps from each doodle to the next. Ctrl-C keeps the frames painted; --resume goes on after them.
+    """
+    from .animation import animate
+
+    output, quiet = options["output"], options["quiet"]
+    progress = _FramesProgress(quiet)
+    try:
+        if output.suffix:
+            check_output_path(output)
+        elif output.exists() and not output.is_dir():
+            raise DoodleError(f"{output}: is a file; give a folder for the frames, or a .gif, .webp or .mp4")
+        settings = _settings(options)
+        style = _one_or_many(options["style"])
+        if style is None:
+            raise DoodleError("give `style`: the painting whose style to use")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            files = animate(
+                style,
+                options["frames"],
+                output,
+                style_map=_one_or_many(options["style_map"]),
+                between=options["between"],
+                fps=options["fps"],
+                resume=options["resume"],
+                settings=settings,
+                on_frame=progress.frame,
+                callback=progress,
+            )
+    except DoodleError as error:
+        progress.close()
+        _fail(str(error))
+    except KeyboardInterrupt:
+        progress.close()
+        _fail("interrupted; the frames painted so far are kept: continue with --resume")
+    progress.close()
+    for warning in [] if quiet else {str(w.message) for w in caught}:
+        typer.echo(f"note: {cli_words(warning)}", err=True)
+    if not quiet:
+        typer.echo(f"wrote {output} ({len(files)} frames)", err=True)
+
+
+class _FramesProgress:
+    """One bar over the frames and one over the current frame's iterations."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.progress = (
+            None
+            if quiet
+            else Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+            )
+        )
+        self.frames = self.steps = None
+        self.phase = None
+
+    def frame(self, index: int, count: int) -> None:
+        if self.progress is None:
+            return
+        if self.frames is None:
+            self.progress.start()
+            self.frames = self.progress.add_task("frames", total=count, completed=index)
+        self.progress.update(self.frames, completed=index)
+        self.phase = None
+
+    def __call__(self, step: Step) -> None:
+        if self.progress is None:
+            return
+        if self.phase != step.phase:
+            if self.steps is not None:
+                self.progress.remove_task(self.steps)
+            width, height = step.size
+            self.steps = self.progress.add_task(
+                f"phase {step.phase}/{step.phases} {width}x{height}", total=step.iterations
+            )
+            self.phase = step.phase
+        self.progress.update(self.steps, completed=step.iteration)
+
+    def close(self) -> None:
+        if self.progress is not None and self.frames is not None:
+            self.progress.update(self.frames, completed=self.progress.tasks[0].total)
+            self.progress.stop()
+
+
+def _animate_signature() -> inspect.Signature:
+    frames = Annotated[
+        list[Path], typer.Argument(metavar="FRAMES", help="Frame maps: files, folders or patterns, in order.")
+    ]
+    output = Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", help="A folder for PNG frames, or a .gif, .webp or .mp4 (frames kept beside it)."
+        ),
+    ]
+    between = Annotated[int, typer.Option(min=0, help="In-between maps morphed from each doodle to the next.")]
+    fps = Annotated[float, typer.Option(min=0.1, help="Frames per second of the animation.")]
+    resume = Annotated[bool, typer.Option(help="Keep the frames already painted and go on after the last.")]
+    return _paint_options(
+        {"target_map", "content", "save_every", "from_", "output", "preserve_colors"},
+        {},
+        {
+            "frames": (frames, inspect.Parameter.empty),
+            "output": (output, Path("animation.gif")),
+            "between": (between, 0),
+            "fps": (fps, 8.0),
+            "resume": (resume, False),
+        },
+    )
+
+
+_command_with(_animate, _animate_signature(), "animate")
+
+
 @app.command("render")
 def render_command(
     painter_file: Annotated[Path, typer.Argument(metavar="PAINTER", help="A painter file from `doodle train`.")],

@@ -114,22 +114,23 @@ def check_output_path(path: str | os.PathLike, *, image: bool = True) -> Path:
     return path
 
 
-def save_atomic(image: Image.Image, path: str | os.PathLike) -> Path:
+def save_atomic(image: Image.Image, path: str | os.PathLike, **options) -> Path:
     """Write ``image`` to ``path`` through a temporary file in the same folder, then rename.
 
     A crash or interruption never leaves a half-written file, and an existing file is replaced
     only by a complete new one. If the write fails late (a full disk, a folder gone read-only), the
     image is saved in the system's temporary folder instead and the error says where, so no
     painting is lost. A PNG carries the record of what made the image, if it has one (:func:`png_record`).
+    ``options`` go to ``Image.save`` (e.g. ``save_all=True, append_images=...`` for an animation).
     """
     path = check_output_path(path)
     try:
-        _write_via_temporary(image, path, path.parent)
+        _write_via_temporary(image, path, path.parent, options)
     except OSError as error:
         reason = error.strerror or str(error)
         try:
             fallback = _write_via_temporary(
-                image, None, Path(tempfile.gettempdir()), stem=path.stem, suffix=path.suffix
+                image, None, Path(tempfile.gettempdir()), options, stem=path.stem, suffix=path.suffix
             )
         except OSError:
             raise DoodleError(
@@ -140,13 +141,13 @@ def save_atomic(image: Image.Image, path: str | os.PathLike) -> Path:
 
 
 def _write_via_temporary(
-    image: Image.Image, path: Path | None, folder: Path, *, stem: str = "", suffix: str = ""
+    image: Image.Image, path: Path | None, folder: Path, options: dict, *, stem: str = "", suffix: str = ""
 ) -> Path:
     """Encode into a temporary file in ``folder``; rename it to ``path``, or keep it (``path`` None)."""
     suffix = path.suffix if path is not None else suffix
     prefix = f".{path.stem}." if path is not None else f"doodle-{stem}-"
     image_format = Image.registered_extensions()[suffix.lower()]
-    options = png_record(image) if image_format == "PNG" else {}
+    options = {**(png_record(image) if image_format == "PNG" else {}), **options}
     return write_via_temporary(
         lambda stream: image.save(stream, format=image_format, **options), path, folder, prefix, suffix
     )

@@ -26,7 +26,7 @@ from .scene import Scene, build_scene
 from .settings import PaintSettings
 from .vgg import VGGFeatures, layer_stride, load_vgg, parse_layer
 
-__all__ = ["paint", "Painter", "paint_scene", "paint_and_remember", "Memory", "Step", "Callback"]
+__all__ = ["paint", "Painter", "paint_scene", "paint_and_remember", "Memory", "Step", "Callback", "initial_image"]
 
 
 @dataclass
@@ -86,7 +86,7 @@ def _label_colours(scene: Scene, shape: tuple[int, int]) -> Tensor:
     return torch.einsum("khw,kc->chw", resize(scene.target_labels, shape)[0], means)[None]
 
 
-def _initial_image(scene: Scene, settings: PaintSettings, shape: tuple[int, int]) -> Tensor:
+def initial_image(scene: Scene, settings: PaintSettings, shape: tuple[int, int]) -> Tensor:
     """The first phase's start: noise, the content, label colours plus noise (``auto``), an image
     file, or a trained painter's rendering of the doodle (a ``.pt`` file); with ``noise_ratio``,
     that start blended with noise."""
@@ -457,7 +457,7 @@ def _style_key(scene: Scene, settings: PaintSettings, network: VGGFeatures) -> t
         _fingerprint(scene.style_labels),
         scene.shape,
         None if scene.palette is None else scene.palette.tobytes(),
-        settings.replace(random_seed=0),
+        settings.replace(random_seed=0, seed="auto", noise_ratio=None),  # (the start does not touch the style side)
     )
 
 
@@ -485,7 +485,7 @@ def _paint_phases(
     for phase, factor in enumerate(factors, start=1):
         shape = scaled_shape(scene.shape, factor)
         started = time.perf_counter()
-        image = _initial_image(scene, settings, shape) if image is None else resize(image, shape)
+        image = initial_image(scene, settings, shape) if image is None else resize(image, shape)
         same_style = None if previous is None else previous.objectives.get(factor)
         coarser, objective = objective, _Objective(network, scene, settings, factor, shape, device, same_style)
         if context is not None:

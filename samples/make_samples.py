@@ -96,6 +96,18 @@ def shapes_on_paper(rng: np.random.Generator, size: int = 192) -> Image.Image:
     return canvas.filter(ImageFilter.SMOOTH)
 
 
+def rising_rock(height: int) -> Image.Image:
+    """A keyframe of the animated sample: sea and sky, the beach, and a rock stack ``height`` pixels
+    above the sea line (0: not yet risen)."""
+    canvas = Image.new("RGB", (WIDTH, HEIGHT), LABELS["sky"])
+    draw = ImageDraw.Draw(canvas)
+    draw.rectangle([0, 120, WIDTH, HEIGHT], fill=LABELS["sea"])
+    draw.polygon([(0, 160), (90, 170), (150, HEIGHT), (0, HEIGHT)], fill=LABELS["beach"])
+    if height > 0:
+        draw.polygon([(150, 135), (160, 120 - height), (195, 125 - height), (205, 135)], fill=LABELS["cliffs"])
+    return canvas
+
+
 def raise_sea_line(map_path: Path, output: Path, pixels: int = 30) -> None:
     """The edit of the "edit an existing painting" workflow: the sea (the label at the bottom
     middle) grows ``pixels`` upward over whatever lies above it, column by column."""
@@ -112,6 +124,9 @@ def main() -> None:
     _layout("doodle").save(HERE / "doodle_sem.png")
     shapes_on_paper(np.random.default_rng(7)).save(HERE / "paper_shapes.png")
     _paint(painting_map, np.random.default_rng(1872), SUNSET_STROKES).save(HERE / "seaside_sunset.png")
+    (HERE / "rising_rock").mkdir(exist_ok=True)  # keyframes of the animated sample (doodle animate)
+    for index, height in enumerate((0, 45, 90), start=1):
+        rising_rock(height).save(HERE / "rising_rock" / f"key{index}.png")
 
 
 if __name__ == "__main__":

@@ -218,10 +218,10 @@ def test_a_full_disk_after_painting_keeps_the_result_elsewhere(case, monkeypatch
 
     write = doodle.images._write_via_temporary
 
-    def full_disk(image, path, folder, **kwargs):
+    def full_disk(image, path, folder, *args, **kwargs):
         if path is not None:
             raise OSError(28, "No space left on device")
-        return write(image, path, folder, **kwargs)
+        return write(image, path, folder, *args, **kwargs)
 
     monkeypatch.setattr(doodle.images, "_write_via_temporary", full_disk)
     line = _fails(

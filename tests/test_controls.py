@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from doodle import DoodleError, PaintSettings, build_scene, paint
 from doodle.cli import app
 from doodle.colors import match_colors, rgb_to_yiq, yiq_to_rgb
-from doodle.painter import _initial_image, _label_colours
+from doodle.painter import _label_colours, initial_image
 from doodle.provenance import read_record
 from doodle.studio.session import encode_png
 
@@ -45,25 +45,25 @@ def test_noise_ratio_blends_the_seed_with_noise(tmp_path):
     scene = build_scene(painting, content=photo)
     content = scene.content
     shape = scene.shape
-    noise = _initial_image(scene, PaintSettings(seed="noise"), shape)
-    assert torch.equal(_initial_image(scene, PaintSettings(seed="content"), shape), content)
-    assert torch.equal(_initial_image(scene, PaintSettings(seed="content", noise_ratio=0.0), shape), content)
-    assert torch.allclose(_initial_image(scene, PaintSettings(seed="content", noise_ratio=1.0), shape), noise)
-    blend = _initial_image(scene, PaintSettings(seed="content", noise_ratio=0.9), shape)
+    noise = initial_image(scene, PaintSettings(seed="noise"), shape)
+    assert torch.equal(initial_image(scene, PaintSettings(seed="content"), shape), content)
+    assert torch.equal(initial_image(scene, PaintSettings(seed="content", noise_ratio=0.0), shape), content)
+    assert torch.allclose(initial_image(scene, PaintSettings(seed="content", noise_ratio=1.0), shape), noise)
+    blend = initial_image(scene, PaintSettings(seed="content", noise_ratio=0.9), shape)
     assert torch.allclose(blend, 0.9 * noise + 0.1 * content)
     # auto is the content here, so auto blends the same way; a start image file blends too
-    assert torch.allclose(_initial_image(scene, PaintSettings(noise_ratio=0.9), shape), blend)
-    assert torch.allclose(_initial_image(scene, PaintSettings(seed=str(photo), noise_ratio=0.9), shape), blend)
+    assert torch.allclose(initial_image(scene, PaintSettings(noise_ratio=0.9), shape), blend)
+    assert torch.allclose(initial_image(scene, PaintSettings(seed=str(photo), noise_ratio=0.9), shape), blend)
 
 
 def test_noise_ratio_in_a_doodle_blends_the_label_colours(inputs):
     scene = build_scene(inputs / "style.png", style_map=inputs / "style_sem.png", target_map=inputs / "doodle.png")
-    auto = _initial_image(scene, PaintSettings(), scene.shape)
-    colours = _initial_image(scene, PaintSettings(noise_ratio=0.0), scene.shape)
+    auto = initial_image(scene, PaintSettings(), scene.shape)
+    colours = initial_image(scene, PaintSettings(noise_ratio=0.0), scene.shape)
     assert torch.equal(colours, _label_colours(scene, scene.shape))  # each label's mean colour in the painting
     assert (auto - colours).abs().mean() > 0.05  # auto adds noise to them
-    noise = _initial_image(scene, PaintSettings(seed="noise"), scene.shape)
-    assert torch.allclose(_initial_image(scene, PaintSettings(noise_ratio=0.5), scene.shape), (noise + colours) / 2)
+    noise = initial_image(scene, PaintSettings(seed="noise"), scene.shape)
+    assert torch.allclose(initial_image(scene, PaintSettings(noise_ratio=0.5), scene.shape), (noise + colours) / 2)
 
 
 @pytest.mark.parametrize("ratio", [-0.1, 1.5, float("nan")])

@@ -13,7 +13,7 @@ from doodle.cli import app
 from doodle.errors import DoodleError
 from doodle.generator import Generator, TrainedPainter
 from doodle.layouts import LayoutSampler
-from doodle.painter import _initial_image
+from doodle.painter import initial_image
 from doodle.provenance import read_record
 from doodle.scene import build_scene
 from doodle.training import PainterLoss, train_painter
@@ -168,7 +168,7 @@ def test_paint_can_start_from_a_painter(tmp_path, painting, tiny_net):
     Image.fromarray(quadrants(64)[::-1].copy()).save(tmp_path / "doodle.png")
     scene = build_scene(painting / "style.png", target_map=tmp_path / "doodle.png")
     settings = PaintSettings(seed=str(tmp_path / "p.pt"), random_seed=5)
-    start = _initial_image(scene, settings, (32, 32))
+    start = initial_image(scene, settings, (32, 32))
     expected = torch.nn.functional.interpolate(trained.render(scene.target_labels, seed=5), size=(32, 32),
                                                mode="area")  # fmt: skip
     assert torch.allclose(start, expected, atol=1e-6)
@@ -181,7 +181,7 @@ def test_paint_can_start_from_a_painter(tmp_path, painting, tiny_net):
     scene = build_scene(painting / "style.png", style_map=tmp_path / "other_sem.png",
                         target_map=tmp_path / "other_doodle.png")  # fmt: skip
     with pytest.raises(DoodleError, match="that painter's labels"):
-        _initial_image(scene, settings, (32, 32))
+        initial_image(scene, settings, (32, 32))
 
 
 def _train_args(painting, weights, *extra):
