@@ -17,12 +17,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 from scipy import ndimage
 
 import semantic_maps
 
 from .errors import DoodleError
-from .images import check_output_path, load_rgb, resize, save_atomic, to_pil, to_tensor
+from .images import check_output_path, load_rgb, save_atomic, to_pil
 from .painter import Painter, Step, initial_image
 from .scene import build_scene
 from .settings import PaintSettings
@@ -34,6 +35,7 @@ __all__ = [
     "frames_folder",
     "paint_frames",
     "write_animation",
+    "warp_by_labels",
     "LATER_FRAME",
 ]
 
@@ -136,10 +138,40 @@ def with_in_betweens(maps: list[np.ndarray], between: int, palette: np.ndarray) 
 CHANGE_MARGIN = 1  # pixels around a change of label that start afresh too
 
 
+OBJECT_SHARE = 0.25  # a label covering less of the frame than this is an object, moved with its centre
+
+
+def warp_by_labels(image: np.ndarray, before: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The frame ``image (H, W, C)`` of label map ``before (H, W)`` carried to label map ``after``.
+
+    A pixel whose label stays keeps its place; an object (a label covering less than
+    :data:`OBJECT_SHARE` of the frame) moves with its region's centre, so its texture travels with
+    it. -> the carried image, and where it is known ``(H, W)`` bool (False: the label there is new,
+    or was not at the place it would come from).
+    """
+    carried, known = image.copy(), before == after
+    rows, columns = np.indices(after.shape)
+    for label in np.unique(after):
+        was, now = before == label, after == label
+        if not was.any() or now.mean() >= OBJECT_SHARE:
+            continue
+        move = np.round(np.argwhere(now).mean(axis=0) - np.argwhere(was).mean(axis=0)).astype(int)
+        if not move.any():
+            continue
+        source_rows, source_columns = rows - move[0], columns - move[1]
+        inside = (source_rows >= 0) & (source_rows < after.shape[0]) & (source_columns >= 0)
+        inside &= source_columns < after.shape[1]
+        take = now & inside
+        take[take] = was[source_rows[take], source_columns[take]]
+        carried[take] = image[source_rows[take], source_columns[take]]
+        known[now] = take[now]
+    return carried, known
+
+
 def _next_start(style, style_map, before: np.ndarray, doodle: np.ndarray, previous: Path, settings: PaintSettings):
-    """A later frame's start: the frame before it where the map kept its label, and where the label
-    changed (and ``CHANGE_MARGIN`` around), the first frame's kind of start: the painting's colour of
-    the new label, with noise. -> an RGB image."""
+    """A later frame's start: the frame before it, carried to this frame's map (:func:`warp_by_labels`);
+    where that leaves a pixel unknown (and ``CHANGE_MARGIN`` around), the first frame's kind of start,
+    the painting's colour of the label. -> an RGB image."""
     scene = build_scene(
         style,
         style_map=style_map,
@@ -149,10 +181,18 @@ def _next_start(style, style_map, before: np.ndarray, doodle: np.ndarray, previo
         allow_missing_labels=settings.allow_missing_labels,
     )
     fresh = initial_image(scene, settings.replace(seed="auto", noise_ratio=0.0), scene.shape)
-    kept = to_tensor(load_rgb(previous, what="frame"))
-    changed = ndimage.binary_dilation((before != doodle).any(axis=-1), iterations=CHANGE_MARGIN)
-    changed = resize(torch.from_numpy(changed.astype(np.float32))[None, None], scene.shape) > 0
-    return to_pil(torch.where(changed, fresh, resize(kept, scene.shape)))
+    height, width = scene.shape
+    palette = semantic_maps.find_palette(np.concatenate([before, doodle], axis=1))
+
+    def labels(rgb: np.ndarray) -> np.ndarray:
+        indices = semantic_maps.encode_labels(rgb, palette).argmax(axis=0).astype(np.uint8)
+        return np.asarray(Image.fromarray(indices).resize((width, height), Image.NEAREST))
+
+    kept = np.asarray(load_rgb(previous, what="frame").resize((width, height)), np.float32) / 255
+    carried, known = warp_by_labels(kept, labels(before), labels(doodle))
+    unknown = ndimage.binary_dilation(~known, iterations=CHANGE_MARGIN)
+    carried = torch.from_numpy(carried).permute(2, 0, 1)[None]
+    return to_pil(torch.where(torch.from_numpy(unknown)[None, None], fresh, carried))
 
 
 def frames_folder(output: Path) -> Path:

@@ -60,6 +60,18 @@ def test_a_region_only_in_the_last_keyframe_grows_from_its_deepest_point():
     assert (grown[21, 21] == RED).all()  # around the square's centre
 
 
+def test_a_known_shift_moves_an_object_by_that_shift():
+    from doodle.animation import warp_by_labels
+
+    before, after = np.zeros((40, 40), np.uint8), np.zeros((40, 40), np.uint8)
+    before[10:20, 5:15], after[13:23, 11:21] = 1, 1  # the object moves 3 down and 6 right
+    image = np.random.default_rng(0).random((40, 40, 3))
+    carried, known = warp_by_labels(image, before, after)
+    assert np.array_equal(carried[13:23, 11:21], image[10:20, 5:15]) and known[13:23, 11:21].all()
+    assert not known[10:13, 5:11].any()  # where it was and is no more: unknown (painted afresh)
+    assert np.array_equal(carried[25:, :], image[25:, :]) and known[25:, :].all()  # the rest stays put
+
+
 def _frames(folder, count=3):
     """Frame maps: the quadrants with a square of the second label moving right."""
     folder.mkdir()
