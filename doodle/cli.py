@@ -155,24 +155,21 @@ def _job_from(source: Path, ctx: typer.Context, options: dict) -> tuple[PaintSet
     return settings, inputs
 
 
+def _bars(quiet: bool, *fields: TextColumn) -> Progress | None:
+    """Progress bars on stderr (None when ``quiet``): each task's description, its bar, done/total,
+    ``fields``, the time elapsed."""
+    if quiet:
+        return None
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), *fields, TimeElapsedColumn())
+    return Progress(*columns, console=Console(stderr=True))
+
+
 class _Reporter:
     """Progress bar per phase with the current loss; intermediate frames with --save-every."""
 
     def __init__(self, output: Path, quiet: bool, save_every: int) -> None:
         self.output, self.save_every = output, save_every
-        self.progress = (
-            None
-            if quiet
-            else Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("loss {task.fields[loss]:.4f}"),
-                TimeElapsedColumn(),
-                transient=False,
-                console=Console(stderr=True),
-            )
-        )
+        self.progress = _bars(quiet, TextColumn("loss {task.fields[loss]:.4f}"))
         self.task = None
         self.phase = 0
 
@@ -633,18 +630,7 @@ class _TrainingProgress:
 
     def __init__(self, quiet: bool) -> None:
         self.step, self.seconds, self.mean = 0, 0.0, None
-        self.progress = (
-            None
-            if quiet
-            else Progress(
-                TextColumn("training"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("loss {task.fields[loss]:.4f}"),
-                TimeElapsedColumn(),
-                console=Console(stderr=True),
-            )
-        )
+        self.progress = _bars(quiet, TextColumn("loss {task.fields[loss]:.4f}"))
         self.task = None
 
     def __call__(self, step) -> None:
@@ -654,7 +640,7 @@ class _TrainingProgress:
             return
         if self.task is None:
             self.progress.start()
-            self.task = self.progress.add_task("", total=step.steps, completed=step.step - 1, loss=self.mean)
+            self.task = self.progress.add_task("training", total=step.steps, completed=step.step - 1, loss=self.mean)
         self.progress.update(self.task, completed=step.step, loss=self.mean)
 
     def close(self) -> None:
@@ -763,17 +749,7 @@ class _FramesProgress:
     """One bar over the frames and one over the current frame's iterations."""
 
     def __init__(self, quiet: bool) -> None:
-        self.progress = (
-            None
-            if quiet
-            else Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=Console(stderr=True),
-            )
-        )
+        self.progress = _bars(quiet)
         self.frames = self.steps = None
         self.phase = None
 
