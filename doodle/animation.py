@@ -29,7 +29,9 @@ from .scene import build_scene
 from .settings import PaintSettings
 
 __all__ = [
+    "animate",
     "frame_paths",
+    "read_maps",
     "in_betweens",
     "with_in_betweens",
     "frames_folder",
@@ -276,7 +278,7 @@ def write_animation(frames: list[Path], output: Path, fps: float) -> None:
         raise DoodleError(f"{output}: an animation is a folder, .gif, .webp or .mp4")
 
 
-def check_frames(maps: list[np.ndarray], paths: list[Path]) -> None:
+def _check_frames(maps: list[np.ndarray], paths: list[Path]) -> None:
     """Every frame map of the first one's size (one line naming the first that is not)."""
     height, width = maps[0].shape[:2]
     for path, rgb in zip(paths, maps, strict=True):
@@ -290,7 +292,7 @@ def check_frames(maps: list[np.ndarray], paths: list[Path]) -> None:
 def read_maps(paths: list[Path]) -> list[np.ndarray]:
     """The frame maps as ``(H, W, 3)`` uint8 arrays, checked to be of one size."""
     maps = [np.asarray(load_rgb(path, what="frame map")) for path in paths]
-    check_frames(maps, paths)
+    _check_frames(maps, paths)
     return maps
 
 
