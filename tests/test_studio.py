@@ -279,6 +279,18 @@ def test_a_trained_painter_previews_the_doodle_at_once(client, session):
     assert client.get("/api/state").json()["preview"] is False
 
 
+def test_a_failing_preview_is_a_clear_error_not_a_bare_500(client, session, monkeypatch):
+    session.trained = _trained(session.painting.palette)
+
+    def out_of_memory(*args, **kwargs):
+        raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB\nmore details")
+
+    monkeypatch.setattr(session.trained, "render", out_of_memory)
+    reply = client.post("/api/preview", json=paint_request(np.zeros((24, 40), np.uint8)))
+    assert reply.status_code == 400
+    assert reply.json()["error"] == "the live preview failed: CUDA out of memory. Tried to allocate 2.00 GiB"
+
+
 # ---- the command ----------------------------------------------------------------------------------------
 
 

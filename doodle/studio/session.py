@@ -261,7 +261,10 @@ class Session:
             raise DoodleError(f"doodle: label {labels.max()} is not one of the {len(self.trained.palette)} labels")
         one_hot = torch.nn.functional.one_hot(torch.from_numpy(labels.astype(np.int64)), len(self.trained.palette))
         with self._render_lock:  # one render at a time: they would only slow each other down
-            image = self.trained.render(one_hot.permute(2, 0, 1)[None].float(), seed=random_seed)
+            try:
+                image = self.trained.render(one_hot.permute(2, 0, 1)[None].float(), seed=random_seed)
+            except (RuntimeError, MemoryError) as error:  # torch's failures (out of memory, a broken file)
+                raise DoodleError(f"the live preview failed: {str(error).splitlines()[0][:200]}") from None
         buffer = io.BytesIO()
         to_pil(image).save(buffer, format="JPEG", quality=90)
         return buffer.getvalue()
