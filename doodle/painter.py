@@ -408,8 +408,8 @@ def _paint_remembering(
     key = _style_key(scene, settings, network)
     same = previous if previous is not None and previous.key == key else None
     target, region = _target(scene), None
+    from_file = settings.seed not in ("auto", "noise", "content")  # a start image may have changed on disk
     if same is not None and same.settings == settings and same.target.shape == target.shape:
-        from_file = settings.seed not in ("auto", "noise", "content")  # a start image may have changed on disk
         if not from_file and torch.equal(same.target, target):
             return same.image, same  # deterministic: the same inputs and settings paint the same image
         smallest = _smallest_side(settings, network) * 2 ** (settings.phases - 1)  # at the coarsest phase
@@ -421,8 +421,18 @@ def _paint_remembering(
             return image, Memory(key, objectives, settings, target, image)
         top, left, height, width = region.box
         kept = same.image[..., top : top + height, left : left + width]
+        start = None
+        if from_file and Path(settings.seed).suffix != ".pt":  # the start image's own part of the box
+            start = initial_image(scene, settings, scene.shape)[..., top : top + height, left : left + width]
         part, _ = _paint_phases(
-            crop_scene(scene, region.box), settings, network.to(device), device, callback, same, (kept, region.free)
+            crop_scene(scene, region.box),
+            settings,
+            network.to(device),
+            device,
+            callback,
+            same,
+            (kept, region.free),
+            start,
         )
         image = same.image.clone()
         image[..., top : top + height, left : left + width] = part
@@ -475,9 +485,11 @@ def _paint_phases(
     callback: Callback | None,
     previous: Memory | None,
     context: tuple[Tensor, Tensor] | None = None,
+    start: Tensor | None = None,
 ) -> tuple[Tensor, dict[float, _Objective]]:
     """Paint coarse to fine. ``context = (image, free)``: start from ``image (1, 3, H, W)`` and paint only
-    where ``free (1, 1, H, W)`` is 1 (0: keep). -> the image and each phase's objective by scale."""
+    where ``free (1, 1, H, W)`` is 1 (0: keep). ``start (1, 3, H, W)``: the start image, instead of the
+    settings' seed. -> the image and each phase's objective by scale."""
     factors = _phase_factors(scene.shape, settings.phases, smallest=_smallest_side(settings, network))
     iterations = settings.phase_iterations(len(factors))
     image = objective = None
@@ -485,7 +497,10 @@ def _paint_phases(
     for phase, factor in enumerate(factors, start=1):
         shape = scaled_shape(scene.shape, factor)
         started = time.perf_counter()
-        image = initial_image(scene, settings, shape) if image is None else resize(image, shape)
+        if image is None:
+            image = initial_image(scene, settings, shape) if start is None else resize(start, shape)
+        else:
+            image = resize(image, shape)
         same_style = None if previous is None else previous.objectives.get(factor)
         coarser, objective = objective, _Objective(network, scene, settings, factor, shape, device, same_style)
         if context is not None:

@@ -188,3 +188,33 @@ def test_a_small_edit_is_painted_again_only_around_it(tiny_net, noise_style):
     assert np.array_equal(second[:, :142], first[:, :142])  # outside the box, nothing moved
     assert np.array_equal(second[:, 142:200], first[:, 142:200])  # the context inside the box is kept
     assert np.abs(second[10:20, 230:240] - first[10:20, 230:240]).mean() > 10  # the edit was painted
+
+
+def test_a_small_edit_started_from_an_image_starts_from_that_image_s_own_part(
+    tiny_net, noise_style, tmp_path, monkeypatch
+):
+    """A repaint of a small edit paints a box: a start image file gives the box its own part of the
+    image (it used to be the whole start image squeezed into the box)."""
+    import doodle.painter
+    from doodle import Painter
+
+    style_map = np.zeros((40, 64, 3), np.uint8)
+    style_map[:, 32:] = 255
+    doodle_map = np.zeros((96, 256, 3), np.uint8)
+    doodle_map[48:] = 255
+    edited = doodle_map.copy()
+    edited[10:20, 230:240] = 255
+    start = np.random.default_rng(0).integers(0, 255, (96, 256, 3), dtype=np.uint8)
+    Image.fromarray(start).save(tmp_path / "start.png")
+    painter = Painter(network=tiny_net, output_size=(256, 96), phases=1, iterations=2, seed=str(tmp_path / "start.png"))
+    painter.paint(noise_style, style_map=style_map, target_map=doodle_map)
+    starts = []
+    optimise = doodle.painter._optimise
+    monkeypatch.setattr(
+        doodle.painter, "_optimise", lambda objective, image, *a: starts.append(image) or optimise(objective, image, *a)
+    )
+    painter.paint(noise_style, style_map=style_map, target_map=edited)
+    (box,) = starts
+    assert box.shape[-2:] == (96, 114)  # the box of the test above, columns 142-255
+    free = box[0, :, 10:20, 230 - 142 : 240 - 142]  # inside the edit: the start image's own pixels
+    assert torch.allclose(free, torch.from_numpy(start[10:20, 230:240]).permute(2, 0, 1).float() / 255, atol=1e-6)
