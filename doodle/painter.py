@@ -23,7 +23,7 @@ from .mrf import MRFLoss, blend_bias, pool_labels
 from .provenance import job_record, with_record
 from .repaint import changed_region, crop_scene
 from .scene import Scene, build_scene
-from .settings import PaintSettings
+from .settings import SEED_KEYWORDS, PaintSettings
 from .vgg import VGGFeatures, layer_stride, load_vgg, parse_layer
 
 __all__ = ["paint", "Painter", "paint_scene", "paint_and_remember", "Memory", "Step", "Callback", "initial_image"]
@@ -408,7 +408,7 @@ def _paint_remembering(
     key = _style_key(scene, settings, network)
     same = previous if previous is not None and previous.key == key else None
     target, region = _target(scene), None
-    from_file = settings.seed not in ("auto", "noise", "content")  # a start image may have changed on disk
+    from_file = settings.seed not in SEED_KEYWORDS  # a start image may have changed on disk
     if same is not None and same.settings == settings and same.target.shape == target.shape:
         if not from_file and torch.equal(same.target, target):
             return same.image, same  # deterministic: the same inputs and settings paint the same image

@@ -19,7 +19,7 @@ from PIL import Image
 from .errors import DoodleError
 from .images import RECORD_KEY, ImageInput
 from .scene import found_map
-from .settings import PaintSettings
+from .settings import SEED_KEYWORDS, PaintSettings
 
 __all__ = [
     "KEY",
@@ -37,10 +37,19 @@ FORMAT_VERSION = 1
 _TUPLES = ("output_size", "iterations", "style_layers", "content_layers", "style_blend")
 
 
+# File digests by (path, size, modification time): watch, the studio and animate record the same
+# weights (tens to hundreds of MB) and paintings on every paint; a file is read again only if it changed.
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
 def _sha256(source: ImageInput | Path) -> str:
     if isinstance(source, (str, os.PathLike)):
-        with open(source, "rb") as file:
-            return hashlib.file_digest(file, "sha256").hexdigest()
+        status = os.stat(source)
+        key = (os.path.abspath(source), status.st_size, status.st_mtime_ns)
+        if key not in _DIGESTS:
+            with open(source, "rb") as file:
+                _DIGESTS[key] = hashlib.file_digest(file, "sha256").hexdigest()
+        return _DIGESTS[key]
     pixels = np.asarray(source.convert("RGB") if isinstance(source, Image.Image) else source)
     return hashlib.sha256(np.ascontiguousarray(pixels).tobytes()).hexdigest()
 
@@ -77,11 +86,11 @@ def job_record(command: str, settings: PaintSettings, inputs: dict[str, ImageInp
             images = inputs.get(beside) if isinstance(inputs.get(beside), (list, tuple)) else [inputs.get(beside)]
             found = [found_map(image) for image in images]
             if all(path is not None for path in found):
-                entries = [_input(path, found=True) for path in found]
-                record_inputs[name] = entries if isinstance(inputs.get(beside), (list, tuple)) else entries[0]
+                beside_each = [_input(path, found=True) for path in found]
+                record_inputs[name] = beside_each if isinstance(inputs.get(beside), (list, tuple)) else beside_each[0]
     for name in ("weights", "seed"):
         value = getattr(settings, name)
-        if value is not None and str(value) not in ("auto", "noise", "content") and Path(value).is_file():
+        if value is not None and str(value) not in SEED_KEYWORDS and Path(value).is_file():
             record_inputs[name] = _input(Path(value))
     values = {
         field.name: _plain(getattr(settings, field.name))

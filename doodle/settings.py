@@ -29,6 +29,7 @@ __all__ = [
     "DEFAULT_GRAM_LAYERS",
     "TEXTURE_LAYERS",
     "MIN_SIZE",
+    "SEED_KEYWORDS",
 ]
 
 StyleLoss = Literal["mrf", "gram", "both"]
@@ -39,6 +40,7 @@ PreserveColors = Literal["luminance", "histogram"]
 DEFAULT_MRF_LAYERS = ("relu2_1", "relu3_1", "relu4_1")
 DEFAULT_GRAM_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 TEXTURE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")  # both terms, in texture synthesis: see for_mode
+SEED_KEYWORDS = ("auto", "noise", "content")  # the starts of `seed` that are not a file
 MIN_SIZE = 16  # smallest output side, in pixels: below it VGG's deeper layers have no positions left
 
 
