@@ -23,7 +23,7 @@ from scipy import ndimage
 import semantic_maps
 
 from .errors import DoodleError
-from .images import check_output_path, load_rgb, save_atomic, to_pil
+from .images import check_output_path, load_rgb, save_atomic, to_pil, write_via_temporary
 from .painter import Painter, Step, initial_image
 from .scene import build_scene
 from .settings import PaintSettings
@@ -268,7 +268,6 @@ def write_animation(frames: list[Path], output: Path, fps: float) -> None:
             raise DoodleError(
                 f"{output}: MP4 needs the video extra; pip install 'doodle[video]' (or write .gif or .webp)"
             ) from None
-        from .images import write_via_temporary
 
         def encode(stream) -> None:
             iio.imwrite(stream, np.stack([np.asarray(i) for i in images]), extension=".mp4", fps=fps)

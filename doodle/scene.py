@@ -82,11 +82,12 @@ def side_by_side(images: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 def _paintings_side_by_side(
     styles: list[ImageInput], style_maps: list[ImageInput | None] | None
-) -> tuple[Image.Image, np.ndarray | None, Tensor]:
+) -> tuple[Image.Image, np.ndarray | None, Tensor, tuple[int, int]]:
     """Several paintings (and their maps, given or found beside them) as one atlas painting.
 
-    -> the atlas, its map (None when no painting has one), and which painting each position is
-    ``(1, P, H, W)``. Every painting keeps its own size (its brush scale); maps are scaled to theirs.
+    -> the atlas, its map (None when no painting has one), which painting each position is
+    ``(1, P, H, W)``, and the first painting's shape. Every painting keeps its own size (its brush
+    scale); maps are scaled to theirs.
     """
     if style_maps is not None and len(style_maps) != len(styles):
         raise DoodleError(
@@ -113,7 +114,8 @@ def _paintings_side_by_side(
         ]
         atlas_map, _ = side_by_side([np.asarray(m) for m in read])
     which = torch.from_numpy(owner)[None, :] == torch.arange(len(styles))[:, None]  # (P, W)
-    return Image.fromarray(atlas), atlas_map, which[None, :, None, :].expand(-1, -1, atlas.shape[0], -1).float()
+    which = which[None, :, None, :].expand(-1, -1, atlas.shape[0], -1).float()
+    return Image.fromarray(atlas), atlas_map, which, (images[0].height, images[0].width)
 
 
 def build_scene(
@@ -149,8 +151,7 @@ def build_scene(
         if len(style) == 1:
             style, style_map = style[0], None if maps is None else maps[0]
         else:
-            first = load_rgb(style[0], what="style image")
-            style, style_map, paintings = _paintings_side_by_side(list(style), maps)
+            style, style_map, paintings, first_shape = _paintings_side_by_side(list(style), maps)
             if style_map is None and target_map is not None:
                 raise DoodleError("a target map needs the paintings' label maps; give `style_map` once per `style`")
     style_image = load_rgb(style, what="style image")
@@ -184,7 +185,7 @@ def build_scene(
     elif target_rgb is not None:
         reference = target_rgb.shape[:2]
     else:
-        reference = (style_image.height, style_image.width) if paintings is None else (first.height, first.width)
+        reference = (style_image.height, style_image.width) if paintings is None else first_shape
     shape = reference if output_size is None else (output_size[1], output_size[0])  # (width, height) -> shape
     scene_scale = (
         1.0

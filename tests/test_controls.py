@@ -267,6 +267,8 @@ def test_a_blend_of_one_and_zero_paints_as_the_first_painting_alone(inputs, tiny
     alone = paint(inputs / "style.png", **options)
     blended = paint([inputs / "style.png", second], style_blend=(1, 0), **options)
     assert np.array_equal(np.asarray(alone), np.asarray(blended))
+    texture = build_scene([inputs / "style.png", second])  # (no target: a texture of the first one's size)
+    assert texture.shape == (48, 48) and texture.style.shape[-2:] == (56, 88)
     both = paint([inputs / "style.png", second], **options)  # equal weights: another image
     assert both.size == alone.size and not np.array_equal(np.asarray(alone), np.asarray(both))
 
