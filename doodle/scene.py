@@ -145,7 +145,7 @@ def build_scene(
     painted from as one: side by side in one atlas, their labels shared by colour (``paintings``
     says which is where). A texture then takes the first painting's size.
     """
-    paintings = None
+    paintings, explicit_style_map = None, style_map is not None
     if isinstance(style, (list, tuple)):
         maps = None if style_map is None else list(style_map) if isinstance(style_map, (list, tuple)) else [style_map]
         if len(style) == 1:
@@ -156,7 +156,7 @@ def build_scene(
                 raise DoodleError("a target map needs the paintings' label maps; give `style_map` once per `style`")
     style_image = load_rgb(style, what="style image")
     content_image = None if content is None else load_rgb(content, what="content image")
-    explicit_style_map, explicit_target_map = style_map is not None, target_map is not None
+    explicit_target_map = target_map is not None
     style_map = style_map if style_map is not None else found_map(style)
     if target_map is None and content is not None:
         target_map = found_map(content)
