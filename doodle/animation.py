@@ -1,11 +1,14 @@
-"""A sequence of doodles painted as one steady animation (`doodle animate`).
+"""A sequence of doodles, or a clip, painted as one steady animation (`doodle animate`).
 
 Frame maps come from files, folders and glob patterns, in natural order (``frame2`` before
 ``frame10``); ``between`` in-between maps morph each label's region from one doodle to the next
-through its signed distance field. The first frame is painted as ``doodle paint`` paints; every
-later frame starts from the frame before it and needs only a short optimisation at full size, so
-what does not move stays where it was (and costs a fraction of the first frame). Frames are written
-as PNGs as they are painted, so an interrupted animation resumes from the last one.
+through its signed distance field. A clip (``content``) is photo frames or a video, painted with
+its maps or without. The first frame is painted as ``doodle paint`` paints; every later frame is a
+short paint at full size tied to the frame before it (:mod:`doodle.temporal`): it starts from that
+frame moved as the maps (or the clip's optical flow) move, starts its patch search from that frame's
+matches, and is pulled toward it where the scene did not change. So what does not move stays where
+it was, at a fraction of the first frame's cost. Frames are written as PNGs as they are painted, so
+an interrupted animation resumes from the last one.
 """
 
 from __future__ import annotations
@@ -16,34 +19,37 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 from scipy import ndimage
 
 import semantic_maps
 
 from .errors import DoodleError
-from .images import check_output_path, load_rgb, save_atomic, to_pil, write_via_temporary
-from .painter import Painter, Step, initial_image
-from .scene import build_scene
+from .images import check_output_path, load_rgb, save_atomic, write_via_temporary
+from .painter import Painter, Step
 from .settings import PaintSettings
+from .temporal import Motion, guide_from, motion_from_flow, motion_from_labels
 
 __all__ = [
     "animate",
     "frame_paths",
     "read_maps",
+    "read_clip",
     "in_betweens",
     "with_in_betweens",
     "frames_folder",
     "paint_frames",
     "write_animation",
-    "warp_by_labels",
     "LATER_FRAME",
+    "TEMPORAL_WEIGHT",
 ]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff")
-# A later frame: one phase at full size, from the frame before it.
+# A later frame: one phase at full size, from the frame before it. A clip's later frame has a half-size
+# phase first: what came into view (a pan's edge) starts as a photo, and 40 full-size iterations
+# leave it one.
 LATER_FRAME = dict(phases=1, iterations=40)
+LATER_CLIP_FRAME = dict(phases=2, iterations=(40, 30))
 
 
 def _natural(path: Path) -> list:
@@ -137,64 +143,9 @@ def with_in_betweens(maps: list[np.ndarray], between: int, palette: np.ndarray) 
     return frames + [maps[-1]]
 
 
-CHANGE_MARGIN = 1  # pixels around a change of label that start afresh too
-
-
-OBJECT_SHARE = 0.25  # a label covering less of the frame than this is an object, moved with its centre
-
-
-def warp_by_labels(image: np.ndarray, before: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The frame ``image (H, W, C)`` of label map ``before (H, W)`` carried to label map ``after``.
-
-    A pixel whose label stays keeps its place; an object (a label covering less than
-    :data:`OBJECT_SHARE` of the frame) moves with its region's centre, so its texture travels with
-    it. -> the carried image, and where it is known ``(H, W)`` bool (False: the label there is new,
-    or was not at the place it would come from).
-    """
-    carried, known = image.copy(), before == after
-    rows, columns = np.indices(after.shape)
-    for label in np.unique(after):
-        was, now = before == label, after == label
-        if not was.any() or now.mean() >= OBJECT_SHARE:
-            continue
-        move = np.round(np.argwhere(now).mean(axis=0) - np.argwhere(was).mean(axis=0)).astype(int)
-        if not move.any():
-            continue
-        source_rows, source_columns = rows - move[0], columns - move[1]
-        inside = (source_rows >= 0) & (source_rows < after.shape[0]) & (source_columns >= 0)
-        inside &= source_columns < after.shape[1]
-        take = now & inside
-        take[take] = was[source_rows[take], source_columns[take]]
-        carried[take] = image[source_rows[take], source_columns[take]]
-        known[now] = take[now]
-    return carried, known
-
-
-def _next_start(style, style_map, before: np.ndarray, doodle: np.ndarray, previous: Path, settings: PaintSettings):
-    """A later frame's start: the frame before it, carried to this frame's map (:func:`warp_by_labels`);
-    where that leaves a pixel unknown (and ``CHANGE_MARGIN`` around), the first frame's kind of start,
-    the painting's colour of the label. -> an RGB image."""
-    scene = build_scene(
-        style,
-        style_map=style_map,
-        target_map=doodle,
-        output_size=settings.output_size,
-        style_scale=settings.style_scale,
-        allow_missing_labels=settings.allow_missing_labels,
-    )
-    fresh = initial_image(scene, settings.replace(seed="auto", noise_ratio=0.0), scene.shape)
-    height, width = scene.shape
-    palette = semantic_maps.find_palette(np.concatenate([before, doodle], axis=1))
-
-    def labels(rgb: np.ndarray) -> np.ndarray:
-        indices = semantic_maps.encode_labels(rgb, palette).argmax(axis=0).astype(np.uint8)
-        return np.asarray(Image.fromarray(indices).resize((width, height), Image.NEAREST))
-
-    kept = np.asarray(load_rgb(previous, what="frame").resize((width, height)), np.float32) / 255
-    carried, known = warp_by_labels(kept, labels(before), labels(doodle))
-    unknown = ndimage.binary_dilation(~known, iterations=CHANGE_MARGIN)
-    carried = torch.from_numpy(carried).permute(2, 0, 1)[None]
-    return to_pil(torch.where(torch.from_numpy(unknown)[None, None], fresh, carried))
+CHANGE_MARGIN = 1  # pixels around an unknown one (a new label, a disocclusion) that start afresh too
+# The pull of a later frame toward the frame before, where that is known (`--temporal-weight`).
+TEMPORAL_WEIGHT = 10.0
 
 
 def frames_folder(output: Path) -> Path:
@@ -203,47 +154,100 @@ def frames_folder(output: Path) -> Path:
     return output if output.suffix == "" else output.with_name(f"{output.stem}_frames")
 
 
+def _output_shape(settings: PaintSettings, maps: list, contents: list | None) -> tuple[int, int]:
+    """``(H, W)`` of the painted frames: the settings' output size, else the content's or the map's."""
+    if settings.output_size is not None:
+        return settings.output_size[1], settings.output_size[0]
+    return (contents or maps)[0].shape[:2]
+
+
+def _motions(maps: list, contents: list | None, shape: tuple[int, int]) -> Callable[[int], Motion]:
+    """``motion(index)``: where frame ``index``'s pixels were in the frame before, at the output's
+    ``shape``: from the photo frames' optical flow (and their maps' labels, if any), else from the maps."""
+    height, width = shape
+    palette = None
+    if maps[0] is not None:
+        palette = semantic_maps.find_palette(np.concatenate(maps, axis=1))
+
+    def labels(index: int) -> np.ndarray:
+        indices = semantic_maps.encode_labels(maps[index], palette).argmax(axis=0).astype(np.uint8)
+        return np.asarray(Image.fromarray(indices).resize((width, height), Image.NEAREST))
+
+    def photo(index: int) -> np.ndarray:
+        return np.asarray(Image.fromarray(contents[index]).resize((width, height), Image.BICUBIC), np.float64) / 255
+
+    def motion(index: int) -> Motion:
+        if contents is None:
+            return motion_from_labels(labels(index - 1), labels(index))
+        pair = None if palette is None else (labels(index - 1), labels(index))
+        return motion_from_flow(photo(index - 1), photo(index), pair)
+
+    return motion
+
+
 def paint_frames(
     painter: Painter,
     style,
     style_map,
-    maps: list[np.ndarray],
+    maps: list[np.ndarray | None],
     folder: Path,
     *,
+    contents: list[np.ndarray] | None = None,
+    temporal_weight: float = TEMPORAL_WEIGHT,
+    seed_matches: bool = True,
     resume: bool = False,
     independent: bool = False,
     on_frame: Callable[[int, int], None] | None = None,
     callback: Callable[[Step], None] | None = None,
 ) -> list[Path]:
-    """Paint ``maps`` in order into ``folder/frame_0001.png``, ...; -> the frame files.
+    """Paint the doodles ``maps`` (``(H, W, 3)`` uint8), or the photo frames ``contents`` with their
+    maps or without (an empty ``maps``), in order into ``folder/frame_0001.png``, ...; -> the files.
 
-    The first frame is painted with the painter's settings; each later one starts from the frame
-    before it with :data:`LATER_FRAME` (``independent``: every frame as the first, for comparison).
-    With ``resume``, frames already in the folder are kept and painting goes on after the last.
-    ``on_frame(index, count)`` is called before each frame is painted.
+    The first frame is painted with the painter's settings. Each later one (:data:`LATER_FRAME`,
+    :data:`LATER_CLIP_FRAME`)
+    starts from the frame before it carried by the motion between them (:mod:`doodle.temporal`),
+    is pulled toward it where known by ``temporal_weight``, and, with ``seed_matches``, starts its
+    patch search from the frame before's matches. ``independent``: every frame as the first, for
+    comparison. With ``resume``, frames already in the folder are kept and painting goes on after
+    the last. ``on_frame(index, count)`` is called before each frame is painted.
     """
     settings = painter.settings
-    later = settings.replace(**LATER_FRAME)
-    paths = [folder / f"frame_{index:04d}.png" for index in range(1, len(maps) + 1)]
-    previous = None
-    for index, (path, doodle) in enumerate(zip(paths, maps, strict=True)):
+    later = settings.replace(**(LATER_FRAME if contents is None else LATER_CLIP_FRAME))
+    count = len(maps) if contents is None else len(contents)
+    maps = list(maps) if maps else [None] * count
+    motion = _motions(maps, contents, _output_shape(settings, maps, contents))
+    paths = [folder / f"frame_{index:04d}.png" for index in range(1, count + 1)]
+    previous = matches = None
+    for index, path in enumerate(paths):
         if resume and path.is_file():
-            previous = path
+            previous, matches = path, None
             continue
         if on_frame is not None:
-            on_frame(index, len(maps))
+            on_frame(index, count)
+        guide = None
         if previous is None or independent:
             painter.settings = settings
-        else:  # (the folder exists: the frame before is in it)
-            start = folder / ".start.png"
-            save_atomic(_next_start(style, style_map, maps[index - 1], doodle, previous, settings), start)
-            painter.settings = later.replace(seed=str(start))
-        image = painter.paint(style, style_map=style_map, target_map=doodle, callback=callback)
+        else:
+            painter.settings = later
+            kept = np.asarray(load_rgb(previous, what="frame"), np.float32) / 255
+            moved = motion(index)
+            if kept.shape[:2] != moved.shape:
+                raise DoodleError(f"{previous}: is not of this animation's size; paint it again without --resume")
+            guide = guide_from(
+                kept, moved, weight=temporal_weight, matches=matches, margin=CHANGE_MARGIN, fill=contents is not None
+            )
+        image = painter.paint(
+            style,
+            style_map=style_map,
+            target_map=maps[index],
+            content=None if contents is None else contents[index],
+            callback=callback,
+            guide=guide,
+        )
         folder.mkdir(parents=True, exist_ok=True)  # (only once a frame is painted: bad inputs leave nothing)
         save_atomic(image, path)
         previous = path
-    if folder.is_dir():
-        (folder / ".start.png").unlink(missing_ok=True)
+        matches = painter.memory.matches if seed_matches and painter.memory is not None else None
     painter.settings = settings
     return paths
 
@@ -277,14 +281,14 @@ def write_animation(frames: list[Path], output: Path, fps: float) -> None:
         raise DoodleError(f"{output}: an animation is a folder, .gif, .webp or .mp4")
 
 
-def _check_frames(maps: list[np.ndarray], paths: list[Path]) -> None:
-    """Every frame map of the first one's size (one line naming the first that is not)."""
+def _check_frames(maps: list[np.ndarray], paths: list, what: str = "frame map") -> None:
+    """Every frame of the first one's size (one line naming the first that is not)."""
     height, width = maps[0].shape[:2]
     for path, rgb in zip(paths, maps, strict=True):
         if rgb.shape[:2] != (height, width):
             raise DoodleError(
                 f"{path}: is {rgb.shape[1]}x{rgb.shape[0]}, and the first frame {paths[0]} is {width}x{height}; "
-                "every frame map must have the same size"
+                f"every {what} must have the same size"
             )
 
 
@@ -295,14 +299,47 @@ def read_maps(paths: list[Path]) -> list[np.ndarray]:
     return maps
 
 
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
+
+
+def read_clip(sources: Sequence[str | Path]) -> list[np.ndarray]:
+    """Photo frames as ``(H, W, 3)`` uint8 arrays, of one size: from image files, folders and patterns
+    (as :func:`frame_paths`), or from one video file (imageio with ffmpeg: ``pip install 'doodle[video]'``)."""
+    if len(sources) == 1 and Path(sources[0]).suffix.lower() in VIDEO_EXTENSIONS:
+        return _read_video(Path(sources[0]))
+    paths = frame_paths(sources)
+    frames = [np.asarray(load_rgb(path, what="content frame")) for path in paths]
+    _check_frames(frames, paths, "content frame")
+    return frames
+
+
+def _read_video(path: Path) -> list[np.ndarray]:
+    if not path.is_file():
+        raise DoodleError(f"{path}: not found")
+    try:
+        import imageio.v3 as iio
+        import imageio_ffmpeg  # noqa: F401  (imageio's video reader)
+    except ImportError:
+        raise DoodleError(f"{path}: reading a video needs the video extra; pip install 'doodle[video]'") from None
+    try:
+        frames = [np.asarray(frame)[..., :3] for frame in iio.imiter(path)]
+    except Exception as error:  # (imageio and ffmpeg raise many kinds)
+        raise DoodleError(f"{path}: not a video this tool can read ({type(error).__name__})") from None
+    if not frames:
+        raise DoodleError(f"{path}: a video with no frames")
+    return frames
+
+
 def animate(
     style,
     frames: Sequence[str | Path],
     output: Path,
     *,
     style_map=None,
+    content: Sequence[str | Path] | None = None,
     between: int = 0,
     fps: float = 8.0,
+    temporal_weight: float = TEMPORAL_WEIGHT,
     resume: bool = False,
     settings: PaintSettings | None = None,
     painter: Painter | None = None,
@@ -310,14 +347,37 @@ def animate(
     callback: Callable[[Step], None] | None = None,
 ) -> list[Path]:
     """Paint the doodles ``frames`` (files, folders, patterns) as one animation written to ``output``
-    (a folder of PNGs, ``.gif``, ``.webp`` or ``.mp4``). -> the frame files."""
-    paths = frame_paths(frames)
-    maps = read_maps(paths)
+    (a folder of PNGs, ``.gif``, ``.webp`` or ``.mp4``); with ``content`` (photo frames: files, folders,
+    patterns or one video file), a style transfer of that clip, with ``frames`` as its maps or, when
+    empty, without maps. -> the frame files."""
+    contents = None if not content else read_clip(content)
+    if not frames and contents is None:
+        raise DoodleError("no frame maps given; give the doodles (or --content, a clip of photo frames)")
+    maps, paths = [], []
+    if frames:
+        paths = frame_paths(frames)
+        maps = read_maps(paths)
+    if contents is not None:
+        if between > 0:
+            raise DoodleError("`between` makes in-between doodles; a clip (`content`) has all its frames already")
+        if maps and len(maps) != len(contents):
+            raise DoodleError(f"{len(maps)} frame maps for a clip of {len(contents)} frames; give one map per frame")
     if between > 0:
         palette = semantic_maps.find_palette(np.concatenate(maps, axis=1), name=str(paths[0]))
         maps = with_in_betweens(maps, between, palette)
     painter = painter or Painter(settings)
     folder = frames_folder(output)
-    files = paint_frames(painter, style, style_map, maps, folder, resume=resume, on_frame=on_frame, callback=callback)
+    files = paint_frames(
+        painter,
+        style,
+        style_map,
+        maps,
+        folder,
+        contents=contents,
+        temporal_weight=temporal_weight,
+        resume=resume,
+        on_frame=on_frame,
+        callback=callback,
+    )
     write_animation(files, output, fps)
     return files

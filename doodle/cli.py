@@ -698,12 +698,14 @@ _command_with(_train, _train_signature(), "train")
 
 
 def _animate(**options) -> None:
-    """Paint a sequence of doodles as one steady animation: a folder of PNG frames, a GIF, WebP or MP4.
+    """Paint a sequence of doodles, or a clip, as one steady animation: PNG frames, a GIF, WebP or MP4.
 
     FRAMES are map images, folders of them or patterns (in natural order: frame2 before frame10).
     The first frame is painted as `doodle paint` paints; each later one starts from the frame before
-    it, so what does not move stays put, at a fraction of the cost. --between N morphs N in-between
-    maps from each doodle to the next. Ctrl-C keeps the frames painted; --resume goes on after them.
+    it, moved as the maps (or the clip) move, and is pulled toward it (--temporal-weight), so what
+    does not move stays put, at a fraction of the cost. --between N morphs N in-between maps from
+    each doodle to the next. --content paints a clip (photo frames or a video) with FRAMES as its
+    maps, or without maps. Ctrl-C keeps the frames painted; --resume goes on after them.
     """
     from .animation import animate
 
@@ -722,11 +724,13 @@ def _animate(**options) -> None:
             warnings.simplefilter("always", UserWarning)
             files = animate(
                 style,
-                options["frames"],
+                options["frames"] or [],
                 output,
                 style_map=_one_or_many(options["style_map"]),
+                content=options["content"],
                 between=options["between"],
                 fps=options["fps"],
+                temporal_weight=options["temporal_weight"],
                 resume=options["resume"],
                 settings=settings,
                 on_frame=progress.frame,
@@ -782,8 +786,21 @@ class _FramesProgress:
 
 
 def _animate_signature() -> inspect.Signature:
+    from .animation import TEMPORAL_WEIGHT
+
     frames = Annotated[
-        list[Path], typer.Argument(metavar="FRAMES", help="Frame maps: files, folders or patterns, in order.")
+        list[Path] | None,
+        typer.Argument(metavar="FRAMES", help="Frame maps: files, folders or patterns, in order."),
+    ]
+    content = Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--content", "-c", help="A clip to paint: photo frames (files, a folder, a pattern) or a video file."
+        ),
+    ]
+    temporal = Annotated[
+        float,
+        typer.Option(min=0, help="Pull of each later frame toward the frame before, where that is known (0: none)."),
     ]
     output = Annotated[
         Path,
@@ -798,10 +815,12 @@ def _animate_signature() -> inspect.Signature:
         {"target_map", "content", "save_every", "from_", "output", "preserve_colors"},
         {},
         {
-            "frames": (frames, inspect.Parameter.empty),
+            "frames": (frames, None),
             "output": (output, Path("animation.gif")),
+            "content": (content, None),
             "between": (between, 0),
             "fps": (fps, 8.0),
+            "temporal_weight": (temporal, TEMPORAL_WEIGHT),
             "resume": (resume, False),
         },
     )

@@ -46,12 +46,14 @@ class Matches:
     """The best style patch of each output patch, and the grids they index.
 
     ``indices (h * w,)`` int64, row-major into the style's ``key_grid = (hs, ws)`` patch positions,
-    one per output patch position of ``query_grid = (h, w)``.
+    one per output patch position of ``query_grid = (h, w)``. ``unknown (h * w,)`` bool, optional:
+    positions whose index is only a placeholder (a start with nothing known there), searched in full.
     """
 
     indices: Tensor
     query_grid: Grid
     key_grid: Grid
+    unknown: Tensor | None = None
 
 
 class Matcher(Protocol):
@@ -205,11 +207,22 @@ class FastMatcher:
             labels = torch.zeros(query_count, dtype=torch.long, device=self.exact.keys.device)
         return self.patchmatch.random_keys(labels)
 
+    def _search_unknown(self, patches: Tensor, query_grid: Grid, seed: Tensor, unknown: Tensor) -> Tensor:
+        """``seed`` with the exact search's matches where ``unknown``."""
+        rows = unknown.nonzero().squeeze(1)
+        labels = self.exact.target_label_patches
+        exact = self.exact.for_target(None if labels is None else labels[rows])
+        seed = seed.clone()
+        seed[rows] = exact(patches[rows], query_grid)
+        return seed
+
     def __call__(self, patches: Tensor, query_grid: Grid, previous: Matches | None = None) -> Tensor:
         if previous is None:
             return self.exact(patches, query_grid)
         if previous.query_grid == query_grid and previous.key_grid == self.key_grid:
             seed, rounds = previous.indices, self.patchmatch.rounds
+            if previous.unknown is not None and bool(previous.unknown.any()):
+                seed = self._search_unknown(patches, query_grid, seed, previous.unknown)
         else:  # from a coarser phase
             seed = rescale_matches(previous.indices, previous.query_grid, previous.key_grid, query_grid, self.key_grid)
             rounds = 2 * self.patchmatch.rounds

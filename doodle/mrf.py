@@ -135,6 +135,14 @@ class MRFLoss(nn.Module):
         start = self.matcher.random_matches(query_grid[0] * query_grid[1])
         self.matches, self.stale = Matches(start, query_grid, self.matcher.key_grid), True
 
+    def start_from(self, indices: Tensor, known: Tensor, query_grid: Grid) -> None:
+        """Start the next search from ``indices (N,)`` where ``known (N,)`` is True (PatchMatch improves
+        them; the fast matcher only), searching the other patches in full: an animation's later frame
+        starts from the frame before's matches."""
+        device = self.style_rows.device
+        self.matches = Matches(indices.to(device), query_grid, self.matcher.key_grid, ~known.to(device))
+        self.stale = True
+
     def refresh(self) -> None:
         """Search for new matches on the next call."""
         self.stale = True

@@ -19,11 +19,13 @@ from .errors import DoodleError, PaintingStopped
 from .generator import TrainedPainter
 from .images import ImageInput, load_rgb, resize, scaled_shape, to_pil, to_tensor
 from .losses import ContentLoss, GramLoss, out_of_range, total_variation
+from .matching import Matches
 from .mrf import MRFLoss, blend_bias, pool_labels
 from .provenance import job_record, with_record
 from .repaint import changed_region, crop_scene
 from .scene import Scene, build_scene
 from .settings import SEED_KEYWORDS, PaintSettings
+from .temporal import FrameGuide, temporal_loss
 from .vgg import VGGFeatures, layer_stride, load_vgg, parse_layer
 
 __all__ = ["paint", "Painter", "paint_scene", "paint_and_remember", "Memory", "Step", "Callback", "initial_image"]
@@ -234,12 +236,31 @@ class _Objective:
         self.loss_scale = _LossScale(self.dtype == torch.float16)
         self.last_good: Tensor | None = None  # the last image whose loss was finite
         self.free: Tensor | None = None  # (1, 1, h, w): where pixels may change (None: everywhere)
+        self.temporal: tuple[Tensor, Tensor, float] | None = None  # the frame before carried, where known, weight
+
+    def follow(self, guide: FrameGuide, shape: tuple[int, int], factor: float) -> None:
+        """Tie this phase to the frame before (an animation's later frame): the temporal loss toward
+        ``guide.carried`` where known, and each MRF layer's search started from its carried matches."""
+        if guide.weight > 0:
+            carried, known = resize(guide.carried, shape).to(self.device), resize(guide.known, shape).to(self.device)
+            self.temporal = (carried, known, guide.weight)
+        size = self.settings.patch_size
+        for name, loss in self.mrf.items():
+            height, width = self.network.feature_shape(name, shape)
+            query_grid = (height - size + 1, width - size + 1)
+            seeds = guide.seeds(name, query_grid, loss.matcher.key_grid, layer_stride(name) / factor, size)
+            if seeds is not None:
+                loss.start_from(seeds[0].to(self.device), seeds[1].to(self.device), query_grid)
+
+    def last_matches(self) -> dict[str, Matches]:
+        """Each MRF layer's last matches (before :meth:`forget_target`)."""
+        return {name: loss.matches for name, loss in self.mrf.items() if loss.matches is not None}
 
     def forget_target(self) -> None:
         """Drop what belongs to this paint (matches, the folded targets): a later one reuses the rest."""
         for loss in self.mrf.values():
             loss.forget()
-        self.last_good = self.free = None
+        self.last_good = self.free = self.temporal = None
 
     def _autocast(self) -> torch.autocast:
         """The network's arithmetic (see :func:`~doodle.devices.network_dtype`)."""
@@ -286,6 +307,9 @@ class _Objective:
             )
         if settings.smoothness > 0:
             loss = loss + settings.smoothness * total_variation(image)
+        if self.temporal is not None:
+            carried, known, weight = self.temporal
+            loss = loss + weight * temporal_loss(image, carried, known)
         loss = loss + out_of_range(image)
         self.seconds["style"] += device_clock(self.device) - middle
         self.seconds["network"] += middle - start
@@ -374,6 +398,7 @@ def paint_and_remember(
     *,
     callback: Callback | None = None,
     previous: Memory | None = None,
+    guide: FrameGuide | None = None,
 ) -> tuple[Tensor, Memory]:
     """:func:`paint_scene`, also returning what the next paint of the same painting can reuse.
 
@@ -382,16 +407,25 @@ def paint_and_remember(
     same, seed included: the same doodle (and content) returns its image (painting is deterministic);
     a doodle changed in less than half of the image (with margins, see :mod:`doodle.repaint`) is
     painted again only there, every phase, with the rest of the last result kept around it.
+
+    ``guide``: ties to the frame before, for an animation's later frame (:mod:`doodle.temporal`).
     """
     method = settings.preserve_colors
     if method is None:
-        return _paint_remembering(scene, settings, network, callback, previous)
-    image, memory = _paint_remembering(colors.prepare(scene, method), settings, network, callback, previous)
+        return _paint_remembering(scene, settings, network, callback, previous, guide)
+    if guide is not None:
+        raise DoodleError("`preserve_colors` does not work with a frame guide (an animation's later frames)")
+    image, memory = _paint_remembering(colors.prepare(scene, method), settings, network, callback, previous, None)
     return colors.finish(image, scene, method), memory  # (the memory keeps the image as painted)
 
 
 def _paint_remembering(
-    scene: Scene, settings: PaintSettings, network: VGGFeatures, callback: Callback | None, previous: Memory | None
+    scene: Scene,
+    settings: PaintSettings,
+    network: VGGFeatures,
+    callback: Callback | None,
+    previous: Memory | None,
+    guide: FrameGuide | None,
 ) -> tuple[Tensor, Memory]:
     settings = settings.for_mode(scene.mode)
     device = resolve_device(settings.device)
@@ -406,37 +440,48 @@ def _paint_remembering(
         content=scene.content is not None and settings.content_weight > 0,
     )
     key = _style_key(scene, settings, network)
+    start = None  # (1, 3, H, W): the start image, where it is not the settings' seed
+    if guide is not None:
+        fresh = initial_image(scene, settings.replace(seed="auto", noise_ratio=0.0), scene.shape)
+        start = guide.start(fresh)
     same = previous if previous is not None and previous.key == key else None
     target, region = _target(scene), None
     from_file = settings.seed not in SEED_KEYWORDS  # a start image may have changed on disk
     if same is not None and same.settings == settings and same.target.shape == target.shape:
-        if not from_file and torch.equal(same.target, target):
-            return same.image, same  # deterministic: the same inputs and settings paint the same image
+        # Deterministic: the same inputs and settings paint the same image (with a start image file, only
+        # for an animation's frame: a still one is the frame before).
+        if (not from_file or guide is not None) and torch.equal(same.target, target):
+            return same.image, same
         smallest = _smallest_side(settings, network) * 2 ** (settings.phases - 1)  # at the coarsest phase
         region = changed_region(same.target, target, smallest=smallest)
     home = next(network.parameters()).device
     try:
         if region is None:
-            image, objectives = _paint_phases(scene, settings, network.to(device), device, callback, same)
-            return image, Memory(key, objectives, settings, target, image)
+            image, objectives, matches = _paint_phases(
+                scene, settings, network.to(device), device, callback, same, guide, start=start
+            )
+            return image, Memory(key, objectives, settings, target, image, matches)
         top, left, height, width = region.box
         kept = same.image[..., top : top + height, left : left + width]
-        start = None
-        if from_file and Path(settings.seed).suffix != ".pt":  # the start image's own part of the box
-            start = initial_image(scene, settings, scene.shape)[..., top : top + height, left : left + width]
-        part, _ = _paint_phases(
+        if start is None and from_file and Path(settings.seed).suffix != ".pt":
+            start = initial_image(scene, settings, scene.shape)
+        if start is not None:  # the start image's own part of the box
+            start = start[..., top : top + height, left : left + width]
+        part, _, matches = _paint_phases(
             crop_scene(scene, region.box),
             settings,
             network.to(device),
             device,
             callback,
             same,
+            None if guide is None else guide.cropped(region.box),
             (kept, region.free),
             start,
         )
         image = same.image.clone()
         image[..., top : top + height, left : left + width] = part
-        return image, Memory(key, same.objectives, settings, target, image)
+        matches = _pasted_matches(same.matches, matches, (top, left), network)
+        return image, Memory(key, same.objectives, settings, target, image, matches)
     finally:
         network.to(home)
 
@@ -444,13 +489,38 @@ def _paint_remembering(
 @dataclass
 class Memory:
     """What one paint leaves for the next in the same process: each phase's objective (its style
-    features and patch keys), the settings, what was painted (labels or content) and the result."""
+    features and patch keys), the settings, what was painted (labels or content), the result, and
+    the full-size phase's patch matches by MRF layer (where an animation's next frame starts its search)."""
 
     key: tuple
     objectives: dict
     settings: PaintSettings
     target: Tensor
     image: Tensor
+    matches: dict[str, Matches] | None = None
+
+
+def _pasted_matches(
+    whole: dict[str, Matches] | None, part: dict[str, Matches], origin: tuple[int, int], network: VGGFeatures
+) -> dict[str, Matches] | None:
+    """The matches of a whole image ``whole`` with those of the box painted again at ``origin =
+    (top, left)`` pasted in (at the nearest patch positions: they start a later search, nothing more)."""
+    if whole is None:
+        return None
+    pasted = {}
+    for name, matches in whole.items():
+        inside = part.get(name)
+        if inside is None or inside.key_grid != matches.key_grid:
+            pasted[name] = matches
+            continue
+        stride = layer_stride(parse_layer(name, network.model))
+        top, left = round(origin[0] / stride), round(origin[1] / stride)
+        rows = min(inside.query_grid[0], matches.query_grid[0] - top)
+        columns = min(inside.query_grid[1], matches.query_grid[1] - left)
+        grid = matches.indices.view(matches.query_grid).clone()
+        grid[top : top + rows, left : left + columns] = inside.indices.view(inside.query_grid)[:rows, :columns]
+        pasted[name] = Matches(grid.flatten(), matches.query_grid, matches.key_grid)
+    return pasted
 
 
 def _fingerprint(tensor: Tensor | None) -> str:
@@ -484,12 +554,14 @@ def _paint_phases(
     device: torch.device,
     callback: Callback | None,
     previous: Memory | None,
+    guide: FrameGuide | None = None,
     context: tuple[Tensor, Tensor] | None = None,
     start: Tensor | None = None,
-) -> tuple[Tensor, dict[float, _Objective]]:
-    """Paint coarse to fine. ``context = (image, free)``: start from ``image (1, 3, H, W)`` and paint only
-    where ``free (1, 1, H, W)`` is 1 (0: keep). ``start (1, 3, H, W)``: the start image, instead of the
-    settings' seed. -> the image and each phase's objective by scale."""
+) -> tuple[Tensor, dict[float, _Objective], dict[str, Matches]]:
+    """Paint coarse to fine. ``guide``: ties to the frame before (an animation's later frame).
+    ``context = (image, free)``: start from ``image (1, 3, H, W)`` and paint only where ``free (1, 1, H,
+    W)`` is 1 (0: keep). ``start (1, 3, H, W)``: the start image, instead of the settings' seed. -> the
+    image, each phase's objective by scale, and the last phase's matches by MRF layer."""
     factors = _phase_factors(scene.shape, settings.phases, smallest=_smallest_side(settings, network))
     iterations = settings.phase_iterations(len(factors))
     image = objective = None
@@ -501,6 +573,8 @@ def _paint_phases(
             image = initial_image(scene, settings, shape) if start is None else resize(start, shape)
         else:
             image = resize(image, shape)
+            if guide is not None:  # the coarser phase was for what is new; the frame before stays sharp
+                image = guide.keep_known(image)
         same_style = None if previous is None else previous.objectives.get(factor)
         coarser, objective = objective, _Objective(network, scene, settings, factor, shape, device, same_style)
         if context is not None:
@@ -511,6 +585,8 @@ def _paint_phases(
             for name, loss in objective.mrf.items():
                 loss.inherit(coarser.mrf[name])
         coarser = None
+        if guide is not None:
+            objective.follow(guide, shape, factor)
         objectives[factor] = objective
         report = _phase_reporter(callback, objective, phase, len(factors), iterations[phase - 1], shape, started)
         try:
@@ -522,9 +598,10 @@ def _paint_phases(
                 "(check the weights and the inputs for extreme values)",
                 to_pil(resize(good, scene.shape)),
             ) from None
+    matches = objective.last_matches()
     for kept in objectives.values():
         kept.forget_target()
-    return image, objectives
+    return image, objectives, matches
 
 
 def _smallest_side(settings: PaintSettings, network: VGGFeatures) -> int:
@@ -640,8 +717,10 @@ class Painter:
         target_map: ImageInput | None = None,
         content: ImageInput | None = None,
         callback: Callback | None = None,
+        guide: FrameGuide | None = None,
     ) -> Image.Image:
-        """Paint with this painter's settings; the inputs are those of :func:`paint`."""
+        """Paint with this painter's settings; the inputs are those of :func:`paint`. ``guide``: ties to
+        the frame before, for an animation's later frame (:mod:`doodle.temporal`)."""
         settings = self.settings
         recorded = dict(style=style, style_map=style_map, target_map=target_map, content=content)
         style, style_map = _blended_inputs(style, style_map, settings.style_blend)
@@ -672,5 +751,7 @@ class Painter:
             scene, settings.for_mode(scene.mode), self.network
         ):
             self.memory = None  # another painting: free what was kept before painting it
-        image, self.memory = paint_and_remember(scene, settings, self.network, callback=callback, previous=self.memory)
+        image, self.memory = paint_and_remember(
+            scene, settings, self.network, callback=callback, previous=self.memory, guide=guide
+        )
         return with_record(to_pil(image), job_record("paint", settings, recorded))

@@ -1,7 +1,9 @@
 """Make the bundled sample inputs: a brush-stroke seaside "painting", its map, a new doodle, the same
-seaside at sunset (a second painter for blends), and ink shapes on light paper (for textures).
+seaside at sunset (a second painter for blends), ink shapes on light paper (for textures), the
+keyframes of a rock rising from the sea and a camera's pan across the astronaut photo (animations).
 
-Everything here is drawn by this script (no third-party image), so it is ours to ship.
+Everything here is drawn by this script, so it is ours to ship; the pan is cut from scikit-image's
+public-domain astronaut photo (samples/astronaut.png).
 Run from the repository root: ``python samples/make_samples.py``.
 """
 
@@ -108,6 +110,18 @@ def rising_rock(height: int) -> Image.Image:
     return canvas
 
 
+# The clip of the animated style transfer sample: a camera panning across the astronaut photo (this
+# many pixels right and down a frame), frames of this size.
+PAN_STEP, PAN_FRAMES, PAN_SIZE = (3, 6), 8, (192, 160)
+
+
+def astronaut_pan(index: int) -> Image.Image:
+    """Frame ``index`` (from 0) of a pan across samples/astronaut.png (scikit-image's public-domain
+    astronaut): the window moves ``PAN_STEP`` (down, right) pixels a frame."""
+    top, left = 8 + PAN_STEP[0] * index, 8 + PAN_STEP[1] * index
+    return Image.open(HERE / "astronaut.png").convert("RGB").crop((left, top, left + PAN_SIZE[0], top + PAN_SIZE[1]))
+
+
 def raise_sea_line(map_path: Path, output: Path, pixels: int = 30) -> None:
     """The edit of the "edit an existing painting" workflow: the sea (the label at the bottom
     middle) grows ``pixels`` upward over whatever lies above it, column by column."""
@@ -127,6 +141,9 @@ def main() -> None:
     (HERE / "rising_rock").mkdir(exist_ok=True)  # keyframes of the animated sample (doodle animate)
     for index, height in enumerate((0, 45, 90), start=1):
         rising_rock(height).save(HERE / "rising_rock" / f"key{index}.png")
+    (HERE / "astronaut_pan").mkdir(exist_ok=True)  # the clip of the animated style transfer sample
+    for index in range(PAN_FRAMES):
+        astronaut_pan(index).save(HERE / "astronaut_pan" / f"frame{index + 1}.png")
 
 
 if __name__ == "__main__":

@@ -1,14 +1,21 @@
 """doodle animate: frame order, in-between maps, the frames' painting (later frames from the one
 before, resume), the animation files, and bad inputs."""
 
+import dataclasses
+
 import numpy as np
 import pytest
+import torch
 from PIL import Image
+from scipy import ndimage
 from typer.testing import CliRunner
 
+import semantic_maps
 from doodle import DoodleError, Painter
 from doodle.animation import frame_paths, in_betweens, paint_frames, write_animation
 from doodle.cli import app
+from doodle.matching import Matches
+from doodle.temporal import FrameGuide, guide_from, motion_from_flow, motion_from_labels
 
 from .conftest import one_line_error, quadrants
 
@@ -61,20 +68,69 @@ def test_a_region_only_in_the_last_keyframe_grows_from_its_deepest_point():
 
 
 def test_a_known_shift_moves_an_object_by_that_shift():
-    from doodle.animation import warp_by_labels
-
     before, after = np.zeros((40, 40), np.uint8), np.zeros((40, 40), np.uint8)
     before[10:20, 5:15], after[13:23, 11:21] = 1, 1  # the object moves 3 down and 6 right
     image = np.random.default_rng(0).random((40, 40, 3))
-    carried, known = warp_by_labels(image, before, after)
+    motion = motion_from_labels(before, after)
+    carried, known = motion.carry(image), motion.known
     assert np.array_equal(carried[13:23, 11:21], image[10:20, 5:15]) and known[13:23, 11:21].all()
     assert not known[10:13, 5:11].any()  # where it was and is no more: unknown (painted afresh)
     assert np.array_equal(carried[25:, :], image[25:, :]) and known[25:, :].all()  # the rest stays put
 
 
+def test_optical_flow_finds_a_known_shift_and_marks_what_came_into_view():
+    rng = np.random.default_rng(0)
+    scene = ndimage.gaussian_filter(rng.random((70, 90, 3)), (1.5, 1.5, 0))
+    scene = (scene - scene.min()) / np.ptp(scene)
+    before, after = scene[5:55, 5:75], scene[3:53, 2:72]  # the camera moves 2 up and 3 left
+    motion = motion_from_flow(before, after)
+    inner = (slice(8, -8), slice(8, -8))
+    rows, columns = np.indices(after.shape[:2])
+    assert np.mean(motion.rows[inner] == rows[inner] - 2) > 0.9
+    assert np.mean(motion.columns[inner] == columns[inner] - 3) > 0.9
+    assert motion.known[inner].mean() > 0.9
+    assert motion.known[:2].mean() < 0.5  # the rows that came into view at the top
+    assert np.abs(motion.carry(before) - after)[inner].mean() < 0.02
+
+
+def test_a_clip_s_disoccluded_pixels_start_from_the_known_ones_mirrored_into_them():
+    previous = np.broadcast_to(np.arange(8, dtype=np.float32)[None, :, None] / 7, (8, 8, 3)).copy()
+    before = np.zeros((8, 8), np.uint8)
+    motion = motion_from_labels(before, before)
+    known = np.ones((8, 8), bool)
+    known[:, 6:] = False  # the right edge came into view
+    motion = dataclasses.replace(motion, known=known)
+    fresh = torch.full((1, 3, 8, 8), 0.5)
+    plain = guide_from(previous, motion, weight=1.0, matches=None, margin=0)
+    assert torch.equal(plain.start(fresh)[..., 6:], fresh[..., 6:])  # a doodle's new label: the fresh start
+    filled = guide_from(previous, motion, weight=1.0, matches=None, margin=0, fill=True)
+    start = filled.start(fresh)[0, 0, 0] * 7
+    assert torch.allclose(start, torch.tensor([0, 1, 2, 3, 4, 5, 4, 3.0]))  # mirrored across column 5
+    assert filled.known[..., 6:].eq(0).all()  # still free of the temporal loss
+    sharp = filled.keep_known(torch.zeros(1, 3, 8, 8))
+    assert torch.equal(sharp[..., :6], filled.carried[..., :6]) and sharp[..., 6:].eq(0).all()
+
+
+def test_carried_matches_follow_the_motion():
+    before = np.zeros((64, 64), np.uint8)
+    motion = motion_from_labels(before, before)
+    motion = dataclasses.replace(motion, rows=np.clip(motion.rows - 8, 0, 63))  # everything moved 8 pixels down
+    grid = (14, 14)  # a 16x16 layer of stride 4, 3x3 patches
+    previous = Matches(torch.arange(196), grid, (30, 30))
+    guide = FrameGuide(torch.zeros(1, 3, 64, 64), torch.ones(1, 1, 64, 64), motion, matches={"relu3_1": previous})
+    indices, known = guide.seeds("relu3_1", grid, (30, 30), 4, 3)
+    indices, known = indices.view(grid), known.view(grid)
+    assert torch.equal(indices[2:], previous.indices.view(grid)[:-2])  # two patch rows down
+    assert not known[:2].any() and known[2:].all()  # the top had nothing above it
+    assert guide.seeds("relu3_1", grid, (31, 30), 4, 3) is None  # matches into another painting's grid: none
+    cropped = guide.cropped((16, 8, 32, 32))
+    indices, _ = cropped.seeds("relu3_1", (6, 6), (30, 30), 4, 3)
+    assert torch.equal(indices.view(6, 6), previous.indices.view(grid)[2:8, 2:8])
+
+
 def _frames(folder, count=3):
     """Frame maps: the quadrants with a square of the second label moving right."""
-    folder.mkdir()
+    folder.mkdir(exist_ok=True)
     for index in range(count):
         rgb = quadrants(48).copy()
         rgb[20:30, 5 + 8 * index : 15 + 8 * index] = rgb[0, -1]
@@ -82,7 +138,7 @@ def _frames(folder, count=3):
     return sorted(folder.iterdir())
 
 
-def test_later_frames_start_from_the_one_before_and_resume_keeps_what_was_painted(inputs, tiny_net):
+def test_later_frames_are_short_paints_and_resume_keeps_what_was_painted(inputs, tiny_net):
     maps = [np.asarray(Image.open(path)) for path in _frames(inputs / "maps")]
     painter = Painter(network=tiny_net, phases=1, iterations=3)
     folder = inputs / "frames"
@@ -90,15 +146,66 @@ def test_later_frames_start_from_the_one_before_and_resume_keeps_what_was_painte
     assert [f.name for f in files] == ["frame_0001.png", "frame_0002.png", "frame_0003.png"]
     from doodle.provenance import read_record
 
-    assert read_record(files[0])["settings"]["phases"] == 1 and read_record(files[0])["settings"]["seed"] == "auto"
-    later = read_record(files[1])
-    assert later["settings"]["iterations"] == 40 and later["inputs"]["seed"]["path"].endswith(".start.png")
-    assert not (folder / ".start.png").exists()
+    assert read_record(files[0])["settings"]["iterations"] == 3
+    assert read_record(files[1])["settings"]["iterations"] == 40 and read_record(files[1])["settings"]["phases"] == 1
     stamps = [f.stat().st_mtime_ns for f in files]
     files[2].unlink()
     paint_frames(painter, inputs / "style.png", None, maps, folder, resume=True)
     assert [f.stat().st_mtime_ns for f in files[:2]] == stamps[:2]  # kept, not painted again
     assert files[2].is_file()
+
+
+def _guided(inputs, tiny_net, weight: float, **options) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Frame 2 of the moving square painted with a guide from a flat dark frame 1 (the noise painting's
+    labels are all grey) -> frame 2, the carried frame 1 and where it is known (``(H, W, 3)`` floats,
+    ``(H, W)`` bool)."""
+    maps = [np.asarray(Image.open(path)) for path in _frames(inputs / "maps", count=2)]
+    palette = semantic_maps.find_palette(np.concatenate(maps, axis=1))
+    labels = [semantic_maps.encode_labels(m, palette).argmax(axis=0) for m in maps]
+    dark = np.full((48, 48, 3), 0.1, np.float32)
+    guide = guide_from(dark, motion_from_labels(*labels), weight=weight, matches=None)
+    painter = Painter(network=tiny_net, phases=1, **options)
+    image = painter.paint(inputs / "style.png", target_map=maps[1], guide=guide)
+    return np.asarray(image, np.float64) / 255, dark, guide.known[0, 0].numpy() > 0
+
+
+def test_a_later_frame_starts_from_the_frame_before_where_known(inputs, tiny_net):
+    image, dark, known = _guided(inputs, tiny_net, 0.0, optimizer="adam", iterations=1)  # one small step
+    assert np.abs(image - dark)[known].max() < 0.05
+    assert np.abs(image - dark)[~known].mean() > 0.3  # the new place of the square: the painting's colour
+
+
+def test_the_temporal_loss_pulls_known_pixels_toward_the_frame_before(inputs, tiny_net):
+    free, dark, known = _guided(inputs, tiny_net, 0.0, iterations=40)
+    pulled, _, _ = _guided(inputs, tiny_net, 1000.0, iterations=40)
+    assert np.abs(pulled - dark)[known].mean() < min(0.01, 0.2 * np.abs(free - dark)[known].mean())
+
+
+def test_a_later_frame_searches_from_the_frame_before_s_matches(inputs, tiny_net, monkeypatch):
+    from doodle.matching import ExactMatcher
+
+    searched = []  # patches searched in full, call by call
+    real_call = ExactMatcher.__call__
+    monkeypatch.setattr(ExactMatcher, "__call__", lambda self, p, *a: searched.append(len(p)) or real_call(self, p, *a))
+    maps = [np.asarray(Image.open(path)) for path in _frames(inputs / "maps", count=2)]
+    frame_two = {}
+    for seeded in (True, False):
+        painter = Painter(network=tiny_net, phases=1, iterations=3, style_layers=("2_1", "3_1"))
+        calls = []
+        paint_frames(
+            painter, inputs / "style.png", None, maps, inputs / f"frames{seeded}", seed_matches=seeded,
+            on_frame=lambda index, count, calls=calls: calls.append(len(searched)),
+        )  # fmt: skip
+        frame_two[seeded] = searched[calls[1] :]
+    assert len(frame_two[False]) == 2  # one search of every patch per layer
+    assert len(frame_two[True]) == 2 and sum(frame_two[True]) < 0.25 * sum(frame_two[False])  # where the square went
+
+
+def test_a_still_frame_is_the_frame_before(inputs, tiny_net):
+    maps = [np.asarray(Image.open(path)) for path in _frames(inputs / "maps", count=2)]
+    files = paint_frames(Painter(network=tiny_net, phases=1, iterations=3), inputs / "style.png", None,
+                         [maps[0], maps[1], maps[1]], inputs / "frames")  # fmt: skip
+    assert np.array_equal(np.asarray(Image.open(files[1])), np.asarray(Image.open(files[2])))
 
 
 def test_animations_are_written_as_gif_webp_or_a_clear_line_for_mp4(tmp_path, monkeypatch):
@@ -160,3 +267,82 @@ def test_animate_bad_frames_are_one_line_and_write_nothing(inputs, random_weight
     one_line_error(result, "#010203", "is not in the")
     assert output.read_bytes() == b"precious"
     assert not (inputs / "out_frames").exists()
+
+
+def _clip(folder, count=3, size=48):
+    """Photo frames: a smooth random scene that the camera pans across, 2 pixels a frame."""
+    folder.mkdir(exist_ok=True)
+    rng = np.random.default_rng(1)
+    scene = ndimage.gaussian_filter(rng.random((size, size + 2 * count, 3)), (2, 2, 0))
+    scene = ((scene - scene.min()) / np.ptp(scene) * 255).astype(np.uint8)
+    paths = []
+    for index in range(count):
+        paths.append(folder / f"photo{index + 1}.png")
+        Image.fromarray(scene[:, 2 * index : 2 * index + size].copy()).save(paths[-1])
+    return paths
+
+
+def test_animate_paints_a_clip_of_photo_frames_with_maps_or_without(inputs, random_weights):
+    _clip(inputs / "clip")
+    _frames(inputs / "maps")
+    for maps, output in (([], inputs / "plain"), ([str(inputs / "maps")], inputs / "semantic")):
+        result = runner.invoke(app, [*_animate(inputs, random_weights, "-o", str(output), "--content",
+                                               str(inputs / "clip")), *maps])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert sorted(p.name for p in output.iterdir()) == ["frame_0001.png", "frame_0002.png", "frame_0003.png"]
+    from doodle.provenance import read_record
+
+    assert "sha256" in read_record(inputs / "semantic" / "frame_0003.png")["inputs"]["content"]  # painted from a photo
+
+
+def test_animate_reads_a_video_clip(inputs, random_weights):
+    iio = pytest.importorskip("imageio.v3", reason="the video extra (imageio) is not installed")
+    pytest.importorskip("imageio_ffmpeg", reason="the video extra (imageio-ffmpeg) is not installed")
+    frames = [np.asarray(Image.open(p)) for p in _clip(inputs / "clip", size=48)]
+    iio.imwrite(inputs / "clip.mp4", np.stack(frames), fps=4)
+    output = inputs / "out.gif"
+    result = runner.invoke(app, [*_animate(inputs, random_weights, "-o", str(output), "--content",
+                                           str(inputs / "clip.mp4"))])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with Image.open(output) as animation:
+        assert animation.n_frames == 3
+
+
+def test_animate_bad_clips_are_one_line_and_write_nothing(inputs, random_weights, monkeypatch):
+    _clip(inputs / "clip")
+    _frames(inputs / "maps", count=2)
+    output = inputs / "out.gif"
+    output.write_bytes(b"precious")
+    command = [*_animate(inputs, random_weights, "-o", str(output))]
+    result = runner.invoke(app, [*command, "--content", str(inputs / "clip"), str(inputs / "maps")])
+    one_line_error(result, "2 frame maps for a clip of 3 frames")
+    result = runner.invoke(app, [*command, "--content", str(inputs / "clip"), "--between", "2"])
+    one_line_error(result, "already")
+    one_line_error(runner.invoke(app, command), "no frame maps given")
+    (inputs / "broken.mp4").write_bytes(b"not a video")
+    one_line_error(runner.invoke(app, [*command, "--content", str(inputs / "broken.mp4")]), "broken.mp4")
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_ffmpeg(name, *args, **kwargs):
+        if name == "imageio_ffmpeg":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_ffmpeg)
+    one_line_error(runner.invoke(app, [*command, "--content", str(inputs / "broken.mp4")]), "doodle[video]")
+    assert output.read_bytes() == b"precious"
+    assert not (inputs / "out_frames").exists()
+
+
+def test_matches_of_a_repainted_box_are_pasted_into_the_whole_frame_s(tiny_net):
+    from doodle.painter import _pasted_matches
+
+    whole = {"relu3_1": Matches(torch.zeros(14 * 14, dtype=torch.long), (14, 14), (30, 30))}
+    part = {"relu3_1": Matches(torch.ones(6 * 5, dtype=torch.long), (6, 5), (30, 30))}
+    pasted = _pasted_matches(whole, part, (8, 4), tiny_net)["relu3_1"]  # (stride 4: 2 rows, 1 column of patches)
+    grid = pasted.indices.view(14, 14)
+    assert grid[2:8, 1:6].eq(1).all() and grid.sum() == 30 and pasted.query_grid == (14, 14)
+    other = {"relu3_1": Matches(torch.ones(30, dtype=torch.long), (6, 5), (31, 30))}  # another painting's
+    assert torch.equal(_pasted_matches(whole, other, (8, 4), tiny_net)["relu3_1"].indices, whole["relu3_1"].indices)
