@@ -2,6 +2,7 @@
 before, resume), the animation files, and bad inputs."""
 
 import dataclasses
+import importlib.util
 
 import numpy as np
 import pytest
@@ -218,6 +219,12 @@ def test_animations_are_written_as_gif_webp_or_a_clear_line_for_mp4(tmp_path, mo
         write_animation(frames, tmp_path / f"a{suffix}", fps=5)
         with Image.open(tmp_path / f"a{suffix}") as animation:
             assert animation.n_frames == 3
+    if importlib.util.find_spec("imageio_ffmpeg") is not None:  # (the video extra, in the test extra)
+        import imageio.v3 as iio
+
+        write_animation(frames, tmp_path / "a.mp4", fps=5)
+        assert len(iio.imread(tmp_path / "a.mp4", index=None)) == 3  # (ffmpeg pads sides to multiples of 16)
+        (tmp_path / "a.mp4").unlink()
     import builtins
 
     real_import = builtins.__import__
