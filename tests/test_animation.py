@@ -209,6 +209,20 @@ def test_a_still_frame_is_the_frame_before(inputs, tiny_net):
     assert np.array_equal(np.asarray(Image.open(files[1])), np.asarray(Image.open(files[2])))
 
 
+def _without_ffmpeg(monkeypatch) -> None:
+    """Imports of imageio_ffmpeg fail from here on, as without the video extra."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_ffmpeg(name, *args, **kwargs):
+        if name == "imageio_ffmpeg":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_ffmpeg)
+
+
 def test_animations_are_written_as_gif_webp_or_a_clear_line_for_mp4(tmp_path, monkeypatch):
     frames = []
     for index in range(3):
@@ -225,16 +239,7 @@ def test_animations_are_written_as_gif_webp_or_a_clear_line_for_mp4(tmp_path, mo
         write_animation(frames, tmp_path / "a.mp4", fps=5)
         assert len(iio.imread(tmp_path / "a.mp4", index=None)) == 3  # (ffmpeg pads sides to multiples of 16)
         (tmp_path / "a.mp4").unlink()
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_ffmpeg(name, *args, **kwargs):
-        if name == "imageio_ffmpeg":
-            raise ImportError(name)
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_ffmpeg)
+    _without_ffmpeg(monkeypatch)
     with pytest.raises(DoodleError, match=r"pip install 'doodle\[video\]'"):
         write_animation(frames, tmp_path / "a.mp4", fps=5)
     assert not (tmp_path / "a.mp4").exists()
@@ -328,16 +333,7 @@ def test_animate_bad_clips_are_one_line_and_write_nothing(inputs, random_weights
     one_line_error(runner.invoke(app, command), "no frame maps given")
     (inputs / "broken.mp4").write_bytes(b"not a video")
     one_line_error(runner.invoke(app, [*command, "--content", str(inputs / "broken.mp4")]), "broken.mp4")
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_ffmpeg(name, *args, **kwargs):
-        if name == "imageio_ffmpeg":
-            raise ImportError(name)
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_ffmpeg)
+    _without_ffmpeg(monkeypatch)
     one_line_error(runner.invoke(app, [*command, "--content", str(inputs / "broken.mp4")]), "doodle[video]")
     assert output.read_bytes() == b"precious"
     assert not (inputs / "out_frames").exists()
