@@ -27,6 +27,7 @@ import semantic_maps
 from .errors import DoodleError
 from .images import check_output_path, load_rgb, save_atomic, write_via_temporary
 from .painter import Painter, Step
+from .provenance import as_frame
 from .settings import PaintSettings
 from .temporal import Motion, guide_from, motion_from_flow, motion_from_labels
 
@@ -244,6 +245,10 @@ def paint_frames(
             callback=callback,
             guide=guide,
         )
+        tie = (
+            None if guide is None else dict(after=previous.name, temporal_weight=temporal_weight, matches=seed_matches)
+        )
+        image = as_frame(image, dict(index=index + 1, count=count, tied=tie))
         folder.mkdir(parents=True, exist_ok=True)  # (only once a frame is painted: bad inputs leave nothing)
         save_atomic(image, path)
         previous = path

@@ -873,6 +873,13 @@ def info_command(
     except DoodleError as error:
         _fail(str(error))
     typer.echo(f"{image}: made by doodle {record['doodle']} (doodle {record['command']})")
+    frame = record.get("frame")
+    if frame is not None:
+        tied = frame["tied"]
+        typer.echo(
+            f"frame {frame['index']} of {frame['count']}"
+            + ("" if tied is None else f", tied to {tied['after']} (temporal weight {tied['temporal_weight']})")
+        )
     typer.echo("inputs:")
     for name, entry in provenance.entries(record):
         state = provenance.input_state(entry)
@@ -884,7 +891,8 @@ def info_command(
         value = getattr(settings, field.name)
         flag = flags.get(field.name, field.name)
         typer.echo(f"  {flag:22} {_flag_value(field.name, value)}")
-    typer.echo(f"paint it again: doodle paint --from {image} -o OUT.png")
+    if record["command"] == "paint":
+        typer.echo(f"paint it again: doodle paint --from {image} -o OUT.png")
 
 
 def _flag_value(name: str, value) -> str:

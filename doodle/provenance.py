@@ -25,6 +25,7 @@ __all__ = [
     "KEY",
     "job_record",
     "with_record",
+    "as_frame",
     "read_record",
     "settings_from_record",
     "input_state",
@@ -98,6 +99,13 @@ def job_record(command: str, settings: PaintSettings, inputs: dict[str, ImageInp
         if field.name not in ("weights", "seed") or record_inputs.get(field.name) is None
     }
     return dict(format=FORMAT_VERSION, doodle=__version__, command=command, settings=values, inputs=record_inputs)
+
+
+def as_frame(image: Image.Image, frame: dict) -> Image.Image:
+    """``image`` (with a record) as a frame of ``doodle animate``: its record's command becomes
+    ``animate`` and ``frame`` (index, count, the frame it is tied to, ...) is added to it."""
+    record = json.loads(image.info[KEY])
+    return with_record(image, dict(record, command="animate", frame=frame))
 
 
 def with_record(image: Image.Image, record: dict) -> Image.Image:

@@ -147,8 +147,14 @@ def test_later_frames_are_short_paints_and_resume_keeps_what_was_painted(inputs,
     assert [f.name for f in files] == ["frame_0001.png", "frame_0002.png", "frame_0003.png"]
     from doodle.provenance import read_record
 
-    assert read_record(files[0])["settings"]["iterations"] == 3
-    assert read_record(files[1])["settings"]["iterations"] == 40 and read_record(files[1])["settings"]["phases"] == 1
+    first, later = read_record(files[0]), read_record(files[1])
+    assert first["settings"]["iterations"] == 3 and first["frame"] == dict(index=1, count=3, tied=None)
+    assert later["settings"]["iterations"] == 40 and later["settings"]["phases"] == 1
+    assert later["command"] == "animate" and later["frame"]["tied"]["after"] == "frame_0001.png"
+    info = runner.invoke(app, ["info", str(files[1])])
+    assert info.exit_code == 0 and "frame 2 of 3, tied to frame_0001.png (temporal weight 10.0)" in info.output
+    assert "--from" not in info.output
+    one_line_error(runner.invoke(app, ["paint", "--from", str(files[1])]), "doodle animate")
     stamps = [f.stat().st_mtime_ns for f in files]
     files[2].unlink()
     paint_frames(painter, inputs / "style.png", None, maps, folder, resume=True)
