@@ -812,7 +812,7 @@ def _animate_signature() -> inspect.Signature:
     fps = Annotated[float, typer.Option(min=0.1, help="Frames per second of the animation.")]
     resume = Annotated[bool, typer.Option(help="Keep the frames already painted and go on after the last.")]
     return _paint_options(
-        {"target_map", "content", "save_every", "from_", "output", "preserve_colors"},
+        {"target_map", "content", "save_every", "from_", "output"},
         {},
         {
             "frames": (frames, None),

@@ -19,8 +19,9 @@ from .errors import DoodleError
 from .images import resize
 from .scene import Scene
 from .settings import PreserveColors
+from .temporal import FrameGuide
 
-__all__ = ["rgb_to_yiq", "yiq_to_rgb", "match_colors", "prepare", "finish"]
+__all__ = ["rgb_to_yiq", "yiq_to_rgb", "match_colors", "prepare", "prepare_guide", "finish"]
 
 _RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
 
@@ -67,6 +68,14 @@ def prepare(scene: Scene, method: PreserveColors) -> Scene:
     style = (style - style.mean()) / style.std().clamp_min(1e-6) * content.std() + content.mean()
     grey = dict(style=style.clamp(0.0, 1.0).expand(-1, 3, -1, -1), content=content.expand(-1, 3, -1, -1))
     return dataclasses.replace(scene, **grey)
+
+
+def prepare_guide(guide: FrameGuide, method: PreserveColors) -> FrameGuide:
+    """An animation frame's ties to the frame before (in its finished colours) in the colours that
+    :func:`prepare` paints in: for ``luminance``, the frame before's luminance."""
+    if method == "histogram":
+        return guide
+    return dataclasses.replace(guide, carried=_luminance(guide.carried).expand(-1, 3, -1, -1).contiguous())
 
 
 def finish(image: Tensor, scene: Scene, method: PreserveColors) -> Tensor:

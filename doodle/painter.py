@@ -414,8 +414,8 @@ def paint_and_remember(
     if method is None:
         return _paint_remembering(scene, settings, network, callback, previous, guide)
     if guide is not None:
-        raise DoodleError("`preserve_colors` does not work with a frame guide (an animation's later frames)")
-    image, memory = _paint_remembering(colors.prepare(scene, method), settings, network, callback, previous, None)
+        guide = colors.prepare_guide(guide, method)
+    image, memory = _paint_remembering(colors.prepare(scene, method), settings, network, callback, previous, guide)
     return colors.finish(image, scene, method), memory  # (the memory keeps the image as painted)
 
 

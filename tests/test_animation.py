@@ -313,6 +313,21 @@ def test_animate_paints_a_clip_of_photo_frames_with_maps_or_without(inputs, rand
     assert "sha256" in read_record(inputs / "semantic" / "frame_0003.png")["inputs"]["content"]  # painted from a photo
 
 
+def test_a_clip_keeps_its_colours_with_preserve_colors(inputs, random_weights):
+    from doodle.colors import rgb_to_yiq
+    from doodle.images import to_tensor
+
+    photos = _clip(inputs / "clip")
+    output = inputs / "kept"
+    result = runner.invoke(app, [*_animate(inputs, random_weights, "-o", str(output), "--content",
+                                           str(inputs / "clip"), "--preserve-colors", "luminance")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    for index in (1, 3):  # the first frame and a later one (tied to the frame before)
+        chroma = rgb_to_yiq(to_tensor(Image.open(output / f"frame_000{index}.png")))[:, 1:]
+        wanted = rgb_to_yiq(to_tensor(Image.open(photos[index - 1])))[:, 1:]
+        assert (chroma - wanted).abs().mean() < 0.005  # (without the option: 0.06)
+
+
 def test_animate_reads_a_video_clip(inputs, random_weights):
     iio = pytest.importorskip("imageio.v3", reason="the video extra (imageio) is not installed")
     pytest.importorskip("imageio_ffmpeg", reason="the video extra (imageio-ffmpeg) is not installed")
