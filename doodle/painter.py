@@ -165,12 +165,18 @@ class _Objective:
         shape: tuple[int, int],
         device: torch.device,
         same_style: _Objective | None = None,
+        laid_out: bool = False,
     ) -> None:
         """``same_style``: this phase of an earlier paint of the same painting at the same scale and
-        settings, whose style features and patch keys are taken instead of computed again."""
+        settings, whose style features and patch keys (and layers) are taken instead of computed
+        again. ``laid_out``: see :meth:`PaintSettings.mrf_layers`."""
         model = network.model
         self.network, self.settings = network, settings
-        self.mrf_layers = [parse_layer(n, model) for n in settings.mrf_layers()]
+        self.mrf_layers = (
+            [parse_layer(n, model) for n in settings.mrf_layers(laid_out=laid_out)]
+            if same_style is None
+            else same_style.mrf_layers
+        )
         self.gram_layers = [parse_layer(n, model) for n in settings.gram_layers()]
         self.content_layers = (
             [parse_layer(n, model) for n in settings.content_layers]
@@ -537,6 +543,7 @@ def _style_key(scene: Scene, settings: PaintSettings, network: VGGFeatures) -> t
         _fingerprint(scene.style_labels),
         scene.shape,
         None if scene.palette is None else scene.palette.tobytes(),
+        scene.content is None,  # (see _paint_phases's laid_out)
         settings.replace(random_seed=0, seed="auto", noise_ratio=None),  # (the start does not touch the style side)
     )
 
@@ -576,14 +583,20 @@ def _paint_phases(
             if guide is not None:  # the coarser phase was for what is new; the frame before stays sharp
                 image = guide.keep_known(image)
         same_style = None if previous is None else previous.objectives.get(factor)
-        coarser, objective = objective, _Objective(network, scene, settings, factor, shape, device, same_style)
+        # The layout is set by the coarser phases, or by the frame before (the content keeps its deep layers).
+        laid_out = factor == 1.0 and (len(factors) > 1 or guide is not None) and scene.content is None
+        coarser, objective = (
+            objective,
+            _Objective(network, scene, settings, factor, shape, device, same_style, laid_out),
+        )
         if context is not None:
             free = resize(context[1], shape)
             image = resize(context[0], shape) * (1 - free) + image * free
             objective.free = free.to(device)
         if coarser is not None:
             for name, loss in objective.mrf.items():
-                loss.inherit(coarser.mrf[name])
+                if name in coarser.mrf:
+                    loss.inherit(coarser.mrf[name])
         coarser = None
         if guide is not None:
             objective.follow(guide, shape, factor)

@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_MRF_LAYERS",
     "DEFAULT_GRAM_LAYERS",
     "TEXTURE_LAYERS",
+    "LAID_OUT_MRF_LAYERS",
     "MIN_SIZE",
     "SEED_KEYWORDS",
 ]
@@ -40,6 +41,7 @@ PreserveColors = Literal["luminance", "histogram"]
 DEFAULT_MRF_LAYERS = ("relu2_1", "relu3_1", "relu4_1")
 DEFAULT_GRAM_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 TEXTURE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")  # both terms, in texture synthesis: see for_mode
+LAID_OUT_MRF_LAYERS = ("relu2_1", "relu3_1")  # the default MRF layers once the layout is set: see mrf_layers
 SEED_KEYWORDS = ("auto", "noise", "content")  # the starts of `seed` that are not a file
 MIN_SIZE = 16  # smallest output side, in pixels: below it VGG's deeper layers have no positions left
 
@@ -204,10 +206,14 @@ class PaintSettings:
             settings = settings.replace(style_layers=TEXTURE_LAYERS)
         return settings
 
-    def mrf_layers(self) -> tuple[str, ...]:
+    def mrf_layers(self, *, laid_out: bool = False) -> tuple[str, ...]:
+        """The MRF layers. ``laid_out``: for a full-size phase whose layout is already set (by coarser
+        phases, or by an animation's frame before) and that has no content photo: then the default
+        layers are :data:`LAID_OUT_MRF_LAYERS`, without ``relu4_1``, whose three convolutions are 45 %
+        of the network's cost at full size (benchmarks/README.md, issue 11)."""
         if self.style_loss == "gram":
             return ()
-        return self.style_layers or DEFAULT_MRF_LAYERS
+        return self.style_layers or (LAID_OUT_MRF_LAYERS if laid_out else DEFAULT_MRF_LAYERS)
 
     def gram_layers(self) -> tuple[str, ...]:
         if self.style_loss in (None, "mrf"):

@@ -218,3 +218,19 @@ def test_a_small_edit_started_from_an_image_starts_from_that_image_s_own_part(
     assert box.shape[-2:] == (96, 114)  # the box of the test above, columns 142-255
     free = box[0, :, 10:20, 230 - 142 : 240 - 142]  # inside the edit: the start image's own pixels
     assert torch.allclose(free, torch.from_numpy(start[10:20, 230:240]).permute(2, 0, 1).float() / 255, atol=1e-6)
+
+
+def test_a_laid_out_full_size_phase_leaves_out_relu4_1_of_the_default_layers(inputs, tiny_net):
+    from doodle.painter import paint_and_remember
+
+    def layers(settings: PaintSettings, content=None) -> dict[float, list[str]]:
+        scene = build_scene(inputs / "style.png", target_map=inputs / "doodle.png", content=content)
+        _, memory = paint_and_remember(scene, settings, tiny_net)
+        return {factor: objective.mrf_layers for factor, objective in memory.objectives.items()}
+
+    two = PaintSettings(phases=2, iterations=2)
+    assert layers(two) == {0.5: ["relu2_1", "relu3_1", "relu4_1"], 1.0: ["relu2_1", "relu3_1"]}
+    assert layers(two.replace(phases=1)) == {1.0: ["relu2_1", "relu3_1", "relu4_1"]}  # nothing set the layout
+    assert layers(two, content=inputs / "style.png")[1.0] == ["relu2_1", "relu3_1", "relu4_1"]  # (content: deep)
+    chosen = layers(two.replace(style_layers=("3_1", "4_1")))
+    assert chosen == {0.5: ["relu3_1", "relu4_1"], 1.0: ["relu3_1", "relu4_1"]}  # given layers: every phase
