@@ -42,6 +42,7 @@ __all__ = [
     "paint_frames",
     "write_animation",
     "LATER_FRAME",
+    "LATER_CLIP_FRAME",
     "TEMPORAL_WEIGHT",
 ]
 
