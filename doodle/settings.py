@@ -109,7 +109,7 @@ class PaintSettings:
 
     output_size: tuple[int, int] | None = None
     phases: int = 3
-    iterations: int | tuple[int, ...] = (100, 100, 80)
+    iterations: int | tuple[int, ...] = (100, 100, 70)
     style_loss: StyleLoss | None = None
     style_layers: tuple[str, ...] | None = None
     content_layers: tuple[str, ...] = ("relu4_2",)
