@@ -13,6 +13,7 @@ an interrupted animation resumes from the last one.
 
 from __future__ import annotations
 
+import functools
 import glob
 import re
 from collections.abc import Callable, Sequence
@@ -171,10 +172,12 @@ def _motions(maps: list, contents: list | None, shape: tuple[int, int]) -> Calla
     if maps[0] is not None:
         palette = semantic_maps.find_palette(np.concatenate(maps, axis=1))
 
+    @functools.lru_cache(maxsize=2)  # (each frame is the "after" of one pair, then the "before" of the next)
     def labels(index: int) -> np.ndarray:
         indices = semantic_maps.encode_labels(maps[index], palette).argmax(axis=0).astype(np.uint8)
         return np.asarray(Image.fromarray(indices).resize((width, height), Image.NEAREST))
 
+    @functools.lru_cache(maxsize=2)
     def photo(index: int) -> np.ndarray:
         return np.asarray(Image.fromarray(contents[index]).resize((width, height), Image.BICUBIC), np.float64) / 255
 
