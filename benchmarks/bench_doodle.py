@@ -90,6 +90,9 @@ def run(scene, settings: PaintSettings, network, painting, style_map, doodle_map
         )
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     result = to_pil(image)
+    if doodle_map is None:  # texture synthesis: no regions to measure
+        print(f"total {total:.1f} s, peak RSS so far {peak_rss:.2f} GB, {totals['matches']} searches")
+        return {"total": total, "quality": np.ones(1), "image": result, "last_matching": matching}
     agreement = label_agreement(network, result, painting, style_map, doodle_map).diagonal()
     palette = semantic_maps.shared_palette(style_map, doodle_map)[0]
     gpu = (
@@ -104,16 +107,21 @@ def run(scene, settings: PaintSettings, network, painting, style_map, doodle_map
     return {"total": total, "quality": agreement, "image": result, "last_matching": matching}
 
 
-def load_pair(pair: str) -> tuple[Path, np.ndarray, np.ndarray]:
-    """``"Monet:Coastline"`` -> the painting's path, its map and the doodle's map (from ../shared/data).
+def load_pair(pair: str) -> tuple[Path, np.ndarray | None, np.ndarray | None]:
+    """``"Monet:Coastline"`` -> the painting's path, its map and the doodle's map (from ../shared/data);
+    ``"Renoir"`` -> the painting's path alone (texture synthesis, no maps).
 
     Exits with one error line when ``pair`` is malformed or names files that are not there.
     """
     names = pair.split(":")
-    if len(names) != 2:
-        raise SystemExit(f"error: --pair {pair!r} is not STYLE:DOODLE, e.g. Monet:Coastline")
+    if len(names) not in (1, 2):
+        raise SystemExit(f"error: --pair {pair!r} is not STYLE:DOODLE or STYLE, e.g. Monet:Coastline")
     data = SHARED / "data"
     painting = data / "paintings" / f"{names[0]}.jpg"
+    if len(names) == 1:
+        if not painting.is_file():
+            raise SystemExit(f"error: {painting} not found (--pair names files in {data})")
+        return painting, None, None
     style_map, doodle_map = (data / "maps" / f"{name}_sem.png" for name in names)
     for path in (painting, style_map, doodle_map):
         if not path.is_file():
@@ -123,7 +131,9 @@ def load_pair(pair: str) -> tuple[Path, np.ndarray, np.ndarray]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pair", default="Monet:Coastline", help="STYLE:DOODLE names in ../shared/data")
+    parser.add_argument(
+        "--pair", default="Monet:Coastline", help="STYLE:DOODLE names in ../shared/data; STYLE alone: a texture"
+    )
     parser.add_argument("--size", default="512x384", help="output WIDTHxHEIGHT")
     parser.add_argument(
         "--iterations", type=parse_iterations, default=PaintSettings.iterations, help="per phase, e.g. 100,100,80"
@@ -150,7 +160,7 @@ def main() -> int:
         print(f"error: {WEIGHTS} not found; the benchmark needs ../shared", file=sys.stderr)
         return 1
     painting, style_map, doodle_map = load_pair(args.pair)
-    style_name, doodle_name = args.pair.split(":")
+    style_name, doodle_name = (args.pair.split(":") + ["(texture)"])[:2]
     settings = PaintSettings(
         output_size=parse_size(args.size),
         iterations=args.iterations,

@@ -14,6 +14,7 @@ and the peak GPU memory per megapixel.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import subprocess
 import sys
@@ -30,7 +31,7 @@ LADDER = ["2048x1536", "2896x2172", "4096x3072", "5008x3756", "5792x4344", "7096
 TARGET = 20.0  # seconds for 2048x1536 on one H100
 
 
-def _child(size: str, iterations: str, output: str | None) -> None:
+def _child(size: str, iterations: str | None, output: str | None) -> None:
     """Paint one size in this process; print a JSON line with seconds, peak GPU bytes and the estimate."""
     import torch
 
@@ -39,9 +40,9 @@ def _child(size: str, iterations: str, output: str | None) -> None:
     from doodle.settings import parse_iterations, parse_size
 
     device = torch.device("cuda")
-    settings = doodle.PaintSettings(
-        output_size=parse_size(size), iterations=parse_iterations(iterations), weights=WEIGHTS, device="cuda"
-    )
+    settings = doodle.PaintSettings(output_size=parse_size(size), weights=WEIGHTS, device="cuda")
+    if iterations:
+        settings = dataclasses.replace(settings, iterations=parse_iterations(iterations))
     network = doodle.load_vgg(weights=WEIGHTS).to(device)
     scene = doodle.build_scene(STYLE, style_map=STYLE_MAP, target_map=DOODLE, output_size=settings.output_size)
     settings = settings.for_mode(scene.mode)
@@ -78,8 +79,8 @@ def _child(size: str, iterations: str, output: str | None) -> None:
     )
 
 
-def _run_child(size: str, iterations: str, output: Path | None = None) -> dict:
-    command = [sys.executable, __file__, "--case", size, "--iterations", iterations]
+def _run_child(size: str, iterations: str | None, output: Path | None = None) -> dict:
+    command = [sys.executable, __file__, "--case", size] + (["--iterations", iterations] if iterations else [])
     command += ["--output", str(output)] if output else []
     run = subprocess.run(command, capture_output=True, text=True)
     if run.returncode != 0:
@@ -107,7 +108,7 @@ def _megapixels(size: str) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--case", help=argparse.SUPPRESS)  # paint one size (in the child process)
-    parser.add_argument("--iterations", default="100,100,80", help=argparse.SUPPRESS)
+    parser.add_argument("--iterations", help=argparse.SUPPRESS)  # the default settings' when absent
     parser.add_argument("--output", help=argparse.SUPPRESS)
     parser.add_argument("--keep", help="a folder to keep the images in")
     parser.add_argument("--only", default="process,inside,ladder", help="comma-separated parts")
@@ -136,7 +137,7 @@ def main() -> int:
     if "inside" in parts:
         print(f"\n{'paint alone':12} {'seconds':>8} {'peak GB':>8} {'GB/MP':>6} {'estimate':>8} {'style':>10}")
         for size in SIZES:
-            found = _run_child(size, "100,100,80", folder / f"inside_{size}.png")
+            found = _run_child(size, None, folder / f"inside_{size}.png")
             if "seconds" not in found:
                 print(f"{size:12} {found}", flush=True)
                 continue

@@ -30,7 +30,7 @@ from .images import check_output_path, load_rgb, save_atomic, write_via_temporar
 from .painter import Painter, Step
 from .provenance import as_frame
 from .settings import PaintSettings
-from .temporal import Motion, guide_from, motion_from_flow, motion_from_labels
+from .temporal import TEMPORAL_WEIGHT, Motion, guide_from, motion_from_flow, motion_from_labels
 
 __all__ = [
     "animate",
@@ -147,8 +147,6 @@ def with_in_betweens(maps: list[np.ndarray], between: int, palette: np.ndarray) 
 
 
 CHANGE_MARGIN = 1  # pixels around an unknown one (a new label, a disocclusion) that start afresh too
-# The pull of a later frame toward the frame before, where that is known (`--temporal-weight`).
-TEMPORAL_WEIGHT = 10.0
 
 
 def frames_folder(output: Path) -> Path:

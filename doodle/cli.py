@@ -786,7 +786,7 @@ class _FramesProgress:
 
 
 def _animate_signature() -> inspect.Signature:
-    from .animation import TEMPORAL_WEIGHT
+    from .temporal import TEMPORAL_WEIGHT
 
     frames = Annotated[
         list[Path] | None,

@@ -114,6 +114,11 @@ def check_output_path(path: str | os.PathLike, *, image: bool = True) -> Path:
     return path
 
 
+PNG_COMPRESSION = 3
+"""zlib level of the PNGs doodle writes: 4x faster than Pillow's 6 (0.4 s instead of 1.5 s at 2048x1536),
+files about 10 % larger."""
+
+
 def save_atomic(image: Image.Image, path: str | os.PathLike, **options) -> Path:
     """Write ``image`` to ``path`` through a temporary file in the same folder, then rename.
 
@@ -147,7 +152,8 @@ def _write_via_temporary(
     suffix = path.suffix if path is not None else suffix
     prefix = f".{path.stem}." if path is not None else f"doodle-{stem}-"
     image_format = Image.registered_extensions()[suffix.lower()]
-    options = {**(png_record(image) if image_format == "PNG" else {}), **options}
+    if image_format == "PNG":
+        options = {"compress_level": PNG_COMPRESSION, **png_record(image), **options}
     return write_via_temporary(
         lambda stream: image.save(stream, format=image_format, **options), path, folder, prefix, suffix
     )

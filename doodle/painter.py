@@ -177,7 +177,11 @@ class _Objective:
             if same_style is None
             else same_style.mrf_layers
         )
-        self.gram_layers = [parse_layer(n, model) for n in settings.gram_layers()]
+        self.gram_layers = (
+            [parse_layer(n, model) for n in settings.gram_layers(laid_out=laid_out)]
+            if same_style is None
+            else same_style.gram_layers
+        )
         self.content_layers = (
             [parse_layer(n, model) for n in settings.content_layers]
             if scene.content is not None and settings.content_weight > 0

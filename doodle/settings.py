@@ -29,6 +29,7 @@ __all__ = [
     "DEFAULT_GRAM_LAYERS",
     "TEXTURE_LAYERS",
     "LAID_OUT_MRF_LAYERS",
+    "LAID_OUT_TEXTURE_GRAM_LAYERS",
     "MIN_SIZE",
     "SEED_KEYWORDS",
 ]
@@ -42,6 +43,7 @@ DEFAULT_MRF_LAYERS = ("relu2_1", "relu3_1", "relu4_1")
 DEFAULT_GRAM_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 TEXTURE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")  # both terms, in texture synthesis: see for_mode
 LAID_OUT_MRF_LAYERS = ("relu2_1", "relu3_1")  # the default MRF layers once the layout is set: see mrf_layers
+LAID_OUT_TEXTURE_GRAM_LAYERS = ("relu1_1", "relu2_1", "relu3_1")  # a texture's Gram layers, layout set
 SEED_KEYWORDS = ("auto", "noise", "content")  # the starts of `seed` that are not a file
 MIN_SIZE = 16  # smallest output side, in pixels: below it VGG's deeper layers have no positions left
 
@@ -210,14 +212,21 @@ class PaintSettings:
         """The MRF layers. ``laid_out``: for a full-size phase whose layout is already set (by coarser
         phases, or by an animation's frame before) and that has no content photo: then the default
         layers are :data:`LAID_OUT_MRF_LAYERS`, without ``relu4_1``, whose three convolutions are 45 %
-        of the network's cost at full size (benchmarks/README.md, issue 11)."""
+        of the network's cost at full size (benchmarks/README.md, issue 11). So are texture synthesis's
+        :data:`TEXTURE_LAYERS` there (``relu1_1``'s patches are not needed once the coarser phases have
+        set the paper's colour), and its Gram layers are :data:`LAID_OUT_TEXTURE_GRAM_LAYERS`."""
         if self.style_loss == "gram":
             return ()
+        if laid_out and self.style_layers == TEXTURE_LAYERS:
+            return LAID_OUT_MRF_LAYERS
         return self.style_layers or (LAID_OUT_MRF_LAYERS if laid_out else DEFAULT_MRF_LAYERS)
 
-    def gram_layers(self) -> tuple[str, ...]:
+    def gram_layers(self, *, laid_out: bool = False) -> tuple[str, ...]:
+        """The Gram layers; ``laid_out``: see :meth:`mrf_layers`."""
         if self.style_loss in (None, "mrf"):
             return ()
+        if laid_out and self.style_layers == TEXTURE_LAYERS:
+            return LAID_OUT_TEXTURE_GRAM_LAYERS
         return self.style_layers or DEFAULT_GRAM_LAYERS
 
     @staticmethod

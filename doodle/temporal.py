@@ -15,13 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy import ndimage
-from skimage.registration import optical_flow_tvl1
 from torch import Tensor
 
 from .matching import Matches
 
 __all__ = [
+    "TEMPORAL_WEIGHT",
     "Motion",
     "motion_from_labels",
     "motion_from_flow",
@@ -32,6 +31,8 @@ __all__ = [
 ]
 
 # A label covering less of the frame than this is an object, moved with its region's centre.
+# The pull of a later frame toward the frame before, where that is known (`--temporal-weight`).
+TEMPORAL_WEIGHT = 10.0
 OBJECT_SHARE = 0.25
 # A pixel whose colour differs from where the flow says it came from by more than this (of 0..1, the
 # mean over channels) is taken as disoccluded: the flow is wrong there, or the pixel is new.
@@ -90,6 +91,8 @@ def motion_from_flow(
     grey levels (scikit-image). Unknown: where the colour the flow brings differs from the frame's by
     more than :data:`FLOW_TOLERANCE` (occlusions, flow errors), and, with ``labels`` (the two frames'
     label maps ``(H, W)``), where the label brought is not the pixel's."""
+    from skimage.registration import optical_flow_tvl1  # here: a still paint need not load it
+
     grey = np.array([0.299, 0.587, 0.114])
     flow_rows, flow_columns = optical_flow_tvl1(after @ grey, before @ grey)
     (height, width), (rows, columns) = after.shape[:2], np.indices(after.shape[:2])
@@ -200,6 +203,8 @@ def guide_from(
     unknown pixels start from the known ones mirrored across the nearest edge of the known region
     (a clip's disocclusions: a photo's start there stays a photo under a global Gram loss), not
     from the first frame's kind of start."""
+    from scipy import ndimage
+
     known = ~ndimage.binary_dilation(~motion.known, iterations=margin) if margin > 0 else motion.known
     motion = dataclasses.replace(motion, known=known)
     carried = motion.carry(previous)

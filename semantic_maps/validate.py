@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 from .encode import SOLID_WEIGHT, encode_labels
 from .io import MapError
@@ -85,6 +84,8 @@ def stray_regions(rgb: np.ndarray, palette: np.ndarray, *, max_pixels: int = 16)
     -------
     descriptions : list of str, e.g. ``"#ff331f: 3 pixels at x=120, y=44"``.
     """
+    from scipy import ndimage  # here, not at import: scipy.ndimage costs a command's start 0.3 s or more
+
     weights = encode_labels(rgb, palette)
     labels, solid = weights.argmax(axis=0), weights.max(axis=0) >= SOLID_WEIGHT
     found = []

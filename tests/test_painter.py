@@ -234,3 +234,14 @@ def test_a_laid_out_full_size_phase_leaves_out_relu4_1_of_the_default_layers(inp
     assert layers(two, content=inputs / "style.png")[1.0] == ["relu2_1", "relu3_1", "relu4_1"]  # (content: deep)
     chosen = layers(two.replace(style_layers=("3_1", "4_1")))
     assert chosen == {0.5: ["relu3_1", "relu4_1"], 1.0: ["relu3_1", "relu4_1"]}  # given layers: every phase
+
+
+def test_a_laid_out_texture_phase_leaves_out_relu1_1_patches_and_relu4_1(inputs, tiny_net):
+    from doodle.painter import paint_and_remember
+
+    scene = build_scene(inputs / "style.png", output_size=(64, 64))
+    assert scene.mode == "texture synthesis"
+    _, memory = paint_and_remember(scene, PaintSettings(phases=2, iterations=2).for_mode(scene.mode), tiny_net)
+    layers = {factor: (o.mrf_layers, o.gram_layers) for factor, o in memory.objectives.items()}
+    assert layers[0.5] == (["relu1_1", "relu2_1", "relu3_1", "relu4_1"], ["relu1_1", "relu2_1", "relu3_1", "relu4_1"])
+    assert layers[1.0] == (["relu2_1", "relu3_1"], ["relu1_1", "relu2_1", "relu3_1"])
