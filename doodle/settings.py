@@ -213,11 +213,12 @@ class PaintSettings:
         phases, or by an animation's frame before) and that has no content photo: then the default
         layers are :data:`LAID_OUT_MRF_LAYERS`, without ``relu4_1``, whose three convolutions are 45 %
         of the network's cost at full size (benchmarks/README.md, issue 11). So are texture synthesis's
-        :data:`TEXTURE_LAYERS` there (``relu1_1``'s patches are not needed once the coarser phases have
-        set the paper's colour), and its Gram layers are :data:`LAID_OUT_TEXTURE_GRAM_LAYERS`."""
+        (``style_loss='both'`` at :data:`TEXTURE_LAYERS`, also when given so) there: ``relu1_1``'s patches
+        are not needed once the coarser phases have set the paper's colour; its Gram layers are then
+        :data:`LAID_OUT_TEXTURE_GRAM_LAYERS`."""
         if self.style_loss == "gram":
             return ()
-        if laid_out and self.style_layers == TEXTURE_LAYERS:
+        if laid_out and self._texture_defaults():
             return LAID_OUT_MRF_LAYERS
         return self.style_layers or (LAID_OUT_MRF_LAYERS if laid_out else DEFAULT_MRF_LAYERS)
 
@@ -225,9 +226,12 @@ class PaintSettings:
         """The Gram layers; ``laid_out``: see :meth:`mrf_layers`."""
         if self.style_loss in (None, "mrf"):
             return ()
-        if laid_out and self.style_layers == TEXTURE_LAYERS:
+        if laid_out and self._texture_defaults():
             return LAID_OUT_TEXTURE_GRAM_LAYERS
         return self.style_layers or DEFAULT_GRAM_LAYERS
+
+    def _texture_defaults(self) -> bool:
+        return self.style_loss == "both" and self.style_layers == TEXTURE_LAYERS
 
     @staticmethod
     def choices(name: str) -> tuple:

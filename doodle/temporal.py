@@ -30,9 +30,9 @@ __all__ = [
     "FLOW_TOLERANCE",
 ]
 
-# A label covering less of the frame than this is an object, moved with its region's centre.
 # The pull of a later frame toward the frame before, where that is known (`--temporal-weight`).
 TEMPORAL_WEIGHT = 10.0
+# A label covering less of the frame than this is an object, moved with its region's centre.
 OBJECT_SHARE = 0.25
 # A pixel whose colour differs from where the flow says it came from by more than this (of 0..1, the
 # mean over channels) is taken as disoccluded: the flow is wrong there, or the pixel is new.

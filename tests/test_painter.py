@@ -234,6 +234,8 @@ def test_a_laid_out_full_size_phase_leaves_out_relu4_1_of_the_default_layers(inp
     assert layers(two, content=inputs / "style.png")[1.0] == ["relu2_1", "relu3_1", "relu4_1"]  # (content: deep)
     chosen = layers(two.replace(style_layers=("3_1", "4_1")))
     assert chosen == {0.5: ["relu3_1", "relu4_1"], 1.0: ["relu3_1", "relu4_1"]}  # given layers: every phase
+    texture_layers = ("1_1", "2_1", "3_1", "4_1")  # a doodle given a texture's layers keeps them too
+    assert layers(two.replace(style_layers=texture_layers))[1.0] == ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]
 
 
 def test_a_laid_out_texture_phase_leaves_out_relu1_1_patches_and_relu4_1(inputs, tiny_net):
