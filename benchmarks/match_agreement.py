@@ -52,7 +52,7 @@ def main() -> int:
         with torch.no_grad():
             patches = extract_patches(features.detach(), loss.size)
             queries = match_keys(patches, exact.target_label_patches, exact.semantic_weight)
-            best = exact(patches, loss._patch_grid(features))
+            best = exact(patches, loss.patch_grid(features.shape[-2:]))
             best_score = (queries * exact.keys[best]).sum(1)
             shortfall = best_score - (queries * exact.keys[found]).sum(1)
         grid = tuple(features.shape[-3:])

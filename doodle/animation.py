@@ -207,8 +207,8 @@ def paint_frames(
     maps or without (an empty ``maps``), in order into ``folder/frame_0001.png``, ...; -> the files.
 
     The first frame is painted with the painter's settings. Each later one (:data:`LATER_FRAME`,
-    :data:`LATER_CLIP_FRAME`)
-    starts from the frame before it carried by the motion between them (:mod:`doodle.temporal`),
+    :data:`LATER_CLIP_FRAME`) starts from the frame before it carried by the motion between them
+    (:mod:`doodle.temporal`),
     is pulled toward it where known by ``temporal_weight``, and, with ``seed_matches``, starts its
     patch search from the frame before's matches. ``independent``: every frame as the first, for
     comparison. With ``resume``, frames already in the folder are kept and painting goes on after

@@ -157,16 +157,16 @@ class MRFLoss(nn.Module):
         """Index of the best style patch for each output patch. ``(1, C, h, w)`` -> ``(N,)``."""
         with torch.no_grad():
             patches = extract_patches(features.detach(), self.size)
-            return self.matcher(patches, self.patch_grid(features), self.matches)
+            return self.matcher(patches, self.patch_grid(features.shape[-2:]), self.matches)
 
-    def patch_grid(self, features: Tensor) -> Grid:
-        """Positions (h, w) of the output's patches: ``(1, C, H, W)`` -> ``(H - k + 1, W - k + 1)``."""
-        return features.shape[-2] - self.size + 1, features.shape[-1] - self.size + 1
+    def patch_grid(self, shape: tuple[int, int]) -> Grid:
+        """Positions (h, w) of the patches of features of ``shape = (H, W)``: ``(H - k + 1, W - k + 1)``."""
+        return shape[0] - self.size + 1, shape[1] - self.size + 1
 
     def _fold_matches(self, features: Tensor) -> None:
         """Search matches for ``features`` and fold them into the targets of the elementwise loss."""
         with torch.no_grad():
-            self.matches = Matches(self.match(features), self.patch_grid(features), self.matcher.key_grid)
+            self.matches = Matches(self.match(features), self.patch_grid(features.shape[-2:]), self.matcher.key_grid)
             self.stale = False
             self.target, self.coverage = self._folded_matches(tuple(features.shape[-2:]))
             self.offset = self.key_squares[self.matches.indices].sum() - (self.coverage * self.target.pow(2)).sum()

@@ -254,11 +254,9 @@ class _Objective:
         if guide.weight > 0:
             carried, known = resize(guide.carried, shape).to(self.device), resize(guide.known, shape).to(self.device)
             self.temporal = (carried, known, guide.weight)
-        size = self.settings.patch_size
         for name, loss in self.mrf.items():
-            height, width = self.network.feature_shape(name, shape)
-            query_grid = (height - size + 1, width - size + 1)
-            seeds = guide.seeds(name, query_grid, loss.matcher.key_grid, layer_stride(name) / factor, size)
+            query_grid = loss.patch_grid(self.network.feature_shape(name, shape))
+            seeds = guide.seeds(name, query_grid, loss.matcher.key_grid, layer_stride(name) / factor, loss.size)
             if seeds is not None:
                 loss.start_from(seeds[0].to(self.device), seeds[1].to(self.device), query_grid)
 
@@ -452,7 +450,9 @@ def _paint_remembering(
     key = _style_key(scene, settings, network)
     start = None  # (1, 3, H, W): the start image, where it is not the settings' seed
     if guide is not None:
-        fresh = initial_image(scene, settings.replace(seed="auto", noise_ratio=0.0), scene.shape)
+        fresh = (
+            None if guide.filled else initial_image(scene, settings.replace(seed="auto", noise_ratio=0.0), scene.shape)
+        )
         start = guide.start(fresh)
     same = previous if previous is not None and previous.key == key else None
     target, region = _target(scene), None

@@ -134,9 +134,9 @@ class FrameGuide:
     origin: tuple[int, int] = (0, 0)
     filled: bool = False
 
-    def start(self, fresh: Tensor) -> Tensor:
-        """The frame's start: the carried frame where known (everywhere when ``filled``), ``fresh
-        (1, 3, H, W)`` elsewhere."""
+    def start(self, fresh: Tensor | None) -> Tensor:
+        """The frame's start: the carried frame where known (everywhere when ``filled``: then ``fresh``
+        may be None), ``fresh (1, 3, H, W)`` elsewhere."""
         return self.carried.clone() if self.filled else torch.where(self.known > 0, self.carried, fresh).contiguous()
 
     def keep_known(self, image: Tensor) -> Tensor:

@@ -118,7 +118,7 @@ class PainterLoss:
                     if deeper is not None:
                         loss.inherit(deeper)  # the deeper layer's matches, rescaled, start this one's
                     elif settings.matcher == "fast":
-                        loss.start_randomly(loss.patch_grid(mine))
+                        loss.start_randomly(loss.patch_grid(mine.shape[-2:]))
                     terms.append(loss(mine))
                     deeper = loss
                 total = total + settings.style_weight * sum(terms) / len(terms)
