@@ -17,9 +17,38 @@ RANGE_WEIGHT = 10.0
 
 
 def gram_matrix(features: Tensor) -> Tensor:
-    """Channel correlations averaged over positions (Gatys et al. 2015). ``(1, C, H, W)`` -> ``(C, C)``."""
-    flat = features.flatten(2)[0]
-    return flat @ flat.t() / flat.shape[1]
+    """Channel correlations averaged over positions (Gatys et al. 2015). ``(1, C, H, W)`` -> ``(C, C)``.
+
+    Its gradient is one matrix product, in the features' own memory layout (channels-last on the CPU):
+    autograd's own took two products, their sum and copies between layouts, a sixth of a texture's
+    full-size iteration (benchmarks/README.md, issue 11)."""
+    return _Gram.apply(features)
+
+
+def _as_matrix(features: Tensor) -> tuple[Tensor, bool]:
+    """A ``(1, C, H, W)`` tensor as a matrix sharing its memory where it can: ``(H * W, C)`` for
+    channels-last memory (True), else ``(C, H * W)`` (False)."""
+    if features.shape[1] > 1 and features.is_contiguous(memory_format=torch.channels_last):
+        return features[0].permute(1, 2, 0).reshape(-1, features.shape[1]), True
+    return features.reshape(features.shape[1], -1), False
+
+
+class _Gram(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, features: Tensor) -> Tensor:
+        ctx.save_for_backward(features)
+        flat, by_position = _as_matrix(features)
+        return (flat.t() @ flat if by_position else flat @ flat.t()) / (features.shape[2] * features.shape[3])
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> Tensor:
+        (features,) = ctx.saved_tensors
+        flat, by_position = _as_matrix(features)
+        symmetric = (grad + grad.t()) / (features.shape[2] * features.shape[3])
+        out = torch.empty_like(features)  # the features' layout
+        out_flat, _ = _as_matrix(out)
+        torch.mm(flat, symmetric, out=out_flat) if by_position else torch.mm(symmetric, flat, out=out_flat)
+        return out
 
 
 def label_grams(features: Tensor, labels: Tensor) -> Tensor:

@@ -587,8 +587,8 @@ def _paint_phases(
             if guide is not None:  # the coarser phase was for what is new; the frame before stays sharp
                 image = guide.keep_known(image)
         same_style = None if previous is None else previous.objectives.get(factor)
-        # The layout is set by the coarser phases, or by the frame before (the content keeps its deep layers).
-        laid_out = factor == 1.0 and (len(factors) > 1 or guide is not None) and scene.content is None
+        # The layout is set by a coarser phase, or by the frame before (the content keeps its deep layers).
+        laid_out = (phase > 1 or guide is not None) and scene.content is None
         coarser, objective = (
             objective,
             _Objective(network, scene, settings, factor, shape, device, same_style, laid_out),

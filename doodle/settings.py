@@ -209,12 +209,12 @@ class PaintSettings:
         return settings
 
     def mrf_layers(self, *, laid_out: bool = False) -> tuple[str, ...]:
-        """The MRF layers. ``laid_out``: for a full-size phase whose layout is already set (by coarser
-        phases, or by an animation's frame before) and that has no content photo: then the default
+        """The MRF layers. ``laid_out``: for a phase whose layout is already set (by a coarser phase
+        before it, or by an animation's frame before) and that has no content photo: then the default
         layers are :data:`LAID_OUT_MRF_LAYERS`, without ``relu4_1``, whose three convolutions are 45 %
-        of the network's cost at full size (benchmarks/README.md, issue 11). Texture synthesis's layers
+        of the network's cost (benchmarks/README.md, issue 11). Texture synthesis's layers
         (``style_loss='both'`` at :data:`TEXTURE_LAYERS`, also when given so) become the same there, its
-        ``relu1_1`` patches left out too (the coarser phases have set the paper's colour), and its Gram
+        ``relu1_1`` patches left out too (the first phase has set the paper's colour), and its Gram
         layers :data:`LAID_OUT_TEXTURE_GRAM_LAYERS`."""
         if self.style_loss == "gram":
             return ()

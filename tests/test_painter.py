@@ -220,16 +220,20 @@ def test_a_small_edit_started_from_an_image_starts_from_that_image_s_own_part(
     assert torch.allclose(free, torch.from_numpy(start[10:20, 230:240]).permute(2, 0, 1).float() / 255, atol=1e-6)
 
 
-def test_a_laid_out_full_size_phase_leaves_out_relu4_1_of_the_default_layers(inputs, tiny_net):
+def test_a_phase_after_the_first_leaves_out_relu4_1_of_the_default_layers(inputs, tiny_net):
     from doodle.painter import paint_and_remember
 
     def layers(settings: PaintSettings, content=None) -> dict[float, list[str]]:
-        scene = build_scene(inputs / "style.png", target_map=inputs / "doodle.png", content=content)
+        scene = build_scene(
+            inputs / "style.png", target_map=inputs / "doodle.png", content=content, output_size=settings.output_size
+        )
         _, memory = paint_and_remember(scene, settings, tiny_net)
         return {factor: objective.mrf_layers for factor, objective in memory.objectives.items()}
 
     two = PaintSettings(phases=2, iterations=2)
     assert layers(two) == {0.5: ["relu2_1", "relu3_1", "relu4_1"], 1.0: ["relu2_1", "relu3_1"]}
+    three = layers(two.replace(phases=3, output_size=(96, 96)))  # the first phase sets the layout
+    assert three == {0.25: ["relu2_1", "relu3_1", "relu4_1"], 0.5: ["relu2_1", "relu3_1"], 1.0: ["relu2_1", "relu3_1"]}
     assert layers(two.replace(phases=1)) == {1.0: ["relu2_1", "relu3_1", "relu4_1"]}  # nothing set the layout
     assert layers(two, content=inputs / "style.png")[1.0] == ["relu2_1", "relu3_1", "relu4_1"]  # (content: deep)
     chosen = layers(two.replace(style_layers=("3_1", "4_1")))
