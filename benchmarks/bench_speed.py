@@ -140,6 +140,17 @@ def repaint_times(folder: Path) -> dict[str, float]:
     return times
 
 
+def cpu_name() -> str:
+    """The processor's model name (Linux), or the platform's word for it: figures depend on it."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        return next(line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
+    except (OSError, StopIteration):
+        import platform
+
+        return platform.processor() or platform.machine()
+
+
 def _row(name: str, now: float, before: float, ratio: float, target: str, met: bool) -> None:
     print(f"{name:30} {now:8.3f} {before:8.3f} {ratio:7.2f}   {target:9} {'met' if met else 'MISSED'}")
 
@@ -157,6 +168,7 @@ def main() -> int:
     import torch
 
     from doodle import load_vgg
+    from doodle.devices import network_dtype
 
     only = args.only.split(",")
     results, times = {}, {}
@@ -170,6 +182,7 @@ def main() -> int:
         try:
             before_name = args.before or "this code, old settings"
             print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; before = {before_name}")
+            print(f"CPU: {cpu_name()}; network on the CPU in {network_dtype('auto', torch.device('cpu'))}")
             network = load_vgg(weights=WEIGHTS)
             for name, case in cases(folder).items():
                 if name not in only:
