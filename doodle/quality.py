@@ -48,13 +48,14 @@ def _looks_like(
     palette: np.ndarray,
     layer: str,
 ) -> np.ndarray:
-    with torch.no_grad():
+    with torch.no_grad():  # on the network's device: on a GPU the exhaustive search is seconds, not minutes
         device = next(network.parameters()).device
-        out_features = network(out.to(device), [layer])[layer].cpu()
-        source_features = network(source.to(device), [layer])[layer].cpu()
-    best = match_patches(
-        match_keys(extract_patches(out_features), None, 0.0), match_keys(extract_patches(source_features), None, 0.0)
-    )
+        out_features = network(out.to(device), [layer])[layer]
+        source_features = network(source.to(device), [layer])[layer]
+        best = match_patches(
+            match_keys(extract_patches(out_features), None, 0.0),
+            match_keys(extract_patches(source_features), None, 0.0),
+        ).cpu()
     labels = _centre_labels(painting_map, palette, tuple(source_features.shape[-2:])).argmax(1)[best]
     return labels.view(out_features.shape[-2] - 2, out_features.shape[-1] - 2).numpy()
 
