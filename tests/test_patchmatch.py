@@ -109,3 +109,40 @@ def test_labels_missing_from_the_style_get_random_candidates_anywhere():
         extract_patches(torch.rand(1, 8, 10, 10, generator=g)), (8, 8), torch.zeros(64, dtype=torch.long), query_labels
     )
     assert found.min() >= 0 and found.max() < keys.shape[0]
+
+
+def test_the_fast_matcher_searches_small_labels_exactly(monkeypatch):
+    """A small region (a portrait's eyes) is searched exactly at every refresh, whatever PatchMatch found;
+    the other regions keep PatchMatch's matches (here a PatchMatch that finds nothing keeps the seed)."""
+    from doodle.matching import Matches, build_matcher
+
+    g = torch.Generator().manual_seed(3)
+    style, target = torch.rand(1, 8, 40, 48, generator=g), torch.rand(1, 8, 16, 16, generator=g)
+
+    def labels(height: int, width: int, box: slice) -> torch.Tensor:  # label 1 in a small square
+        out = torch.zeros(1, 2, height, width)
+        out[:, 0] = 1
+        out[:, 0, box, box], out[:, 1, box, box] = 0, 1
+        return out
+
+    style_labels, target_labels = labels(40, 48, slice(2, 8)), labels(16, 16, slice(4, 10))
+    matchers = {
+        name: build_matcher(
+            name,
+            extract_patches(style),
+            extract_patches(style_labels),
+            extract_patches(target_labels),
+            label_count=2,
+            semantic_weight=2.0,
+            key_grid=(38, 46),
+            generator=torch.Generator().manual_seed(0),
+        )
+        for name in ("exact", "fast")
+    }
+    monkeypatch.setattr(PatchMatch, "__call__", lambda self, patches, grid, seed, *args, **kwargs: seed)
+    queries, grid = extract_patches(target), (14, 14)
+    found = matchers["fast"](queries, grid, Matches(torch.zeros(14 * 14, dtype=torch.long), grid, (38, 46)))
+    small = matchers["fast"].query_labels == 1
+    assert 10 < int(small.sum()) < 50
+    assert torch.equal(found[small], matchers["exact"](queries, grid)[small])
+    assert (found[small] != 0).all() and (found[~small] == 0).all()
