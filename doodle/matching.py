@@ -153,9 +153,9 @@ class FastMatcher:
 
     Matches of the same grids seed PatchMatch as they are; matches of a coarser phase are rescaled
     first and get twice the rounds. Only a search with nothing to start from is exact, and, after
-    every PatchMatch, the output patches of small labels (:data:`_EXACT_PAIRS`): over six seeds
-    PatchMatch left a portrait's eyes, 20 patches against the painting's 10, with half the share of
-    eye-like patches the exact search gives (benchmarks/README.md). (A full search short-listed in a
+    every PatchMatch, the output patches of small labels (:data:`_EXACT_PAIRS`): PatchMatch alone
+    left a portrait's eyes, 20 patches against the painting's 10, less eye-like (0.344 of them over
+    six seeds, 0.458 with this; benchmarks/README.md). (A full search short-listed in a
     64-d projection was tried for the first search: without labels it lost a portrait's face to the
     night sky.)
 
