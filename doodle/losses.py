@@ -20,8 +20,8 @@ def gram_matrix(features: Tensor) -> Tensor:
     """Channel correlations averaged over positions (Gatys et al. 2015). ``(1, C, H, W)`` -> ``(C, C)``.
 
     Its gradient is one matrix product, in the features' own memory layout (channels-last on the CPU):
-    autograd's own took two products, their sum and copies between layouts, a sixth of a texture's
-    full-size iteration (benchmarks/README.md, issue 11)."""
+    autograd's own took two products, their sum and copies between layouts: a quarter of a texture's
+    full-size evaluation on a float32 CPU (benchmarks/README.md, issue 11)."""
     return _Gram.apply(features)
 
 
