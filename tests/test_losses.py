@@ -77,3 +77,13 @@ def test_label_gram_loss_compares_each_region_with_its_own_label():
     assert float(GramLoss(style)(style[..., :8])) > 0.5
     # The same output called label 1: it lacks label 1's large values.
     assert float(loss(style[..., :8], only_left.flip(1))) > 0.5
+
+
+def test_gram_matrix_gradient_in_both_memory_layouts():
+    """The Gram matrix's own backward (one product) is the true gradient, and keeps the layout."""
+    torch.manual_seed(0)
+    for layout in (torch.contiguous_format, torch.channels_last):
+        x = torch.randn(1, 6, 5, 7, dtype=torch.float64).contiguous(memory_format=layout).requires_grad_(True)
+        assert torch.autograd.gradcheck(gram_matrix, (x,))
+        (gram_matrix(x) * torch.randn(6, 6, dtype=torch.float64)).sum().backward()
+        assert x.grad.is_contiguous(memory_format=layout)
