@@ -176,7 +176,6 @@ class FastMatcher:
         keys, feature_dims, labels = exact.keys, exact.feature_dims, exact.label_count
         long_patches = feature_dims > 4 * _PROJECTION_DIMENSIONS  # (short ones are scored in full)
         basis = projection_basis(keys, feature_dims, _PROJECTION_DIMENSIONS) if long_patches else None
-        self._bind(exact)
         key_labels = None if style_label_patches is None else _dominant(style_label_patches, labels)
         self.patchmatch = PatchMatch(
             keys,
@@ -188,6 +187,7 @@ class FastMatcher:
             chunk_elements=exact.chunk_elements,
             generator=generator,
         )
+        self._bind(exact)
 
     def _bind(self, exact: ExactMatcher) -> None:
         self.exact, target = exact, exact.target_label_patches
@@ -195,6 +195,7 @@ class FastMatcher:
         has_labels = target is not None and exact.semantic_weight > 0
         self.label_queries = label_keys(target, exact.semantic_weight) if has_labels else None
         self.query_labels = None if target is None else _dominant(target, exact.label_count)
+        self.small_label_queries = self._in_small_labels()
 
     def for_target(
         self, target_label_patches: Tensor | None, *, generator: torch.Generator | None = None
@@ -235,7 +236,7 @@ class FastMatcher:
             rounds = 2 * self.patchmatch.rounds
         extra = self.exact.with_bias_column(self.label_queries, patches.shape[0])  # the queries' non-feature part
         matches = self.patchmatch(patches, query_grid, seed, self.query_labels, extra, rounds=rounds)
-        small = self._in_small_labels()
+        small = self.small_label_queries
         return matches if small is None else self._search_unknown(patches, query_grid, matches, small)
 
     def _in_small_labels(self) -> Tensor | None:
