@@ -48,22 +48,19 @@ def find_palette(
     MapError
         More than :data:`MAX_LABELS` labels: not a map (a photo, noise).
     """
-    pixels = rgb.astype(np.int16)
-    height, width = pixels.shape[:2]
-    padded = np.pad(pixels, ((1, 1), (1, 1), (0, 0)), mode="edge")
-    spread = np.zeros((height, width), dtype=np.int16)
-    for dy in range(3):
-        for dx in range(3):
-            diff = np.abs(padded[dy : dy + height, dx : dx + width] - pixels).max(axis=2)
-            spread = np.maximum(spread, diff)
-    interior = pixels[spread <= SOLID_TOLERANCE].reshape(-1, 3)
+    pixels = np.ascontiguousarray(rgb)
+    # A pixel's spread: the largest difference, in any channel, to a pixel of its 3x3 neighbourhood
+    # (edges repeated), i.e. the larger of (neighbourhood max - pixel) and (pixel - neighbourhood min).
+    highest, lowest = _neighbourhood(pixels, np.maximum), _neighbourhood(pixels, np.minimum)
+    spread = np.maximum(highest - pixels, pixels - lowest).max(axis=2)  # uint8: no wrap, both >= 0
+    interior = pixels[spread <= SOLID_TOLERANCE].reshape(-1, 3).astype(np.int32)
     if len(interior) == 0:  # nothing solid at all (tiny or noisy map): fall back to every pixel
-        interior = pixels.reshape(-1, 3)
-    quantised = (interior // 8).astype(np.int32)
+        interior = pixels.reshape(-1, 3).astype(np.int32)
+    quantised = interior // 8
     keys = (quantised[:, 0] << 10) | (quantised[:, 1] << 5) | quantised[:, 2]
     uniq, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    sums = np.zeros((len(uniq), 3))
-    np.add.at(sums, inverse.reshape(-1), interior)
+    inverse = inverse.reshape(-1)
+    sums = np.stack([np.bincount(inverse, weights=interior[:, c], minlength=len(uniq)) for c in range(3)], axis=1)
     means = sums / counts[:, None]
     # Greedy merge, biggest bin first: each joins the first label within merge_distance, else starts one.
     totals, sizes = np.zeros((0, 3)), np.zeros(0)
@@ -85,6 +82,15 @@ def find_palette(
         )
     kept = kept[np.argsort(-sizes[kept], kind="stable")]
     return np.clip(np.rint(totals[kept] / sizes[kept, None]), 0, 255).astype(np.uint8)
+
+
+def _neighbourhood(pixels: np.ndarray, pick) -> np.ndarray:
+    """``pick`` (np.maximum or np.minimum) over each pixel's 3x3 neighbourhood, edges repeated:
+    rows then columns. ``(H, W, C)`` -> ``(H, W, C)``."""
+    rows = pick(pixels, pick(np.concatenate([pixels[:1], pixels[:-1]]), np.concatenate([pixels[1:], pixels[-1:]])))
+    before = np.concatenate([rows[:, :1], rows[:, :-1]], axis=1)
+    after = np.concatenate([rows[:, 1:], rows[:, -1:]], axis=1)
+    return pick(rows, pick(before, after))
 
 
 def to_hex(colour: np.ndarray) -> str:
