@@ -609,6 +609,7 @@ def _train(**options) -> None:
             steps=options["steps"],
             batch=options["batch"],
             learning_rate=options["learning_rate"],
+            collage_weight=options["collage_weight"],
             resume=previous,
             save=lambda painter: painter.save(output),
             callback=progress,
@@ -649,7 +650,7 @@ class _TrainingProgress:
 
 
 def _train_signature() -> inspect.Signature:
-    from .training import DEFAULT_LEARNING_RATE, DEFAULT_SIZE, DEFAULT_STEPS
+    from .training import DEFAULT_COLLAGE_WEIGHT, DEFAULT_LEARNING_RATE, DEFAULT_SIZE, DEFAULT_STEPS
 
     output = Annotated[Path, typer.Option("--output", "-o", help="The painter file to write (.pt).")]
     style = Annotated[Path, typer.Option("--style", "-s", help="The painting whose style to use.")]
@@ -688,6 +689,17 @@ def _train_signature() -> inspect.Signature:
             "learning_rate": (
                 Annotated[float, typer.Option(min=0, help="Adam's first step size; it falls linearly to a tenth.")],
                 DEFAULT_LEARNING_RATE,
+            ),
+            "collage_weight": (
+                Annotated[
+                    float,
+                    typer.Option(
+                        min=0,
+                        help="How strongly the painter keeps to its collage of the painting (a squared "
+                        "difference per pixel); 0 lets the style loss alone decide.",
+                    ),
+                ],
+                DEFAULT_COLLAGE_WEIGHT,
             ),
             "resume": (Annotated[bool, typer.Option(help="Continue training the painter in --output.")], False),
         },
@@ -839,7 +851,9 @@ def render_command(
     output_size: Annotated[
         str | None, typer.Option(help="WIDTHxHEIGHT of the result. Default: the map's size.")
     ] = None,
-    random_seed: Annotated[int, typer.Option(help="Seed of the painter's noise.")] = _D.random_seed,
+    random_seed: Annotated[
+        int, typer.Option(help="Seed of the painter's collage and noise: another seed, another cut of the painting.")
+    ] = _D.random_seed,
     device: Annotated[str, typer.Option(help="auto (CUDA, else MPS, else CPU), cpu, cuda or mps.")] = _D.device,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No messages.")] = False,
 ) -> None:

@@ -1,11 +1,14 @@
-"""A feed-forward painter: a small U-Net that turns a label map (plus noise) into one painting's style.
+"""A feed-forward painter: a small U-Net that turns a label map into one painting's style.
 
-The network sees, at each of four scales, the label channels average-pooled to that scale and a few
-channels of fresh noise (as Ulyanov et al.'s texture networks): labels say *what* goes where, noise
-gives a flat region something to turn into brush strokes (a fully convolutional network fed a
-constant region can only paint it flat). It has no normalisation layers, so an output pixel depends
-on the labels and noise around it, not on the whole doodle's label proportions: the painter renders
-any size in the painting's brush scale. 0.8 M parameters (3.2 MB) for five labels.
+It paints over a *collage* (:class:`~doodle.collage.Collage`): the doodle filled, label by label,
+with blocks of the painting itself. At each of four scales the network reads the label map, the
+collage and a few channels of fresh noise (as Ulyanov et al.'s texture networks), all
+average-pooled to that scale, and its output is added to the collage: the painting's own brush
+strokes come from the collage, and what the network learns is to mend the seams between blocks and
+paint the edges between regions as the painting does. It has no normalisation layers, so an output
+pixel depends on the labels, collage and noise around it, not on the whole doodle's label
+proportions: the painter renders any size in the painting's brush scale. 0.21 M parameters (0.8 MB)
+for five labels.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from torch import Tensor, nn
 
 import semantic_maps
 
+from .collage import Collage
 from .devices import network_dtype
 from .errors import DoodleError, map_errors
 from .images import ImageInput, load_rgb, resize, to_pil, write_via_temporary
@@ -30,7 +34,7 @@ from .images import ImageInput, load_rgb, resize, to_pil, write_via_temporary
 __all__ = ["Generator", "TrainedPainter", "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "doodle painter"  # the kind of file, so another .pt file is named as such
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the painter paints over a collage of the painting, which the file holds
 
 NOISE_CHANNELS = 4
 
@@ -45,8 +49,9 @@ def _block(inputs: int, outputs: int) -> nn.Sequential:
 
 
 class Generator(nn.Module):
-    """Label map + noise -> RGB image, in ``[0, 1]`` once trained (the output is not clamped: the
-    training loss penalises values outside, as ``doodle paint``'s does; :meth:`TrainedPainter.render` clamps).
+    """Label map + collage + noise -> RGB image, in ``[0, 1]`` once trained (the output is not
+    clamped: the training loss penalises values outside, as ``doodle paint``'s does;
+    :meth:`TrainedPainter.render` clamps). Untrained, it returns the collage.
 
     Parameters
     ----------
@@ -55,24 +60,26 @@ class Generator(nn.Module):
     width : int
         Channels at full resolution; they double at each of the three coarser scales.
 
-    Shape: ``forward(labels (B, K, H, W), noise) -> (B, 3, H, W)``, with ``H`` and ``W`` any sizes
-    (scales are rounded); ``noise`` is a list of ``(B, NOISE_CHANNELS, h_s, w_s)`` tensors from
-    :meth:`noise`.
+    Shape: ``forward(labels (B, K, H, W), noise, collage (B, 3, H, W)) -> (B, 3, H, W)``, with
+    ``H`` and ``W`` any sizes (scales are rounded); ``noise`` is a list of
+    ``(B, NOISE_CHANNELS, h_s, w_s)`` tensors from :meth:`noise`.
     """
 
     scales = 4
 
-    def __init__(self, labels: int, width: int = 16) -> None:
+    def __init__(self, labels: int, width: int = 8) -> None:
         super().__init__()
         self.labels, self.width = labels, width
-        extra = labels + NOISE_CHANNELS
-        channels = [width * 2**s for s in range(self.scales)]  # 16, 32, 64, 128
+        extra = labels + 3 + NOISE_CHANNELS  # at every scale: labels, collage, noise
+        channels = [width * 2**s for s in range(self.scales)]  # 8, 16, 32, 64 by default
         self.down = nn.ModuleList(
             [_block(extra + (channels[s - 1] if s else 0), channels[s]) for s in range(self.scales)]
         )
         self.middle = _block(channels[-1], channels[-1])
         self.up = nn.ModuleList([_block(channels[s + 1] + channels[s], channels[s]) for s in range(self.scales - 1)])
         self.to_rgb = nn.Conv2d(channels[0], 3, 1)
+        nn.init.zeros_(self.to_rgb.weight)  # untrained, the painter paints the collage
+        nn.init.zeros_(self.to_rgb.bias)
 
     def noise(self, labels: Tensor, generator: torch.Generator | None = None) -> list[Tensor]:
         """Fresh uniform noise in ``[-1, 1]`` at every scale for ``labels (B, K, H, W)``."""
@@ -83,11 +90,12 @@ class Generator(nn.Module):
             for shape in shapes
         ]
 
-    def forward(self, labels: Tensor, noise: list[Tensor]) -> Tensor:
+    def forward(self, labels: Tensor, noise: list[Tensor], collage: Tensor) -> Tensor:
         shapes = _scale_shapes(tuple(labels.shape[-2:]), self.scales)
+        guide = torch.cat([labels, collage], dim=1)
         skips, x = [], None
         for s, (block, shape) in enumerate(zip(self.down, shapes, strict=True)):
-            pooled = labels if s == 0 else F.adaptive_avg_pool2d(labels, shape)
+            pooled = guide if s == 0 else F.adaptive_avg_pool2d(guide, shape)
             inputs = [pooled, noise[s]] if x is None else [F.adaptive_avg_pool2d(x, shape), pooled, noise[s]]
             x = block(torch.cat(inputs, dim=1))
             skips.append(x)
@@ -95,7 +103,14 @@ class Generator(nn.Module):
         for s in reversed(range(self.scales - 1)):
             x = F.interpolate(x, size=shapes[s], mode="bilinear", align_corners=False)
             x = self.up[s](torch.cat([x, skips[s]], dim=1))
-        return self.to_rgb(x) + 0.5  # unbounded: training keeps it in [0, 1] (a sigmoid saturates)
+        return collage + self.to_rgb(x)  # unbounded: training keeps it in [0, 1] (a sigmoid saturates)
+
+
+def _as_bytes(values: Tensor) -> Tensor:
+    """Values in ``[0, 1]`` (or uint8 already) as uint8."""
+    if values.dtype == torch.uint8:
+        return values
+    return (values.detach().float().cpu().clamp(0, 1) * 255).round().to(torch.uint8)
 
 
 def _scale_shapes(shape: tuple[int, int], scales: int) -> list[tuple[int, int]]:
@@ -109,15 +124,24 @@ def _scale_shapes(shape: tuple[int, int], scales: int) -> list[tuple[int, int]]:
 @dataclass
 class TrainedPainter:
     """A trained generator and what it was trained on: the painting's ``palette (K, 3)`` uint8, the
-    training ``settings`` (a dict of :class:`~doodle.settings.PaintSettings` fields and the
-    training options) and the ``steps`` done. ``optimiser`` holds the optimiser's state for
-    ``--resume`` (empty in a file saved for rendering only)."""
+    painting ``(3, Hs, Ws)`` in ``[0, 1]`` and its ``painting_labels (K, Hs, Ws)`` at the scale it
+    paints (the collage is cut from them), the training ``settings`` (a dict of
+    :class:`~doodle.settings.PaintSettings` fields and the training options) and the ``steps``
+    done. ``optimiser`` holds the optimiser's state for ``--resume`` (empty in a file saved for
+    rendering only)."""
 
     generator: Generator
     palette: np.ndarray
+    painting: Tensor
+    painting_labels: Tensor
     settings: dict
     steps: int = 0
     optimiser: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # As the file holds them (8 bits), so a painter paints the same before and after saving.
+        self.painting = _as_bytes(self.painting).float() / 255
+        self.painting_labels = _as_bytes(self.painting_labels).float() / 255
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write atomically (a temporary file in the same folder, then a rename)."""
@@ -131,6 +155,8 @@ class TrainedPainter:
             "width": self.generator.width,
             "weights": self.generator.state_dict(),
             "palette": torch.from_numpy(self.palette.astype(np.uint8)),
+            "painting": _as_bytes(self.painting),  # 8 bits a channel: a file of about a megabyte
+            "painting_labels": _as_bytes(self.painting_labels),
             "settings": self.settings,
             "steps": self.steps,
             "optimiser": self.optimiser,
@@ -158,10 +184,25 @@ class TrainedPainter:
             generator = Generator(int(state["labels"]), int(state["width"]))
             generator.load_state_dict(state["weights"])
             palette = state["palette"].numpy().astype(np.uint8).reshape(-1, 3)
-        except (KeyError, RuntimeError, ValueError, TypeError) as error:
+            painting, painting_labels = state["painting"], state["painting_labels"]
+            if (
+                painting.dim() != 3
+                or painting.shape[0] != 3
+                or painting_labels.shape != (len(palette),) + painting.shape[1:]
+            ):
+                raise ValueError("the painting and its labels do not fit the palette")
+        except (KeyError, RuntimeError, ValueError, TypeError, AttributeError) as error:
             raise DoodleError(f"{path}: damaged painter file ({type(error).__name__})") from None
         generator.eval().requires_grad_(False)
-        return cls(generator, palette, dict(state["settings"]), int(state["steps"]), dict(state["optimiser"]))
+        settings, steps, optimiser = dict(state["settings"]), int(state["steps"]), dict(state["optimiser"])
+        return cls(generator, palette, painting, painting_labels, settings, steps, optimiser)
+
+    @property
+    def collage(self) -> Collage:
+        """The :class:`~doodle.collage.Collage` of this painter's painting (made once)."""
+        if getattr(self, "_collage", None) is None:
+            self._collage = Collage(self.painting, self.painting_labels)
+        return self._collage
 
     def paints(self, palette: np.ndarray | None) -> bool:
         """Whether this painter's labels are ``palette``'s ``(K, 3)``, in the same order."""
@@ -183,10 +224,13 @@ class TrainedPainter:
         device = next(self.generator.parameters()).device
         dtype = network_dtype("auto", device)
         model = self._inference_copy(device, dtype)
-        noise = self.generator.noise(labels, torch.Generator().manual_seed(seed))
-        inputs = [x.to(device, dtype).contiguous(memory_format=torch.channels_last) for x in [labels, *noise]]
+        random = torch.Generator().manual_seed(seed)
+        collage, noise = self.collage(labels.cpu(), random), self.generator.noise(labels, random)
+        labels, collage, *noise = (
+            x.to(device, dtype).contiguous(memory_format=torch.channels_last) for x in [labels, collage, *noise]
+        )
         with torch.no_grad():
-            return model(inputs[0], inputs[1:]).float().clamp(0, 1).cpu().contiguous()  # (not channels-last)
+            return model(labels, noise, collage).float().clamp(0, 1).cpu().contiguous()  # (not channels-last)
 
     def _inference_copy(self, device: torch.device, dtype: torch.dtype) -> nn.Module:
         """The generator cast to ``dtype`` and channels-last, made once (a third faster than autocast)."""

@@ -253,7 +253,10 @@ def _trained(palette: np.ndarray):
     from doodle.generator import Generator, TrainedPainter
 
     torch.manual_seed(0)
-    return TrainedPainter(Generator(len(palette), width=4).requires_grad_(False), palette, {})
+    painting = torch.linspace(0.2, 0.8, 32).expand(3, 24, 32)  # smooth: the preview is a JPEG
+    labels = torch.zeros(len(palette), 24, 32)
+    labels[0, :, :16], labels[-1, :, 16:] = 1, 1
+    return TrainedPainter(Generator(len(palette), width=4).requires_grad_(False), palette, painting, labels, {})
 
 
 def test_a_trained_painter_previews_the_doodle_at_once(client, session):

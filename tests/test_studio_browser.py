@@ -20,6 +20,7 @@ import torch
 import uvicorn
 from PIL import Image
 
+import semantic_maps
 from doodle import PaintSettings
 from doodle.generator import TrainedPainter
 from doodle.studio import bind
@@ -208,7 +209,7 @@ class BandColours(torch.nn.Module):
     def noise(self, labels, generator=None):
         return []
 
-    def forward(self, labels, noise):
+    def forward(self, labels, noise, collage):
         return torch.einsum("bkhw,kc->bchw", labels, self.colours)
 
 
@@ -216,7 +217,9 @@ class BandColours(torch.nn.Module):
 def previewing_studio(tiny_net):
     image, map_rgb = banded_painting()
     painting = Painting.from_arrays(image, map_rgb, "b.png")
-    trained = TrainedPainter(BandColours(painting.palette), painting.palette, {})
+    image_tensor = torch.from_numpy(image).permute(2, 0, 1).float() / 255
+    labels = torch.from_numpy(semantic_maps.encode_labels(map_rgb, painting.palette))
+    trained = TrainedPainter(BandColours(painting.palette), painting.palette, image_tensor, labels, {})
     yield from serve_in_thread(Session(SETTINGS, network=tiny_net, painting=painting, trained=trained))
 
 

@@ -65,19 +65,26 @@ def test_blob_maps_use_the_painting_labels_and_sum_to_one():
 def test_generator_paints_any_size(shape):
     generator = Generator(3, width=4)
     labels = torch.rand(2, 3, *shape)
-    image = generator(labels, generator.noise(labels))
+    image = generator(labels, generator.noise(labels), torch.rand(2, 3, *shape))
     assert image.shape == (2, 3, *shape) and torch.isfinite(image).all()
 
 
-def test_generator_uses_the_noise_and_the_labels():
+def test_an_untrained_generator_paints_the_collage():
     generator = Generator(2, width=4)
-    labels = torch.zeros(1, 2, 32, 32)
+    labels, collage = torch.rand(1, 2, 24, 40), torch.rand(1, 3, 24, 40)
+    assert torch.equal(generator(labels, generator.noise(labels), collage), collage)
+
+
+def test_generator_uses_the_noise_the_labels_and_the_collage():
+    generator = Generator(2, width=4)
+    torch.nn.init.normal_(generator.to_rgb.weight, std=0.5)  # as if trained: not the collage alone
+    labels, collage = torch.zeros(1, 2, 32, 32), torch.full((1, 3, 32, 32), 0.5)
     labels[:, 0] = 1
     noise = generator.noise(labels, torch.Generator().manual_seed(0))
-    flat = generator(labels, noise)
+    flat = generator(labels, noise, collage)
     assert flat[..., 8:24, 8:24].std() > 0  # a flat region is not painted flat
-    other = generator(labels.flip(1), noise)
-    assert (other - flat).abs().max() > 1e-4  # the labels change the painting
+    assert (generator(labels.flip(1), noise, collage) - flat).abs().max() > 1e-4  # the labels change it
+    assert (generator(labels, noise, collage + 0.1) - flat - 0.1).abs().max() > 1e-4  # so does the collage
 
 
 @pytest.fixture
@@ -102,10 +109,13 @@ def test_training_lowers_the_loss_on_doodles_it_did_not_see(painting, tiny_net):
         loss = PainterLoss(tiny_net, scene.style, scene.style_labels, settings, torch.device("cpu"),
                            torch.Generator().manual_seed(0))  # fmt: skip
         with torch.no_grad():
-            images = trained.generator(held_out, trained.generator.noise(held_out, noise_seed.manual_seed(7)))
-            return float(loss(images, held_out))
+            random = noise_seed.manual_seed(7)
+            noise, collage = trained.generator.noise(held_out, random), trained.collage(held_out, random)
+            return float(loss(trained.generator(held_out, noise, collage), held_out))
 
-    untrained = TrainedPainter(Generator(4).requires_grad_(False), scene.palette, {})
+    untrained = TrainedPainter(
+        Generator(4).requires_grad_(False), scene.palette, scene.style[0], scene.style_labels[0], {}
+    )
     trained = train_painter(
         painting / "style.png", settings=settings, size=48, steps=60, network=tiny_net, learning_rate=3e-3
     )
