@@ -50,10 +50,10 @@ class Collage:
     """
 
     def __init__(self, painting: Tensor, labels: Tensor, block: int = BLOCK) -> None:
-        self.painting, self.labels = painting.float(), labels.float()
+        self.painting, labels = painting.float(), labels.float()
         height, width = painting.shape[-2:]
         self.block = max(_STEP, min(block, height, width) // _STEP * _STEP)
-        coverage = F.avg_pool2d(self.labels[None], self.block, stride=_STEP)[0]  # (K, cy, cx)
+        coverage = F.avg_pool2d(labels[None], self.block, stride=_STEP)[0]  # (K, cy, cx)
         self.places = []  # per label: (N, 2) top-left corners of its blocks (None: a label it lacks)
         self.is_place = []  # per label: (cy, cx) bool, whether (y, x) * _STEP is one of its places
         for share in coverage:
@@ -62,10 +62,10 @@ class Collage:
             self.places.append(pure.nonzero() * _STEP if best > 0 else None)
             self.is_place.append(pure)
         self.window = _window(self.block)
-        self.centres = [_centre(share) for share in self.labels]
+        self.centres = [_centre(share) for share in labels]
         # What a block of label k pastes, per pixel: its colour times its weight, and its weight: the
         # pixel's label-k weight (a hair above 0, so a block is never all zero).
-        weight = self.labels + 1e-4
+        weight = labels + 1e-4
         sources = torch.cat([self.painting[None] * weight[:, None], weight[:, None]], 1)  # (K, 4, Hs, Ws)
         self.sources = sources.flatten(2).transpose(1, 2).contiguous()  # (K, HsWs, 4): a pixel's 4 values together
 

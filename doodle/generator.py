@@ -225,7 +225,7 @@ class TrainedPainter:
         dtype = network_dtype("auto", device)
         model = self._inference_copy(device, dtype)
         random = torch.Generator().manual_seed(seed)
-        collage, noise = self.collage(labels.cpu(), random), self.generator.noise(labels, random)
+        collage, noise = self.collage(labels, random), self.generator.noise(labels, random)
         labels, collage, *noise = (
             x.to(device, dtype).contiguous(memory_format=torch.channels_last) for x in [labels, collage, *noise]
         )
