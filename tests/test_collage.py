@@ -2,6 +2,7 @@
 
 import torch
 
+import doodle.collage as collages_module
 from doodle.collage import Collage
 
 
@@ -53,3 +54,25 @@ def test_any_size_a_batch_and_a_label_the_painting_lacks():
     assert torch.allclose(first[:, :, :, 60:], torch.tensor(0.5))  # a label it lacks: grey
     assert not torch.equal(first, collage(doodle, torch.Generator().manual_seed(1)))  # the seed decides
     assert torch.equal(first, collage(doodle, torch.Generator().manual_seed(0)))
+
+
+def test_blocks_beyond_the_painting_are_chosen_to_agree_with_their_neighbours(monkeypatch):
+    # A painting of smooth colour (a sky's gradients), and a region larger than it: most blocks
+    # cannot come from the one shifted painting. Chosen by how well they agree with the blocks
+    # already pasted, they leave smaller jumps of colour between blocks than chosen at random.
+    y, x = torch.meshgrid(torch.linspace(0, 1, 96), torch.linspace(0, 1, 96), indexing="ij")
+    painting = torch.stack([y, x, 0.5 + 0.3 * torch.sin(6 * x) * torch.cos(5 * y)])
+    doodle = torch.ones(1, 1, 200, 240)
+
+    def jumps(image: torch.Tensor) -> float:  # mean colour change between neighbouring 8-pixel squares
+        coarse = torch.nn.functional.avg_pool2d(image, 8)
+        return float((coarse.diff(dim=-2).abs().mean() + coarse.diff(dim=-1).abs().mean()) / 2)
+
+    def collage(seed: int) -> torch.Tensor:
+        return Collage(painting, torch.ones(1, 96, 96), block=32)(doodle, torch.Generator().manual_seed(seed))
+
+    agreeing = [jumps(collage(seed)) for seed in range(3)]
+    first_random = collages_module._NEIGHBOURS.shape[0]  # options: 8 continuations, then random places
+    monkeypatch.setattr(Collage, "_agreeing", lambda self, small, label, options, corners: options[:, first_random])
+    at_random = [jumps(collage(seed)) for seed in range(3)]
+    assert all(a < 0.85 * r for a, r in zip(agreeing, at_random, strict=True)), (agreeing, at_random)
