@@ -319,6 +319,8 @@ def paint_command(
         str,
         typer.Option(
             help="Start image: auto (content, else label colours + noise, else noise), noise, content, "
+            "collage (the doodle filled with pieces of the painting cut where it has the same labels; the "
+            "layout is set, so it paints well with fewer iterations: e.g. --phases 2 --iterations 20,40), "
             "an image path, or a painter file from `doodle train` (.pt): its rendering of the doodle."
         ),
     ] = str(_D.seed),

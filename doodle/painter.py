@@ -14,6 +14,7 @@ from torch import Tensor
 
 from . import colors
 from .budget import check_memory
+from .collage import Collage
 from .devices import device_clock, network_dtype, resolve_device
 from .errors import DoodleError, PaintingStopped
 from .generator import TrainedPainter
@@ -89,9 +90,9 @@ def _label_colours(scene: Scene, shape: tuple[int, int]) -> Tensor:
 
 
 def initial_image(scene: Scene, settings: PaintSettings, shape: tuple[int, int]) -> Tensor:
-    """The first phase's start: noise, the content, label colours plus noise (``auto``), an image
-    file, or a trained painter's rendering of the doodle (a ``.pt`` file); with ``noise_ratio``,
-    that start blended with noise."""
+    """The first phase's start: noise, the content, label colours plus noise (``auto``), a collage
+    of the painting cut by the doodle (``collage``), an image file, or a trained painter's rendering
+    of the doodle (a ``.pt`` file); with ``noise_ratio``, that start blended with noise."""
     seed, ratio = settings.seed, settings.noise_ratio
     generator = torch.Generator().manual_seed(settings.random_seed)
     uniform = torch.rand((1, 3) + shape, generator=generator)
@@ -111,11 +112,22 @@ def initial_image(scene: Scene, settings: PaintSettings, shape: tuple[int, int])
         if scene.content is None:
             raise DoodleError("`seed='content'` needs `content`; use `seed='noise'` or an image path")
         start = resize(scene.content, shape)
+    elif seed == "collage":
+        start = resize(_collage_start(scene, settings.random_seed), shape)
     elif Path(seed).suffix == ".pt":
         start = resize(_rendered_start(scene, Path(seed), settings.random_seed), shape)
     else:
         start = resize(to_tensor(load_rgb(Path(seed), what="seed image")), shape)
     return start if ratio is None else ratio * noise + (1 - ratio) * start
+
+
+def _collage_start(scene: Scene, random_seed: int) -> Tensor:
+    """The doodle filled with pieces of the painting cut where it has the same labels
+    (:class:`~doodle.collage.Collage`), at full size. -> ``(1, 3, H, W)``."""
+    if scene.target_labels is None or scene.paintings is not None:
+        raise DoodleError("`seed='collage'` needs `target_map` and one painting with its `style_map`")
+    collage = Collage(scene.style[0].cpu(), scene.style_labels[0].cpu())
+    return collage(scene.target_labels.cpu(), torch.Generator().manual_seed(random_seed))
 
 
 def _rendered_start(scene: Scene, path: Path, random_seed: int) -> Tensor:
@@ -587,8 +599,9 @@ def _paint_phases(
             if guide is not None:  # the coarser phase was for what is new; the frame before stays sharp
                 image = guide.keep_known(image)
         same_style = None if previous is None else previous.objectives.get(factor)
-        # The layout is set by a coarser phase, or by the frame before (the content keeps its deep layers).
-        laid_out = (phase > 1 or guide is not None) and scene.content is None
+        # The layout is set by a coarser phase, by the frame before, or by a collage start (the
+        # content keeps its deep layers).
+        laid_out = (phase > 1 or guide is not None or settings.seed == "collage") and scene.content is None
         coarser, objective = (
             objective,
             _Objective(network, scene, settings, factor, shape, device, same_style, laid_out),

@@ -44,7 +44,7 @@ DEFAULT_GRAM_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 TEXTURE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")  # both terms, in texture synthesis: see for_mode
 LAID_OUT_MRF_LAYERS = ("relu2_1", "relu3_1")  # the default MRF layers once the layout is set: see mrf_layers
 LAID_OUT_TEXTURE_GRAM_LAYERS = ("relu1_1", "relu2_1", "relu3_1")  # a texture's Gram layers, layout set
-SEED_KEYWORDS = ("auto", "noise", "content")  # the starts of `seed` that are not a file
+SEED_KEYWORDS = ("auto", "noise", "content", "collage")  # the starts of `seed` that are not a file
 MIN_SIZE = 16  # smallest output side, in pixels: below it VGG's deeper layers have no positions left
 
 

@@ -340,6 +340,12 @@ def test_seed_content_without_content(case):
     _fails(case, _paint(case, "--seed", "content"), "--seed content needs --content")
 
 
+def test_seed_collage_without_a_doodle(case):
+    arguments = _paint(case, "--seed", "collage", "--output-size", "32x32")
+    del arguments[arguments.index("--map") : arguments.index("--map") + 2]  # texture synthesis: nothing to cut by
+    _fails(case, arguments, "--seed collage needs --map")
+
+
 # --- files that are not what they should be --------------------------------------------------------
 
 

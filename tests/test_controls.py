@@ -17,7 +17,7 @@ from doodle.painter import _label_colours, initial_image
 from doodle.provenance import read_record
 from doodle.studio.session import encode_png
 
-from .conftest import needs_shared, one_line_error, tiny_run
+from .conftest import needs_shared, one_line_error, quadrants, tiny_run
 
 runner = CliRunner()
 
@@ -66,6 +66,24 @@ def test_noise_ratio_in_a_doodle_blends_the_label_colours(inputs):
     assert torch.allclose(initial_image(scene, PaintSettings(noise_ratio=0.5), scene.shape), (noise + colours) / 2)
 
 
+def test_a_collage_start_cuts_the_painting_by_the_doodle(tmp_path):
+    # A painting of four flat colours (its own map's, plus noise); the doodle mirrors the map, so
+    # each quadrant of the start must come from the painting's opposite quadrant.
+    rng = np.random.default_rng(0)
+    flat = quadrants(96, antialias=False).astype(int)
+    Image.fromarray(np.clip(flat + rng.integers(-20, 20, flat.shape), 0, 255).astype(np.uint8)).save(tmp_path / "p.png")
+    Image.fromarray(quadrants(96)).save(tmp_path / "p_sem.png")
+    Image.fromarray(quadrants(96)[:, ::-1].copy()).save(tmp_path / "doodle.png")
+    scene = build_scene(tmp_path / "p.png", style_map=tmp_path / "p_sem.png", target_map=tmp_path / "doodle.png")
+    start = initial_image(scene, PaintSettings(seed="collage"), scene.shape)[0]
+    mirrored = torch.from_numpy(flat[:, ::-1].copy()).permute(2, 0, 1).float() / 255
+    for rows in (slice(6, 42), slice(54, 90)):  # inside the quadrants, away from the map's blurred edges
+        for cols in (slice(6, 42), slice(54, 90)):
+            assert (start[:, rows, cols] - mirrored[:, rows, cols]).abs().mean() < 0.06
+    again = initial_image(scene, PaintSettings(seed="collage", random_seed=1), scene.shape)
+    assert not torch.equal(start, again[0])  # the random seed picks another cut
+
+
 @pytest.mark.parametrize("ratio", [-0.1, 1.5, float("nan")])
 def test_noise_ratio_outside_0_1_is_refused(ratio):
     with pytest.raises(DoodleError, match="noise_ratio"):
@@ -73,7 +91,13 @@ def test_noise_ratio_outside_0_1_is_refused(ratio):
 
 
 def test_each_start_paints_from_the_command_line(inputs, random_weights):
-    for extra in (["--seed", "noise"], ["--seed", "auto", "--noise-ratio", "0.9"], ["--noise-ratio", "0"]):
+    starts = (
+        ["--seed", "noise"],
+        ["--seed", "auto", "--noise-ratio", "0.9"],
+        ["--noise-ratio", "0"],
+        ["--seed", "collage"],
+    )
+    for extra in starts:
         output = inputs / "o.png"
         result = runner.invoke(app, tiny_run("paint", inputs, random_weights, "-o", str(output), "-q", *extra))
         assert result.exit_code == 0, result.output
