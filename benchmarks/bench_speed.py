@@ -19,6 +19,8 @@ worktree and run with its own code), or this code with the old settings (`--iter
 
     python benchmarks/bench_speed.py --before 73cbc6f            # ~15 min on 2 CPU cores
     python benchmarks/bench_speed.py --before 73cbc6f --seeds 6 --only doodle,portrait
+    python benchmarks/bench_speed.py --before HEAD --seeds 6 --only doodle \
+        --now-options "--seed collage --phases 2 --iterations 20,40"   # a start against the default
 """
 
 from __future__ import annotations
@@ -161,6 +163,12 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=1, help="random seeds 0..N-1 for doodle and portrait")
     parser.add_argument("--only", default="doodle,portrait,texture,repaint", help="comma-separated cases")
     parser.add_argument("--keep", help="a folder to keep the images in")
+    parser.add_argument(
+        "--now-options",
+        default="",
+        help="options added to this code's runs only, e.g. '--seed collage --phases 2 --iterations 20,40' "
+        "(with --before this revision: the options against the defaults)",
+    )
     args = parser.parse_args()
     if not WEIGHTS.is_file():
         print(f"error: {WEIGHTS} not found; the benchmark needs ../shared", file=sys.stderr)
@@ -182,13 +190,15 @@ def main() -> int:
         try:
             before_name = args.before or "this code, old settings"
             print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; before = {before_name}")
+            print(f"now: this code{', with ' + args.now_options if args.now_options else ''}")
             print(f"CPU: {cpu_name()}; network on the CPU in {network_dtype('auto', torch.device('cpu'))}")
             network = load_vgg(weights=WEIGHTS)
             for name, case in cases(folder).items():
                 if name not in only:
                     continue
                 seeds = range(args.seeds if case["quality"] else 1)
-                for version, code, extra in (("before", before_code, before_extra), ("now", ROOT, [])):
+                now_extra = args.now_options.split()
+                for version, code, extra in (("before", before_code, before_extra), ("now", ROOT, now_extra)):
                     runs = []
                     for seed in seeds:
                         output = folder / f"{name}_{version}_{seed}.png"
