@@ -95,12 +95,9 @@ class Generator(nn.Module):
         guide = torch.cat([labels, collage], dim=1)
         skips, x = [], None
         for s, (block, shape) in enumerate(zip(self.down, shapes, strict=True)):
-            if s == 0:
-                x = block(torch.cat([labels, collage, noise[0]], dim=1))  # (one concatenation at full size)
-            else:
-                x = block(
-                    torch.cat([F.adaptive_avg_pool2d(x, shape), F.adaptive_avg_pool2d(guide, shape), noise[s]], 1)
-                )
+            pooled = guide if s == 0 else F.adaptive_avg_pool2d(guide, shape)
+            inputs = [pooled, noise[s]] if x is None else [F.adaptive_avg_pool2d(x, shape), pooled, noise[s]]
+            x = block(torch.cat(inputs, dim=1))
             skips.append(x)
         x = x + self.middle(x)
         for s in reversed(range(self.scales - 1)):
