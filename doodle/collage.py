@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
@@ -113,7 +114,7 @@ class Collage:
             return self._fill(k, labels[k], torch.Generator().manual_seed(seeds[k]))
 
         image = torch.zeros(1, 3, *labels.shape[-2:])
-        for k, part in enumerate(_threads().map(fill, range(len(labels)))):
+        for k, part in enumerate(_threads(os.getpid()).map(fill, range(len(labels)))):
             if part is not None:
                 image.addcmul_(part, labels[k])
         return image
@@ -251,8 +252,9 @@ class Collage:
 
 
 @functools.cache
-def _threads() -> ThreadPoolExecutor:
-    """Threads the labels are filled in, made once."""
+def _threads(process: int) -> ThreadPoolExecutor:
+    """Threads the labels are filled in, made once per ``process`` id (a forked child has none of
+    its parent's threads, so it makes its own)."""
     return ThreadPoolExecutor(max(1, min(4, torch.get_num_threads())), thread_name_prefix="collage")
 
 

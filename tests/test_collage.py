@@ -1,5 +1,9 @@
 """The collage a trained painter paints over: the doodle filled with the painting's own pieces."""
 
+import os
+import signal
+
+import pytest
 import torch
 
 import doodle.collage as collages_module
@@ -76,3 +80,17 @@ def test_blocks_beyond_the_painting_are_chosen_to_agree_with_their_neighbours(mo
     monkeypatch.setattr(Collage, "_agreeing", lambda self, small, label, options, corners: options[:, first_random])
     at_random = [jumps(collage(seed)) for seed in range(3)]
     assert all(a < 0.85 * r for a, r in zip(agreeing, at_random, strict=True)), (agreeing, at_random)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork: POSIX only")
+def test_a_forked_process_cuts_collages_too():
+    # The labels are filled in a pool of threads; a child forked after a collage has none of them.
+    collage = Collage(torch.rand(3, 96, 96, generator=torch.Generator().manual_seed(0)), torch.ones(1, 96, 96))
+    doodle = torch.ones(1, 1, 64, 64)
+    first = collage(doodle, torch.Generator().manual_seed(0))
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child's result is its exit code)
+        signal.alarm(30)  # a child waiting on threads it does not have dies instead of hanging
+        os._exit(0 if torch.equal(collage(doodle, torch.Generator().manual_seed(0)), first) else 3)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
