@@ -140,7 +140,7 @@ class Collage:
         offset = torch.where(low <= high, torch.minimum(torch.maximum(offset, low), high), (low + high) / 2)
         wanted = ((corners + offset) / _STEP).round() * _STEP  # where the shifted painting is
         margin = size  # the canvas is the image padded by a block, so that every block falls on it
-        chosen = self._choose(label, weight, needed, corners + margin, wanted, generator)
+        chosen = self._choose(label, weight, margin, needed, corners + margin, wanted, generator)
         canvas = torch.zeros(height + 2 * margin, width + 2 * margin, 4)  # RGB x weight, weight
         _paste(canvas, self.sources[label], source_width, chosen, corners + margin, self.window)
         inside = canvas[margin : margin + height, margin : margin + width].permute(2, 0, 1)
@@ -150,15 +150,15 @@ class Collage:
         self,
         label: int,
         weight: Tensor,
+        margin: int,
         needed: Tensor,
         corners: Tensor,
         wanted: Tensor,
         generator: torch.Generator | None,
     ) -> Tensor:
         """Where in the painting each block comes from. ``needed (n, 2)``: the blocks' places in
-        the grid; ``corners (n, 2)``: on the canvas (the region ``weight (H, W)`` padded by one
-        block); ``wanted (n, 2)``: in the shifted painting. -> ``(n, 2)`` top-left corners."""
-        margin = self.block
+        the grid; ``corners (n, 2)``: on the canvas (the region ``weight (H, W)`` padded by
+        ``margin``); ``wanted (n, 2)``: in the shifted painting. -> ``(n, 2)`` top-left corners."""
         exact, candidates = self._candidates(label, wanted, generator)
         # Blocks the shifted painting has go first; the others, in four passes of blocks that do not
         # overlap one another, each take the candidate that agrees best with what is already there.
