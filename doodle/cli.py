@@ -255,11 +255,17 @@ def paint_command(
         str,
         typer.Option(
             help="Optimiser steps per phase: one number for every phase, or one per phase, coarse to fine "
-            "(the first repeats when there are more phases)."
+            "(the first repeats when there are more phases; a list sets --phases). auto: 20,40 from a "
+            "collage (a doodle or texture from one painting), else 100,100,70."
         ),
     ] = format_iterations(_D.iterations),
     phases: Annotated[
-        int, typer.Option(min=1, help="Resolutions, coarse to fine: 3 paints at 1/4, 1/2, then full size.")
+        int | None,
+        typer.Option(
+            min=1,
+            help="Resolutions, coarse to fine: 3 paints at 1/4, 1/2, then full size. "
+            "Default: 2 from a collage, else 3 (or as many as --iterations lists).",
+        ),
     ] = _D.phases,
     style_weight: Annotated[float, typer.Option(min=0, help="How strongly to copy the style.")] = _D.style_weight,
     content_weight: Annotated[
@@ -318,10 +324,12 @@ def paint_command(
     seed: Annotated[
         str,
         typer.Option(
-            help="Start image: auto (content, else label colours + noise, else noise), noise, content, "
-            "collage (the doodle filled with pieces of the painting cut where it has the same labels; the "
-            "layout is set, so it paints well with fewer iterations: e.g. --phases 2 --iterations 20,40), "
-            "an image path, or a painter file from `doodle train` (.pt): its rendering of the doodle."
+            help="Start image: auto (the content photo; else a collage, for a doodle or texture from one "
+            "painting; else label colours + noise, for several paintings; else noise), noise, content, "
+            "labels (the doodle in its labels' colours, plus noise), collage (the doodle filled with pieces "
+            "of the painting cut where it has the same labels, or for a texture the painting quilted anew: "
+            "the layout is set, so --iterations auto is 20,40 in 2 phases), an image path, or a painter "
+            "file from `doodle train` (.pt): its rendering of the doodle."
         ),
     ] = str(_D.seed),
     noise_ratio: Annotated[

@@ -1,4 +1,5 @@
-"""A doodle filled, label by label, with pieces of the painting: what a trained painter starts from.
+"""A doodle filled, label by label, with pieces of the painting: where ``doodle paint`` and a
+trained painter start from.
 
 Each region of the doodle is tiled with overlapping blocks of the painting (64 pixels by default,
 at the painting's scale, half overlapping) cut from where the painting has the same label, in the
@@ -11,6 +12,9 @@ manner of Efros & Freeman's image quilting (2001):
   random places about as near as the nearest place of its label (a wider pick the farther) and of
   the places that continue its placed neighbours' shifts, the one whose colours agree best with
   what its neighbours have already pasted (compared at a quarter of the size).
+
+A texture has no layout to keep: its blocks come from anywhere in the painting, chosen the same
+way (``layout=False``), as in image quilting itself.
 
 Blocks are feathered into one another and weighted by the painting's own label at each pixel, so
 a block's pixels of other labels are never pasted. This is "texture by numbers" from Hertzmann et
@@ -56,13 +60,18 @@ class Collage:
         The painting's label weights.
     block : int
         Side of the blocks (smaller when the painting is).
+    layout : bool
+        Keep the painting's layout where the doodle allows (the shifted painting's blocks first, the
+        others from near places). False, for a texture: every block from anywhere in its label, as
+        in image quilting.
 
     Shape: ``collage(labels (B, K, H, W), generator) -> (B, 3, H, W)``; a label absent from the
     painting is filled with grey.
     """
 
-    def __init__(self, painting: Tensor, labels: Tensor, block: int = BLOCK) -> None:
+    def __init__(self, painting: Tensor, labels: Tensor, block: int = BLOCK, *, layout: bool = True) -> None:
         self.painting, labels = painting.float(), labels.float()
+        self.layout = layout
         height, width = painting.shape[-2:]
         # A multiple of 2 * _STEP, so that blocks (half overlapping) fall on the quarter-size grid.
         self.block = max(2 * _STEP, min(block, height, width) // (2 * _STEP) * (2 * _STEP))
@@ -138,7 +147,7 @@ class Collage:
         # ... and kept where every block falls in the range of the label's places, if the region fits.
         low, high = self.places[label].amin(0) - corners.amin(0), self.places[label].amax(0) - corners.amax(0)
         offset = torch.where(low <= high, torch.minimum(torch.maximum(offset, low), high), (low + high) / 2)
-        wanted = ((corners + offset) / _STEP).round() * _STEP  # where the shifted painting is
+        wanted = ((corners + offset) / _STEP).round() * _STEP if self.layout else None  # the shifted painting's
         margin = size  # the canvas is the image padded by a block, so that every block falls on it
         chosen = self._choose(label, weight, margin, needed, corners + margin, wanted, generator)
         canvas = torch.zeros(height + 2 * margin, width + 2 * margin, 4)  # RGB x weight, weight
@@ -159,7 +168,7 @@ class Collage:
         """Where in the painting each block comes from. ``needed (n, 2)``: the blocks' places in
         the grid; ``corners (n, 2)``: on the canvas (the region ``weight (H, W)`` padded by
         ``margin``); ``wanted (n, 2)``: in the shifted painting. -> ``(n, 2)`` top-left corners."""
-        exact, candidates = self._candidates(label, wanted, generator)
+        exact, candidates = self._candidates(label, wanted, len(needed), generator)
         # Blocks the shifted painting has go first; the others, in four passes of blocks that do not
         # overlap one another, each take the candidate that agrees best with what is already there.
         chosen = torch.full((int(needed[:, 0].max()) + 2, int(needed[:, 1].max()) + 2, 2), -1)  # by grid place
@@ -192,10 +201,16 @@ class Collage:
                 )
         return chosen[needed[:, 0], needed[:, 1]]
 
-    def _candidates(self, label: int, wanted: Tensor, generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
-        """Places for blocks wanted at ``wanted (n, 2)``: whether each is a place itself, ``(n,)``
-        bool, and ``(n, C, 2)`` candidates, random places about as near as the nearest (wider the
-        farther); a row of a place itself repeats it."""
+    def _candidates(
+        self, label: int, wanted: Tensor | None, count: int, generator: torch.Generator | None
+    ) -> tuple[Tensor, Tensor]:
+        """Places for ``count`` blocks wanted at ``wanted (n, 2)``: whether each is a place itself,
+        ``(n,)`` bool, and ``(n, C, 2)`` candidates, random places about as near as the nearest (wider
+        the farther); a row of a place itself repeats it. ``wanted`` None: any places, at random."""
+        if wanted is None:
+            places = self.pool[label]
+            picks = torch.randint(0, len(places), (count, _CANDIDATES), generator=generator)
+            return torch.zeros(count, dtype=torch.bool), places[picks]
         grid = (wanted / _STEP).round().long()
         exact = self._is_place(label, grid)
         candidates = (grid * _STEP)[:, None].repeat(1, _CANDIDATES, 1)

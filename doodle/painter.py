@@ -89,29 +89,46 @@ def _label_colours(scene: Scene, shape: tuple[int, int]) -> Tensor:
     return torch.einsum("khw,kc->chw", resize(scene.target_labels, shape)[0], means)[None]
 
 
+def start_of(scene: Scene, settings: PaintSettings) -> str:
+    """What ``settings.seed`` starts ``scene`` from: ``content``, ``collage``, ``labels``, ``noise``,
+    or the seed itself (an image or painter file). ``auto`` is the content photo if there is one,
+    else a collage of the painting (a doodle or a texture from one painting), else the label colours
+    (a doodle of several paintings), else noise."""
+    if settings.seed != "auto":
+        return str(settings.seed)
+    if scene.content is not None:
+        return "content"
+    if scene.paintings is None:
+        return "collage"
+    return "labels" if scene.target_labels is not None else "noise"
+
+
+def scheduled(scene: Scene, settings: PaintSettings) -> PaintSettings:
+    """``settings`` with the defaults of ``scene``'s mode and start filled in (:meth:`PaintSettings.for_mode`)."""
+    return settings.for_mode(scene.mode, collage=start_of(scene, settings) == "collage")
+
+
 def initial_image(scene: Scene, settings: PaintSettings, shape: tuple[int, int]) -> Tensor:
-    """The first phase's start: noise, the content, label colours plus noise (``auto``), a collage
-    of the painting cut by the doodle (``collage``), an image file, or a trained painter's rendering
-    of the doodle (a ``.pt`` file); with ``noise_ratio``, that start blended with noise."""
-    seed, ratio = settings.seed, settings.noise_ratio
+    """The first phase's start (see :func:`start_of`): noise, the content, the label colours plus
+    noise (``labels``), a collage of the painting cut by the doodle (``collage``), an image file, or
+    a trained painter's rendering of the doodle (a ``.pt`` file); with ``noise_ratio``, that start
+    blended with noise. -> ``(1, 3, *shape)``."""
+    seed, ratio = start_of(scene, settings), settings.noise_ratio
     generator = torch.Generator().manual_seed(settings.random_seed)
     uniform = torch.rand((1, 3) + shape, generator=generator)
     noise = uniform * 0.5 + 0.25
-    if seed == "auto":
-        if scene.content is not None:
-            start = resize(scene.content, shape)
-        elif scene.target_labels is not None:
-            start = _label_colours(scene, shape)
-            if ratio is None:
-                return (start + (uniform - 0.5) * 0.5).clamp(0, 1)
-        else:
-            start = noise
-    elif seed == "noise":
+    if seed == "noise":
         start = noise
     elif seed == "content":
         if scene.content is None:
             raise DoodleError("`seed='content'` needs `content`; use `seed='noise'` or an image path")
         start = resize(scene.content, shape)
+    elif seed == "labels":
+        if scene.target_labels is None:
+            raise DoodleError("`seed='labels'` needs `target_map`; use `seed='noise'` or an image path")
+        start = _label_colours(scene, shape)
+        if ratio is None:
+            return (start + (uniform - 0.5) * 0.5).clamp(0, 1)
     elif seed == "collage":
         start = resize(_collage_start(scene, settings.random_seed), shape)
     elif Path(seed).suffix == ".pt":
@@ -122,12 +139,17 @@ def initial_image(scene: Scene, settings: PaintSettings, shape: tuple[int, int])
 
 
 def _collage_start(scene: Scene, random_seed: int) -> Tensor:
-    """The doodle filled with pieces of the painting cut where it has the same labels
-    (:class:`~doodle.collage.Collage`), at full size. -> ``(1, 3, H, W)``."""
-    if scene.target_labels is None or scene.paintings is not None:
-        raise DoodleError("`seed='collage'` needs `target_map` and one painting with its `style_map`")
-    collage = Collage(scene.style[0].cpu(), scene.style_labels[0].cpu())
-    return collage(scene.target_labels.cpu(), torch.Generator().manual_seed(random_seed))
+    """The doodle filled with pieces of the painting cut where it has the same labels, or, for a
+    texture, the painting quilted anew (:class:`~doodle.collage.Collage`), at full size. -> ``(1, 3, H, W)``."""
+    texture = scene.target_labels is None
+    if scene.paintings is not None or (texture and scene.content is not None):
+        raise DoodleError("`seed='collage'` needs one painting, and with a `content` photo a `target_map`")
+    if texture:
+        painting_labels, labels = torch.ones(1, *scene.style.shape[-2:]), torch.ones(1, 1, *scene.shape)
+    else:
+        painting_labels, labels = scene.style_labels[0].cpu(), scene.target_labels.cpu()
+    collage = Collage(scene.style[0].cpu(), painting_labels, layout=not texture)
+    return collage(labels, torch.Generator().manual_seed(random_seed))
 
 
 def _rendered_start(scene: Scene, path: Path, random_seed: int) -> Tensor:
@@ -447,7 +469,7 @@ def _paint_remembering(
     previous: Memory | None,
     guide: FrameGuide | None,
 ) -> tuple[Tensor, Memory]:
-    settings = settings.for_mode(scene.mode)
+    settings = scheduled(scene, settings)
     device = resolve_device(settings.device)
     labels = 0 if scene.target_labels is None else scene.target_labels.shape[1]
     check_memory(
@@ -462,8 +484,9 @@ def _paint_remembering(
     key = _style_key(scene, settings, network)
     start = None  # (1, 3, H, W): the start image, where it is not the settings' seed
     if guide is not None:
+        plain = "content" if scene.content is not None else "labels" if scene.target_labels is not None else "noise"
         fresh = (
-            None if guide.filled else initial_image(scene, settings.replace(seed="auto", noise_ratio=0.0), scene.shape)
+            None if guide.filled else initial_image(scene, settings.replace(seed=plain, noise_ratio=0.0), scene.shape)
         )
         start = guide.start(fresh)
     same = previous if previous is not None and previous.key == key else None
@@ -560,7 +583,9 @@ def _style_key(scene: Scene, settings: PaintSettings, network: VGGFeatures) -> t
         scene.shape,
         None if scene.palette is None else scene.palette.tobytes(),
         scene.content is None,  # (see _paint_phases's laid_out)
-        settings.replace(random_seed=0, seed="auto", noise_ratio=None),  # (the start does not touch the style side)
+        start_of(scene, settings) == "collage",
+        # (the start does not touch the style side, but for whether it is laid out)
+        scheduled(scene, settings).replace(random_seed=0, seed="auto", noise_ratio=None),
     )
 
 
@@ -601,7 +626,7 @@ def _paint_phases(
         same_style = None if previous is None else previous.objectives.get(factor)
         # The layout is set by a coarser phase, by the frame before, or by a collage start (the
         # content keeps its deep layers).
-        laid_out = (phase > 1 or guide is not None or settings.seed == "collage") and scene.content is None
+        laid_out = (phase > 1 or guide is not None or start_of(scene, settings) == "collage") and scene.content is None
         coarser, objective = (
             objective,
             _Objective(network, scene, settings, factor, shape, device, same_style, laid_out),
@@ -777,11 +802,11 @@ class Painter:
             allow_missing_labels=settings.allow_missing_labels,
             check_size=check_size,
         )
-        if self.memory is not None and self.memory.key != _style_key(
-            scene, settings.for_mode(scene.mode), self.network
-        ):
+        if self.memory is not None and self.memory.key != _style_key(scene, settings, self.network):
             self.memory = None  # another painting: free what was kept before painting it
         image, self.memory = paint_and_remember(
             scene, settings, self.network, callback=callback, previous=self.memory, guide=guide
         )
-        return with_record(to_pil(image), job_record("paint", settings, recorded))
+        # Recorded as painted: the start and schedule the inputs chose, so `--from` paints it again.
+        ran = scheduled(scene, settings).replace(seed=start_of(scene, settings))
+        return with_record(to_pil(image), job_record("paint", ran, recorded))

@@ -154,6 +154,10 @@ def settings_from_record(record: dict, path: str | os.PathLike) -> PaintSettings
             values[name] = tuple(values[name])
     if isinstance(values.get("iterations"), tuple) and len(values["iterations"]) == 1:
         values["iterations"] = values["iterations"][0]
+    if record.get("doodle") == "0.1.0" and values.get("seed") == "auto":
+        # (before 0.2.0, `auto` never started from a collage)
+        inputs = record["inputs"]
+        values["seed"] = "content" if "content" in inputs else "labels" if "target_map" in inputs else "noise"
     known = {field.name for field in dataclasses.fields(PaintSettings)}
     unknown = sorted(set(values) - known)
     if unknown:

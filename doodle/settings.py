@@ -32,6 +32,8 @@ __all__ = [
     "LAID_OUT_TEXTURE_GRAM_LAYERS",
     "MIN_SIZE",
     "SEED_KEYWORDS",
+    "DEFAULT_SCHEDULE",
+    "COLLAGE_SCHEDULE",
 ]
 
 StyleLoss = Literal["mrf", "gram", "both"]
@@ -44,7 +46,11 @@ DEFAULT_GRAM_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 TEXTURE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")  # both terms, in texture synthesis: see for_mode
 LAID_OUT_MRF_LAYERS = ("relu2_1", "relu3_1")  # the default MRF layers once the layout is set: see mrf_layers
 LAID_OUT_TEXTURE_GRAM_LAYERS = ("relu1_1", "relu2_1", "relu3_1")  # a texture's Gram layers, layout set
-SEED_KEYWORDS = ("auto", "noise", "content", "collage")  # the starts of `seed` that are not a file
+SEED_KEYWORDS = ("auto", "noise", "content", "labels", "collage")  # the starts of `seed` that are not a file
+# (phases, iterations) when neither is given: from noise, label colours or a photo, coarse to fine;
+# from a collage, whose layout is already the doodle's, two short phases (benchmarks/README.md, issue 11).
+DEFAULT_SCHEDULE = (3, (100, 100, 70))
+COLLAGE_SCHEDULE = (2, (20, 40))
 MIN_SIZE = 16  # smallest output side, in pixels: below it VGG's deeper layers have no positions left
 
 
@@ -52,8 +58,11 @@ def _as_tuple(iterations: int | tuple[int, ...]) -> tuple[int, ...]:
     return (iterations,) if isinstance(iterations, int) else tuple(iterations)
 
 
-def parse_iterations(text: str) -> int | tuple[int, ...]:
-    """``'100'`` -> ``100``; ``'100,100,50'`` -> ``(100, 100, 50)`` (one count per phase, coarse to fine)."""
+def parse_iterations(text: str) -> int | tuple[int, ...] | None:
+    """``'100'`` -> ``100``; ``'100,100,50'`` -> ``(100, 100, 50)`` (one count per phase, coarse to fine);
+    ``'auto'`` or ``''`` -> ``None`` (the start's own schedule)."""
+    if text.strip().lower() in ("", "auto"):
+        return None
     try:
         counts = tuple(int(part) for part in text.split(","))
     except ValueError:
@@ -61,9 +70,9 @@ def parse_iterations(text: str) -> int | tuple[int, ...]:
     return counts[0] if len(counts) == 1 else counts
 
 
-def format_iterations(iterations: int | tuple[int, ...]) -> str:
-    """The inverse of :func:`parse_iterations`: ``(100, 100, 50)`` -> ``'100,100,50'``."""
-    return ",".join(map(str, _as_tuple(iterations)))
+def format_iterations(iterations: int | tuple[int, ...] | None) -> str:
+    """The inverse of :func:`parse_iterations`: ``(100, 100, 50)`` -> ``'100,100,50'``, ``None`` -> ``'auto'``."""
+    return "auto" if iterations is None else ",".join(map(str, _as_tuple(iterations)))
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -102,16 +111,19 @@ class PaintSettings:
     ``precision`` ``auto`` runs the network in float16 on CUDA (with loss scaling), in bfloat16 on
     a CPU with native bfloat16 arithmetic (AVX512-BF16 or AMX) and in float32 elsewhere. ``model``
     and ``preprocess`` ``None`` are implied by ``weights``. ``iterations``: see
-    :meth:`phase_iterations`. ``noise_ratio`` ``None`` keeps the seed's own start (``auto``: label
-    colours with some noise); a number blends ``noise_ratio * noise + (1 - noise_ratio) * start``.
+    :meth:`phase_iterations`; ``phases`` and ``iterations`` ``None`` follow the start (see
+    :meth:`for_mode`). ``seed`` ``auto`` starts from the content photo if there is one, else from a
+    collage of the painting (a doodle or a texture from one painting), else from the label colours
+    with some noise (a doodle of several paintings), else from noise. ``noise_ratio`` ``None`` keeps
+    the seed's own start; a number blends ``noise_ratio * noise + (1 - noise_ratio) * start``.
     ``style_blend``: one weight per painting when ``style`` is several (None: equal weights).
     ``preserve_colors`` (style transfer): ``luminance`` paints the luminance alone and keeps the
     content's chroma; ``histogram`` first gives the painting the content's colour mean and covariance.
     """
 
     output_size: tuple[int, int] | None = None
-    phases: int = 3
-    iterations: int | tuple[int, ...] = (100, 100, 70)
+    phases: int | None = None
+    iterations: int | tuple[int, ...] | None = None
     style_loss: StyleLoss | None = None
     style_layers: tuple[str, ...] | None = None
     content_layers: tuple[str, ...] = ("relu4_2",)
@@ -139,9 +151,10 @@ class PaintSettings:
 
     def __post_init__(self) -> None:
         checks = [
-            (self.phases >= 1, f"`phases` must be at least 1, got {self.phases}"),
+            (self.phases is None or self.phases >= 1, f"`phases` must be at least 1, got {self.phases}"),
             (
-                isinstance(self.iterations, int | tuple | list)
+                self.iterations is None
+                or isinstance(self.iterations, int | tuple | list)
                 and len(counts := _as_tuple(self.iterations)) > 0
                 and all(isinstance(n, int) and n >= 1 for n in counts),
                 f"`iterations` must be a whole number of at least 1, or one per phase, got {self.iterations!r}",
@@ -196,14 +209,22 @@ class PaintSettings:
         counts = _as_tuple(self.iterations)
         return (counts[0],) * max(0, phases - len(counts)) + counts[max(0, len(counts) - phases) :]
 
-    def for_mode(self, mode: str) -> PaintSettings:
+    def for_mode(self, mode: str, *, collage: bool = False) -> PaintSettings:
         """These settings with the mode's defaults filled in: the style loss (``mrf``; ``both`` in
-        texture synthesis) and, in texture synthesis with patches, the style layers
+        texture synthesis), the schedule (``phases``, ``iterations``: :data:`COLLAGE_SCHEDULE` when the
+        paint starts from a ``collage``, else :data:`DEFAULT_SCHEDULE`; ``iterations`` given as one per
+        phase set the number of phases) and, in texture synthesis with patches, the style layers
         :data:`TEXTURE_LAYERS`. There ``relu1_1`` is among the patch layers because it is the one that
         sees colour pixel by pixel: without it the Gram term's ``relu1_1`` matched only the painting's
         colour statistics, and made up for inks the patches left out by tinting flat paper."""
         texture = mode == "texture synthesis"
         settings = self if self.style_loss is not None else self.replace(style_loss="both" if texture else "mrf")
+        if settings.phases is None or settings.iterations is None:
+            phases, iterations = COLLAGE_SCHEDULE if collage else DEFAULT_SCHEDULE
+            if settings.iterations is not None:
+                iterations = settings.iterations
+                phases = len(iterations) if isinstance(iterations, tuple | list) and len(iterations) > 1 else phases
+            settings = settings.replace(phases=settings.phases or phases, iterations=iterations)
         if texture and settings.style_layers is None and settings.style_loss != "gram":
             settings = settings.replace(style_layers=TEXTURE_LAYERS)
         return settings

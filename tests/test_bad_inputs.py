@@ -5,6 +5,7 @@ problem, no traceback, the output that existed before byte for byte unchanged, n
 """
 
 import os
+import shutil
 import signal
 import struct
 import subprocess
@@ -340,10 +341,18 @@ def test_seed_content_without_content(case):
     _fails(case, _paint(case, "--seed", "content"), "--seed content needs --content")
 
 
-def test_seed_collage_without_a_doodle(case):
-    arguments = _paint(case, "--seed", "collage", "--output-size", "32x32")
-    del arguments[arguments.index("--map") : arguments.index("--map") + 2]  # texture synthesis: nothing to cut by
-    _fails(case, arguments, "--seed collage needs --map")
+def test_seed_collage_of_a_photo_without_a_doodle(case):
+    photo = case["dir"] / "photo.png"  # (no map beside it)
+    shutil.copy(case["style"], photo)
+    arguments = _paint(case, "--seed", "collage", "--content", str(photo), "--output-size", "32x32")
+    del arguments[arguments.index("--map") : arguments.index("--map") + 2]  # style transfer: nothing to cut by
+    _fails(case, arguments, "--seed collage needs one painting, and with a --content photo a --map")
+
+
+def test_seed_labels_without_a_doodle(case):
+    arguments = _paint(case, "--seed", "labels", "--output-size", "32x32")
+    del arguments[arguments.index("--map") : arguments.index("--map") + 2]  # texture synthesis: no labels
+    _fails(case, arguments, "--seed labels needs --map")
 
 
 # --- files that are not what they should be --------------------------------------------------------

@@ -94,3 +94,20 @@ def test_a_forked_process_cuts_collages_too():
         os._exit(0 if torch.equal(collage(doodle, torch.Generator().manual_seed(0)), first) else 3)
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_texture_collage_quilts_the_painting_anew():
+    # Without a layout to keep (texture synthesis), blocks come from anywhere in the painting: no one
+    # shifted copy of it fills the canvas, as it does with a layout (the test above), yet the pixels
+    # are the painting's own, not a blur.
+    texture = torch.rand(3, 160, 160, generator=torch.Generator().manual_seed(0))
+    collage = Collage(texture, torch.ones(1, 160, 160), block=32, layout=False)(
+        torch.ones(1, 1, 96, 96), torch.Generator().manual_seed(2)
+    )[0]
+    largest_copy = max(
+        float(((collage - texture[:, dy : dy + 96, dx : dx + 96]).abs().max(0).values < 1e-4).float().mean())
+        for dy in range(0, 65, 4)
+        for dx in range(0, 65, 4)
+    )
+    assert largest_copy < 0.2  # (0.04: one block's own part)
+    assert collage.std() > 0.85 * texture.std()  # (0.94)

@@ -58,12 +58,15 @@ def test_noise_ratio_blends_the_seed_with_noise(tmp_path):
 
 def test_noise_ratio_in_a_doodle_blends_the_label_colours(inputs):
     scene = build_scene(inputs / "style.png", style_map=inputs / "style_sem.png", target_map=inputs / "doodle.png")
-    auto = initial_image(scene, PaintSettings(), scene.shape)
-    colours = initial_image(scene, PaintSettings(noise_ratio=0.0), scene.shape)
+    labels = initial_image(scene, PaintSettings(seed="labels"), scene.shape)
+    colours = initial_image(scene, PaintSettings(seed="labels", noise_ratio=0.0), scene.shape)
     assert torch.equal(colours, _label_colours(scene, scene.shape))  # each label's mean colour in the painting
-    assert (auto - colours).abs().mean() > 0.05  # auto adds noise to them
+    assert (labels - colours).abs().mean() > 0.05  # labels adds noise to them
     noise = initial_image(scene, PaintSettings(seed="noise"), scene.shape)
-    assert torch.allclose(initial_image(scene, PaintSettings(noise_ratio=0.5), scene.shape), (noise + colours) / 2)
+    half = initial_image(scene, PaintSettings(seed="labels", noise_ratio=0.5), scene.shape)
+    assert torch.allclose(half, (noise + colours) / 2)
+    collage = initial_image(scene, PaintSettings(seed="collage"), scene.shape)
+    assert torch.equal(initial_image(scene, PaintSettings(), scene.shape), collage)  # auto, with one painting
 
 
 def test_a_collage_start_cuts_the_painting_by_the_doodle(tmp_path):
@@ -167,6 +170,20 @@ def test_a_record_gives_back_every_setting(tmp_path):
     settings = PaintSettings(**{name: value for name, (_, value) in EVERY_SETTING.items()})
     record = json.loads(json.dumps(job_record("paint", settings, {})))  # as written and read
     assert settings_from_record(record, tmp_path / "x.png") == settings
+
+
+def test_a_record_of_doodle_0_1_keeps_its_start(tmp_path):
+    # Before 0.2.0, `auto` started a doodle from its label colours and a texture from noise.
+    from doodle.provenance import settings_from_record
+
+    def start(version: str, inputs: tuple[str, ...]) -> str:
+        record = dict(doodle=version, settings=dict(seed="auto"), inputs=dict.fromkeys(inputs, {}))
+        return settings_from_record(record, tmp_path / "x.png").seed
+
+    assert start("0.1.0", ("style", "target_map")) == "labels"
+    assert start("0.1.0", ("style",)) == "noise"
+    assert start("0.1.0", ("style", "content", "target_map")) == "content"
+    assert start("0.2.0", ("style", "target_map")) == "auto"
 
 
 def test_every_png_carries_its_job_and_doodle_info_prints_it(inputs, random_weights):

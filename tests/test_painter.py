@@ -7,6 +7,7 @@ from PIL import Image
 
 from doodle import DoodleError, PaintSettings, build_scene, paint, paint_scene
 from doodle.images import load_rgb
+from doodle.settings import format_iterations, parse_iterations
 
 
 @pytest.fixture
@@ -140,6 +141,19 @@ def test_a_first_paint_of_a_painter_is_the_plain_paint(tiny_net, noise_style):
     assert np.array_equal(np.asarray(fresh), np.asarray(paint(noise_style, network=tiny_net, **inputs, **options)))
 
 
+def test_the_schedule_follows_the_start_unless_given():
+    def schedule(collage: bool, **given) -> tuple:
+        settings = PaintSettings(**given).for_mode("doodle", collage=collage)
+        return settings.phases, settings.iterations
+
+    assert schedule(False) == (3, (100, 100, 70))
+    assert schedule(True) == (2, (20, 40))  # from a collage the layout is set: two short phases
+    assert schedule(True, iterations=(100, 100, 70)) == (3, (100, 100, 70))  # a list sets the phases
+    assert schedule(True, iterations=30) == (2, 30)
+    assert schedule(False, phases=1) == (1, (100, 100, 70))
+    assert parse_iterations("auto") is None and format_iterations(None) == "auto"
+
+
 def test_iterations_are_given_per_phase_coarse_to_fine():
     settings = PaintSettings(iterations=(100, 80, 50))
     assert settings.phase_iterations(3) == (100, 80, 50)
@@ -230,8 +244,10 @@ def test_a_phase_after_the_first_leaves_out_relu4_1_of_the_default_layers(inputs
         _, memory = paint_and_remember(scene, settings, tiny_net)
         return {factor: objective.mrf_layers for factor, objective in memory.objectives.items()}
 
-    two = PaintSettings(phases=2, iterations=2)
+    two = PaintSettings(phases=2, iterations=2, seed="labels")
     assert layers(two) == {0.5: ["relu2_1", "relu3_1", "relu4_1"], 1.0: ["relu2_1", "relu3_1"]}
+    # A collage start (auto's, for a doodle of one painting) sets the layout before the first phase.
+    assert layers(two.replace(seed="auto")) == {0.5: ["relu2_1", "relu3_1"], 1.0: ["relu2_1", "relu3_1"]}
     three = layers(two.replace(phases=3, output_size=(96, 96)))  # the first phase sets the layout
     assert three == {0.25: ["relu2_1", "relu3_1", "relu4_1"], 0.5: ["relu2_1", "relu3_1"], 1.0: ["relu2_1", "relu3_1"]}
     assert layers(two.replace(phases=1)) == {1.0: ["relu2_1", "relu3_1", "relu4_1"]}  # nothing set the layout
@@ -247,7 +263,14 @@ def test_a_laid_out_texture_phase_leaves_out_relu1_1_patches_and_relu4_1(inputs,
 
     scene = build_scene(inputs / "style.png", output_size=(64, 64))
     assert scene.mode == "texture synthesis"
-    _, memory = paint_and_remember(scene, PaintSettings(phases=2, iterations=2).for_mode(scene.mode), tiny_net)
+    settings = PaintSettings(phases=2, iterations=2, seed="noise")
+    _, memory = paint_and_remember(scene, settings.for_mode(scene.mode), tiny_net)
     layers = {factor: (o.mrf_layers, o.gram_layers) for factor, o in memory.objectives.items()}
     assert layers[0.5] == (["relu1_1", "relu2_1", "relu3_1", "relu4_1"], ["relu1_1", "relu2_1", "relu3_1", "relu4_1"])
     assert layers[1.0] == (["relu2_1", "relu3_1"], ["relu1_1", "relu2_1", "relu3_1"])
+    _, memory = paint_and_remember(scene, settings.replace(seed="auto"), tiny_net)  # auto: the painting quilted
+    laid_out = (["relu2_1", "relu3_1"], ["relu1_1", "relu2_1", "relu3_1"])
+    assert {factor: (o.mrf_layers, o.gram_layers) for factor, o in memory.objectives.items()} == {
+        0.5: laid_out,
+        1.0: laid_out,
+    }
