@@ -295,9 +295,13 @@ def paint_command(
             "(default 2_1,3_1,4_1 for mrf; 1_1..5_1 for gram; 1_1..4_1 for both in texture synthesis)."
         ),
     ] = None,
-    content_layers: Annotated[str, typer.Option(help="Comma-separated layers for the content loss.")] = ",".join(
-        _D.content_layers
-    ),
+    content_layers: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated layers for the content loss. By default the full-size phase, painted with "
+            "patches, holds the content at 3_1 instead (its layout set; the network then stops at relu3_1)."
+        ),
+    ] = ",".join(_D.content_layers),
     style_scale: Annotated[
         float, typer.Option(min=0.05, help="Scale of the style painting, relative to the output's scale.")
     ] = _D.style_scale,

@@ -105,7 +105,7 @@ def start_of(scene: Scene, settings: PaintSettings) -> str:
 
 def scheduled(scene: Scene, settings: PaintSettings) -> PaintSettings:
     """``settings`` with the defaults of ``scene``'s mode and start filled in (:meth:`PaintSettings.for_mode`)."""
-    return settings.for_mode(scene.mode, collage=start_of(scene, settings) == "collage")
+    return settings.for_mode(scene.mode, start=start_of(scene, settings))
 
 
 def initial_image(scene: Scene, settings: PaintSettings, shape: tuple[int, int]) -> Tensor:
@@ -217,7 +217,7 @@ class _Objective:
             else same_style.gram_layers
         )
         self.content_layers = (
-            [parse_layer(n, model) for n in settings.content_layers]
+            [parse_layer(n, model) for n in settings.content_layers_at(laid_out=laid_out)]
             if scene.content is not None and settings.content_weight > 0
             else []
         )
@@ -624,9 +624,11 @@ def _paint_phases(
             if guide is not None:  # the coarser phase was for what is new; the frame before stays sharp
                 image = guide.keep_known(image)
         same_style = None if previous is None else previous.objectives.get(factor)
-        # The layout is set by a coarser phase, by the frame before, or by a collage start (the
-        # content keeps its deep layers).
-        laid_out = (phase > 1 or guide is not None or start_of(scene, settings) == "collage") and scene.content is None
+        # The layout is set by a coarser phase, by the frame before, or by a collage start; with a
+        # content photo, only for the full-size phase (the content keeps its deep layers before it).
+        laid_out = (phase > 1 or guide is not None or start_of(scene, settings) == "collage") and (
+            scene.content is None or phase == len(factors)
+        )
         coarser, objective = (
             objective,
             _Objective(network, scene, settings, factor, shape, device, same_style, laid_out),

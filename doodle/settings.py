@@ -34,6 +34,9 @@ __all__ = [
     "SEED_KEYWORDS",
     "DEFAULT_SCHEDULE",
     "COLLAGE_SCHEDULE",
+    "PHOTO_SCHEDULE",
+    "DEFAULT_CONTENT_LAYERS",
+    "LAID_OUT_CONTENT_LAYERS",
 ]
 
 StyleLoss = Literal["mrf", "gram", "both"]
@@ -46,11 +49,15 @@ DEFAULT_GRAM_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 TEXTURE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")  # both terms, in texture synthesis: see for_mode
 LAID_OUT_MRF_LAYERS = ("relu2_1", "relu3_1")  # the default MRF layers once the layout is set: see mrf_layers
 LAID_OUT_TEXTURE_GRAM_LAYERS = ("relu1_1", "relu2_1", "relu3_1")  # a texture's Gram layers, layout set
+DEFAULT_CONTENT_LAYERS = ("relu4_2",)
+LAID_OUT_CONTENT_LAYERS = ("relu3_1",)  # a photo's full-size phase, with patches: see content_layers_at
 SEED_KEYWORDS = ("auto", "noise", "content", "labels", "collage")  # the starts of `seed` that are not a file
-# (phases, iterations) when neither is given: from noise, label colours or a photo, coarse to fine;
-# from a collage, whose layout is already the doodle's, two short phases (benchmarks/README.md, issue 11).
+# (phases, iterations) when neither is given: from noise or label colours, coarse to fine; from a
+# collage, whose layout is already the doodle's, two short phases; from a photo painted with patches,
+# shorter later phases (benchmarks/README.md, issue 11).
 DEFAULT_SCHEDULE = (3, (100, 100, 70))
 COLLAGE_SCHEDULE = (2, (20, 40))
+PHOTO_SCHEDULE = (3, (100, 60, 40))
 MIN_SIZE = 16  # smallest output side, in pixels: below it VGG's deeper layers have no positions left
 
 
@@ -126,7 +133,7 @@ class PaintSettings:
     iterations: int | tuple[int, ...] | None = None
     style_loss: StyleLoss | None = None
     style_layers: tuple[str, ...] | None = None
-    content_layers: tuple[str, ...] = ("relu4_2",)
+    content_layers: tuple[str, ...] = DEFAULT_CONTENT_LAYERS
     style_weight: float = 1.0
     content_weight: float = 0.5
     semantic_weight: float = 2.0
@@ -209,18 +216,25 @@ class PaintSettings:
         counts = _as_tuple(self.iterations)
         return (counts[0],) * max(0, phases - len(counts)) + counts[max(0, len(counts) - phases) :]
 
-    def for_mode(self, mode: str, *, collage: bool = False) -> PaintSettings:
+    def for_mode(self, mode: str, *, start: str = "auto") -> PaintSettings:
         """These settings with the mode's defaults filled in: the style loss (``mrf``; ``both`` in
-        texture synthesis), the schedule (``phases``, ``iterations``: :data:`COLLAGE_SCHEDULE` when the
-        paint starts from a ``collage``, else :data:`DEFAULT_SCHEDULE`; ``iterations`` given as one per
-        phase set the number of phases) and, in texture synthesis with patches, the style layers
-        :data:`TEXTURE_LAYERS`. There ``relu1_1`` is among the patch layers because it is the one that
+        texture synthesis), the schedule (``phases``, ``iterations``) by the ``start`` the paint
+        resolved its seed to (:data:`COLLAGE_SCHEDULE` from a ``collage``, :data:`PHOTO_SCHEDULE` from
+        the ``content`` painted with patches, else :data:`DEFAULT_SCHEDULE`; ``iterations`` given as
+        one per phase set the number of phases) and, in texture synthesis with patches, the style
+        layers :data:`TEXTURE_LAYERS`. There ``relu1_1`` is among the patch layers because it is the one that
         sees colour pixel by pixel: without it the Gram term's ``relu1_1`` matched only the painting's
         colour statistics, and made up for inks the patches left out by tinting flat paper."""
         texture = mode == "texture synthesis"
         settings = self if self.style_loss is not None else self.replace(style_loss="both" if texture else "mrf")
         if settings.phases is None or settings.iterations is None:
-            phases, iterations = COLLAGE_SCHEDULE if collage else DEFAULT_SCHEDULE
+            phases, iterations = (
+                COLLAGE_SCHEDULE
+                if start == "collage"
+                else PHOTO_SCHEDULE
+                if start == "content" and settings.style_loss == "mrf"
+                else DEFAULT_SCHEDULE
+            )
             if settings.iterations is not None:
                 iterations = settings.iterations
                 phases = len(iterations) if isinstance(iterations, tuple | list) and len(iterations) > 1 else phases
@@ -231,7 +245,8 @@ class PaintSettings:
 
     def mrf_layers(self, *, laid_out: bool = False) -> tuple[str, ...]:
         """The MRF layers. ``laid_out``: for a phase whose layout is already set (by a coarser phase
-        before it, or by an animation's frame before) and that has no content photo: then the default
+        before it, a collage start or an animation's frame before; with a content photo, only the
+        full-size phase, see :meth:`content_layers_at`): then the default
         layers are :data:`LAID_OUT_MRF_LAYERS`, without ``relu4_1``, whose three convolutions are 45 %
         of the network's cost (benchmarks/README.md, issue 11). Texture synthesis's layers
         (``style_loss='both'`` at :data:`TEXTURE_LAYERS`, also when given so) become the same there, its
@@ -250,6 +265,18 @@ class PaintSettings:
         if laid_out and self._texture_defaults():
             return LAID_OUT_TEXTURE_GRAM_LAYERS
         return self.style_layers or DEFAULT_GRAM_LAYERS
+
+    def content_layers_at(self, *, laid_out: bool = False) -> tuple[str, ...]:
+        """The content layers. ``laid_out``: for the full-size phase of a photo painted with the
+        default patches (its layout set by the coarser phases), the default ``relu4_2`` becomes
+        :data:`LAID_OUT_CONTENT_LAYERS` ``relu3_1``: with ``relu4_1`` left out of the patches too, the
+        network stops at ``relu3_1``, half of its cost at full size (benchmarks/README.md, issue 11)."""
+        if laid_out and self.content_layers == DEFAULT_CONTENT_LAYERS and self._patch_defaults():
+            return LAID_OUT_CONTENT_LAYERS
+        return self.content_layers
+
+    def _patch_defaults(self) -> bool:
+        return self.style_loss == "mrf" and self.style_layers is None
 
     def _texture_defaults(self) -> bool:
         return self.style_loss == "both" and self.style_layers == TEXTURE_LAYERS

@@ -142,15 +142,17 @@ def test_a_first_paint_of_a_painter_is_the_plain_paint(tiny_net, noise_style):
 
 
 def test_the_schedule_follows_the_start_unless_given():
-    def schedule(collage: bool, **given) -> tuple:
-        settings = PaintSettings(**given).for_mode("doodle", collage=collage)
+    def schedule(start: str, mode: str = "doodle", **given) -> tuple:
+        settings = PaintSettings(**given).for_mode(mode, start=start)
         return settings.phases, settings.iterations
 
-    assert schedule(False) == (3, (100, 100, 70))
-    assert schedule(True) == (2, (20, 40))  # from a collage the layout is set: two short phases
-    assert schedule(True, iterations=(100, 100, 70)) == (3, (100, 100, 70))  # a list sets the phases
-    assert schedule(True, iterations=30) == (2, 30)
-    assert schedule(False, phases=1) == (1, (100, 100, 70))
+    assert schedule("labels") == (3, (100, 100, 70))
+    assert schedule("collage") == (2, (20, 40))  # from a collage the layout is set: two short phases
+    assert schedule("collage", iterations=(100, 100, 70)) == (3, (100, 100, 70))  # a list sets the phases
+    assert schedule("collage", iterations=30) == (2, 30)
+    assert schedule("labels", phases=1) == (1, (100, 100, 70))
+    assert schedule("content", "semantic style transfer") == (3, (100, 60, 40))  # a photo, with patches
+    assert schedule("content", "style transfer", style_loss="gram") == (3, (100, 100, 70))
     assert parse_iterations("auto") is None and format_iterations(None) == "auto"
 
 
@@ -251,11 +253,28 @@ def test_a_phase_after_the_first_leaves_out_relu4_1_of_the_default_layers(inputs
     three = layers(two.replace(phases=3, output_size=(96, 96)))  # the first phase sets the layout
     assert three == {0.25: ["relu2_1", "relu3_1", "relu4_1"], 0.5: ["relu2_1", "relu3_1"], 1.0: ["relu2_1", "relu3_1"]}
     assert layers(two.replace(phases=1)) == {1.0: ["relu2_1", "relu3_1", "relu4_1"]}  # nothing set the layout
-    assert layers(two, content=inputs / "style.png")[1.0] == ["relu2_1", "relu3_1", "relu4_1"]  # (content: deep)
+    # With a content photo only the full-size phase is laid out (the content keeps its deep layers before).
+    with_photo = layers(two, content=inputs / "style.png")
+    assert with_photo == {0.5: ["relu2_1", "relu3_1", "relu4_1"], 1.0: ["relu2_1", "relu3_1"]}
     chosen = layers(two.replace(style_layers=("3_1", "4_1")))
     assert chosen == {0.5: ["relu3_1", "relu4_1"], 1.0: ["relu3_1", "relu4_1"]}  # given layers: every phase
     texture_layers = ("1_1", "2_1", "3_1", "4_1")  # a doodle given a texture's layers keeps them too
     assert layers(two.replace(style_layers=texture_layers))[1.0] == ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]
+
+
+def test_a_photos_full_size_phase_holds_the_content_at_relu3_1(inputs, tiny_net):
+    # There, with relu4_1 out of the patches, the network stops at relu3_1 (half its cost at full size).
+    from doodle.painter import paint_and_remember
+
+    def deepest(settings: PaintSettings) -> dict[float, tuple[list[str], str]]:
+        scene = build_scene(inputs / "style.png", target_map=inputs / "doodle.png", content=inputs / "style.png")
+        _, memory = paint_and_remember(scene, settings, tiny_net)
+        return {factor: (o.content_layers, o.layers[-1]) for factor, o in memory.objectives.items()}
+
+    two = PaintSettings(phases=2, iterations=2)
+    assert deepest(two) == {0.5: (["relu4_2"], "relu4_2"), 1.0: (["relu3_1"], "relu3_1")}
+    assert deepest(two.replace(content_layers=("4_2",)))[1.0] == (["relu4_2"], "relu4_2")  # given: kept
+    assert deepest(two.replace(style_loss="gram"))[1.0][0] == ["relu4_2"]  # Gram transfer: kept
 
 
 def test_a_laid_out_texture_phase_leaves_out_relu1_1_patches_and_relu4_1(inputs, tiny_net):

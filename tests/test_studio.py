@@ -377,3 +377,11 @@ def test_doodle_studio_serves_until_ctrl_c(tmp_path, random_weights):
         process.send_signal(signal.SIGINT)
         _, errors = process.communicate(timeout=30)
     assert process.returncode == 0 and "Traceback" not in errors, errors
+
+
+def test_the_page_may_leave_the_iterations_to_the_start():
+    from doodle.studio.app import _options
+
+    # `doodle studio` without --iterations shows "auto": the start's schedule (a collage's 20,40).
+    assert _options({"iterations": "auto"}) == {"iterations": None} == _options({"iterations": ""})
+    assert _options({"iterations": "10,20"}) == {"iterations": (10, 20)}
