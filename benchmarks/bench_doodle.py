@@ -23,6 +23,7 @@ from doodle import PaintSettings, build_scene, load_vgg, paint_scene
 from doodle import mrf as mrf_module
 from doodle.devices import device_clock, network_dtype, resolve_device
 from doodle.images import to_pil
+from doodle.painter import scheduled, start_of
 from doodle.quality import label_agreement
 from doodle.settings import format_iterations, parse_iterations, parse_size
 
@@ -136,9 +137,9 @@ def main() -> int:
     )
     parser.add_argument("--size", default="512x384", help="output WIDTHxHEIGHT")
     parser.add_argument(
-        "--iterations", type=parse_iterations, default=PaintSettings.iterations, help="per phase, e.g. 100,100,80"
+        "--iterations", type=parse_iterations, default=None, help="per phase, e.g. 100,100,80 (default: the start's)"
     )
-    parser.add_argument("--phases", type=int, default=PaintSettings.phases)
+    parser.add_argument("--phases", type=int, default=None, help="default: the start's")
     parser.add_argument("--match-every", type=int, default=PaintSettings.match_every)
     parser.add_argument(
         "--matcher",
@@ -172,9 +173,10 @@ def main() -> int:
     network = load_vgg(weights=WEIGHTS)
     _time_searches()
     scene = build_scene(painting, style_map=style_map, target_map=doodle_map, output_size=settings.output_size)
+    painted = scheduled(scene, settings)  # the start's schedule where --phases, --iterations are not given
     print(
-        f"{style_name} -> {doodle_name}, {args.size}, {settings.phases} phases, "
-        f"iterations {format_iterations(settings.iterations)}, "
+        f"{style_name} -> {doodle_name}, {args.size}, start {start_of(scene, settings)}, {painted.phases} phases, "
+        f"iterations {format_iterations(painted.iterations)}, "
         f"match every {settings.match_every}, torch {torch.__version__}, {torch.get_num_threads()} threads"
     )
     if resolve_device(settings.device).type == "cuda":  # start-up (kernels, libraries) out of the timings
