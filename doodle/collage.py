@@ -132,7 +132,7 @@ class Collage:
         """The painting's ``label``, tiled over where ``weight (H, W)`` is not 0. -> ``(3, H, W)``."""
         height, width = weight.shape
         size, stride = self.block, self.block // 2
-        source_height, source_width = self.painting.shape[-2:]
+        source_width = self.painting.shape[-1]
         # The block grid, shifted by a random phase so that seams fall in new places every time.
         # The first block starts a stride before the edge, so every pixel is well inside some block.
         phase = (torch.rand(2, generator=generator) * (stride // _STEP)).long() * _STEP + stride
@@ -141,19 +141,25 @@ class Collage:
         padded = F.pad(weight[None, None], (int(phase[1]), size + stride, int(phase[0]), size + stride))
         needed = (F.avg_pool2d(padded, size, stride=stride)[0, 0, :rows, :cols] > 0).nonzero()  # (n, 2)
         corners = needed * stride - phase  # in output pixels: within (-size, height), multiples of _STEP
-        # The painting shifted so that the label's centre falls on the region's, give or take.
-        jitter = (torch.rand(2, generator=generator) * 2 - 1) * _SHIFT * torch.tensor([source_height, source_width])
-        offset = self.centres[label] - _centre(weight) + jitter
-        # ... and kept where every block falls in the range of the label's places, if the region fits.
-        low, high = self.places[label].amin(0) - corners.amin(0), self.places[label].amax(0) - corners.amax(0)
-        offset = torch.where(low <= high, torch.minimum(torch.maximum(offset, low), high), (low + high) / 2)
-        wanted = ((corners + offset) / _STEP).round() * _STEP if self.layout else None  # the shifted painting's
+        shift = torch.rand(2, generator=generator)  # (drawn for a texture too: the same random stream)
+        wanted = self._shifted(label, weight, corners, shift) if self.layout else None
         margin = size  # the canvas is the image padded by a block, so that every block falls on it
         chosen = self._choose(label, weight, margin, needed, corners + margin, wanted, generator)
         canvas = torch.zeros(height + 2 * margin, width + 2 * margin, 4)  # RGB x weight, weight
         _paste(canvas, self.sources[label], source_width, chosen, corners + margin, self.window)
         inside = canvas[margin : margin + height, margin : margin + width].permute(2, 0, 1)
         return inside[:3] / inside[3:].clamp_min(1e-20)  # (weights are > 0 wherever a block is)
+
+    def _shifted(self, label: int, weight: Tensor, corners: Tensor, shift: Tensor) -> Tensor:
+        """Where blocks at ``corners (n, 2)`` of the region ``weight (H, W)`` lie in the painting
+        shifted so that ``label``'s centre falls on the region's, give or take (``shift (2,)``, uniform
+        in [0, 1): how much). -> ``(n, 2)``."""
+        jitter = (shift * 2 - 1) * _SHIFT * torch.tensor(self.painting.shape[-2:])
+        offset = self.centres[label] - _centre(weight) + jitter
+        # Kept where every block falls in the range of the label's places, if the region fits.
+        low, high = self.places[label].amin(0) - corners.amin(0), self.places[label].amax(0) - corners.amax(0)
+        offset = torch.where(low <= high, torch.minimum(torch.maximum(offset, low), high), (low + high) / 2)
+        return ((corners + offset) / _STEP).round() * _STEP
 
     def _choose(
         self,

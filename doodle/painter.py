@@ -612,6 +612,7 @@ def _paint_phases(
     image, each phase's objective by scale, and the last phase's matches by MRF layer."""
     factors = _phase_factors(scene.shape, settings.phases, smallest=_smallest_side(settings, network))
     iterations = settings.phase_iterations(len(factors))
+    from_collage = start_of(scene, settings) == "collage"
     image = objective = None
     objectives = {}
     for phase, factor in enumerate(factors, start=1):
@@ -626,9 +627,7 @@ def _paint_phases(
         same_style = None if previous is None else previous.objectives.get(factor)
         # The layout is set by a coarser phase, by the frame before, or by a collage start; with a
         # content photo, only for the full-size phase (the content keeps its deep layers before it).
-        laid_out = (phase > 1 or guide is not None or start_of(scene, settings) == "collage") and (
-            scene.content is None or phase == len(factors)
-        )
+        laid_out = (phase > 1 or guide is not None or from_collage) and (scene.content is None or phase == len(factors))
         coarser, objective = (
             objective,
             _Objective(network, scene, settings, factor, shape, device, same_style, laid_out),
