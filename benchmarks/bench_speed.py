@@ -12,7 +12,8 @@ default settings (plus `--weights` for the HED VGG16 in ../shared):
   quality of the repainted edit against a fresh paint of the edited doodle.
 
 The quality measure (`doodle/quality.py`: for each region, the share of its patches that look like
-their own label) is printed for every doodle and portrait run; `--seeds N` paints seeds 0..N-1
+their own label) is printed for every doodle and portrait run, and for the portrait how far it
+drifted from the photo (the relative distance of their relu4_2 features); `--seeds N` paints seeds 0..N-1
 and compares the means. "Before" is a git revision (`--before REV`, checked out in a temporary
 worktree and run with its own code), or this code with the old settings (`--iterations 100
 --precision float32`) when no revision is given.
@@ -91,6 +92,7 @@ def cases(folder: Path) -> dict[str, dict]:
             args=["--style", paintings / "Gogh.jpg", "--style-map", maps / "Gogh_sem.png"]
             + ["--content", photo, "--content-map", photo_map],
             quality=(paintings / "Gogh.jpg", maps / "Gogh_sem.png", photo_map),
+            content=photo,
         ),
         "texture": dict(args=["--style", paintings / "Renoir.jpg", "--output-size", "384x384"], quality=None),
     }
@@ -119,6 +121,17 @@ def quality(network, output: Path, measured: tuple) -> np.ndarray:
         network, output, painting, semantic_maps.read_map(painting_map), semantic_maps.read_map(output_map)
     )
     return agreement.diagonal()[agreement.sum(axis=1) > 0]  # labels of the painting the output has
+
+
+def content_distance(network, output: Path, photo: Path) -> float:
+    """How far the painting drifted from the photo: ||F(output) - F(photo)|| / ||F(photo)||, F at relu4_2."""
+    import torch
+
+    from doodle.images import load_rgb, to_tensor
+
+    with torch.no_grad():
+        painted, wanted = (network(to_tensor(load_rgb(path)), ["relu4_2"])["relu4_2"] for path in (output, photo))
+    return float((painted - wanted).norm() / wanted.norm())
 
 
 def repaint_times(folder: Path) -> dict[str, float]:
@@ -207,6 +220,8 @@ def main() -> int:
                         runs.append((seconds, agreement))
                         shown = "" if agreement is None else f"  worst region {agreement.min():.3f}"
                         shown += "" if agreement is None else f", mean of regions {agreement.mean():.3f}"
+                        if "content" in case:
+                            shown += f", content distance {content_distance(network, output, case['content']):.3f}"
                         print(f"{name:8} {version:6} seed {seed}: {seconds:6.1f} s{shown}", flush=True)
                     mean_quality = None if case["quality"] is None else np.mean([q for _, q in runs], axis=0)
                     results[name, version] = (np.mean([s for s, _ in runs]), mean_quality)

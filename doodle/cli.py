@@ -256,7 +256,8 @@ def paint_command(
         typer.Option(
             help="Optimiser steps per phase: one number for every phase, or one per phase, coarse to fine "
             "(the first repeats when there are more phases; a list sets --phases). auto: 20,40 from a "
-            "collage (a doodle or texture from one painting), else 100,100,70."
+            "collage (a doodle or texture from one painting), 100,60,40 from a photo painted with patches, "
+            "else 100,100,70."
         ),
     ] = format_iterations(_D.iterations),
     phases: Annotated[
