@@ -28,7 +28,7 @@ import semantic_maps
 from .errors import DoodleError
 from .images import check_output_path, load_rgb, save_atomic, write_via_temporary
 from .painter import Painter, Step
-from .provenance import as_frame
+from .provenance import as_frame, with_record
 from .settings import PaintSettings
 from .temporal import TEMPORAL_WEIGHT, Motion, guide_from, motion_from_flow, motion_from_labels
 
@@ -196,25 +196,25 @@ def paint_frames(
     folder: Path,
     *,
     contents: list[np.ndarray] | None = None,
+    settings: PaintSettings | None = None,
     temporal_weight: float = TEMPORAL_WEIGHT,
-    seed_matches: bool = True,
     resume: bool = False,
-    independent: bool = False,
     on_frame: Callable[[int, int], None] | None = None,
+    on_notes: Callable[[tuple[str, ...]], None] | None = None,
     callback: Callable[[Step], None] | None = None,
 ) -> list[Path]:
     """Paint the doodles ``maps`` (``(H, W, 3)`` uint8), or the photo frames ``contents`` with their
     maps or without (an empty ``maps``), in order into ``folder/frame_0001.png``, ...; -> the files.
 
-    The first frame is painted with the painter's settings. Each later one (:data:`LATER_FRAME`,
-    :data:`LATER_CLIP_FRAME`) starts from the frame before it carried by the motion between them
-    (:mod:`doodle.temporal`),
-    is pulled toward it where known by ``temporal_weight``, and, with ``seed_matches``, starts its
-    patch search from the frame before's matches. ``independent``: every frame as the first, for
-    comparison. With ``resume``, frames already in the folder are kept and painting goes on after
-    the last. ``on_frame(index, count)`` is called before each frame is painted.
+    The first frame is painted with ``settings`` (default: the painter's). Each later one
+    (:data:`LATER_FRAME`, :data:`LATER_CLIP_FRAME`) starts from the frame before it carried by the
+    motion between them (:mod:`doodle.temporal`), is pulled toward it where known by
+    ``temporal_weight``, and starts its patch search from the frame before's matches. With
+    ``resume``, frames already in the folder are kept and painting goes on after the last.
+    ``on_frame(index, count)`` is called before each frame is painted, ``on_notes(notes)`` with
+    each frame's notes on its inputs.
     """
-    settings = painter.settings
+    settings = settings or painter.settings
     later = settings.replace(**(LATER_FRAME if contents is None else LATER_CLIP_FRAME))
     count = len(maps) if contents is None else len(contents)
     maps = list(maps) if maps else [None] * count
@@ -228,10 +228,7 @@ def paint_frames(
         if on_frame is not None:
             on_frame(index, count)
         guide = None
-        if previous is None or independent:
-            painter.settings = settings
-        else:
-            painter.settings = later
+        if previous is not None:
             kept = np.asarray(load_rgb(previous, what="frame"), np.float32) / 255
             moved = motion(index)
             if kept.shape[:2] != moved.shape:
@@ -239,23 +236,23 @@ def paint_frames(
             guide = guide_from(
                 kept, moved, weight=temporal_weight, matches=matches, margin=CHANGE_MARGIN, fill=contents is not None
             )
-        image = painter.paint(
+        result = painter.paint(
             style,
             style_map=style_map,
             target_map=maps[index],
             content=None if contents is None else contents[index],
+            settings=settings if guide is None else later,
             callback=callback,
             guide=guide,
         )
-        tie = (
-            None if guide is None else dict(after=previous.name, temporal_weight=temporal_weight, matches=seed_matches)
-        )
-        image = as_frame(image, dict(index=index + 1, count=count, tied=tie))
+        if on_notes is not None:
+            on_notes(result.notes)
+        tie = None if guide is None else dict(after=previous.name, temporal_weight=temporal_weight, matches=True)
+        record = as_frame(result.record, dict(index=index + 1, count=count, tied=tie))
         folder.mkdir(parents=True, exist_ok=True)  # (only once a frame is painted: bad inputs leave nothing)
-        save_atomic(image, path)
+        save_atomic(with_record(result.image, record), path)
         previous = path
-        matches = painter.memory.matches if seed_matches and painter.memory is not None else None
-    painter.settings = settings
+        matches = None if painter.memory is None else painter.memory.matches
     return paths
 
 
@@ -352,6 +349,7 @@ def animate(
     settings: PaintSettings | None = None,
     painter: Painter | None = None,
     on_frame: Callable[[int, int], None] | None = None,
+    on_notes: Callable[[tuple[str, ...]], None] | None = None,
     callback: Callable[[Step], None] | None = None,
 ) -> list[Path]:
     """Paint the doodles ``frames`` (files, folders, patterns) as one animation written to ``output``
@@ -382,9 +380,11 @@ def animate(
         maps,
         folder,
         contents=contents,
+        settings=settings,
         temporal_weight=temporal_weight,
         resume=resume,
         on_frame=on_frame,
+        on_notes=on_notes,
         callback=callback,
     )
     write_animation(files, output, fps)

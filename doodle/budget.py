@@ -19,8 +19,8 @@ from torch import nn
 
 from .errors import DoodleError
 from .patches import DEFAULT_CHUNK_ELEMENTS
-from .settings import PaintSettings
-from .vgg import VGGFeatures, parse_layer
+from .plan import Plan
+from .vgg import VGGFeatures
 
 __all__ = ["MemoryEstimate", "estimate_memory", "available_memory", "check_memory"]
 
@@ -29,7 +29,7 @@ _PROCESS = 0.75e9  # Python, torch and its libraries, the weights, the inputs as
 _CALIBRATION = 0.78  # the terms are not all alive at once: fitted, measured peak RSS / sum of terms
 _HEADROOM = 0.9  # use at most this share of the memory that is free
 _SMALLEST_STYLE_SCALE = 0.05  # the command line's lower bound of --style-scale
-_LBFGS_HISTORY = 50  # curvature pairs L-BFGS keeps (painter._optimise)
+_LBFGS_HISTORY = 50  # curvature pairs L-BFGS keeps (optimiser.optimise)
 
 
 @dataclass(frozen=True)
@@ -65,21 +65,14 @@ def _layer_shapes(network: VGGFeatures, shape: tuple[int, int], last: str) -> li
 
 
 def estimate_memory(
-    network: VGGFeatures,
-    settings: PaintSettings,
-    shape: tuple[int, int],
-    style_shape: tuple[int, int],
-    labels: int,
-    *,
-    content: bool = False,
+    network: VGGFeatures, plan: Plan, shape: tuple[int, int], style_shape: tuple[int, int], labels: int
 ) -> MemoryEstimate:
-    """Peak memory of painting an output of ``shape = (H, W)`` from a style of ``style_shape`` (both at
-    full scale), with ``labels`` label channels (0 without maps), a content photo or not, and
-    ``settings`` already for the mode."""
-    mrf = [parse_layer(name, network.model) for name in settings.mrf_layers()]
-    gram = [parse_layer(name, network.model) for name in settings.gram_layers()]
-    content_layers = [parse_layer(name, network.model) for name in settings.content_layers] if content else []
-    used = mrf + gram + content_layers
+    """Peak memory of painting ``plan`` at an output of ``shape = (H, W)`` from a style of
+    ``style_shape`` (both at full scale), with ``labels`` label channels (0 without maps); the layers
+    counted are the plan's largest set of each term."""
+    settings = plan.settings
+    mrf, gram = list(plan.mrf_layers), list(plan.gram_layers)
+    used = mrf + gram + list(plan.content_layers)
     last = max(used, key=network.names.index)
     output_layers = _layer_shapes(network, shape, last)
     style_layers = {name: (c, h, w) for name, c, h, w in _layer_shapes(network, style_shape, last)}
@@ -128,16 +121,15 @@ def available_memory(device: torch.device) -> int:
 
 def check_memory(
     network: VGGFeatures,
-    settings: PaintSettings,
+    plan: Plan,
     shape: tuple[int, int],
     style_shape: tuple[int, int],
     labels: int,
     device: torch.device,
-    *,
-    content: bool = False,
 ) -> MemoryEstimate:
     """The estimate, or a :class:`DoodleError` with it and the ways out when it exceeds what is free."""
-    estimate = estimate_memory(network, settings, shape, style_shape, labels, content=content)
+    settings = plan.settings
+    estimate = estimate_memory(network, plan, shape, style_shape, labels)
     free = available_memory(device)
     if estimate.total <= _HEADROOM * free:
         return estimate
@@ -146,12 +138,12 @@ def check_memory(
     budget = _HEADROOM * free
     if shape[0] * shape[1] >= style_shape[0] * style_shape[1] / 4:  # (shrinking a small output saves little)
         fits = _largest_fitting(
-            lambda f: _need(network, settings, _scale(shape, f), _scale(style_shape, f), labels, content), budget
+            lambda f: _need(network, plan, _scale(shape, f), _scale(style_shape, f), labels), budget
         )
         if fits > 0:
             height, width = _scale(shape, fits)
             ways.append(f"a smaller `output_size` (about {width}x{height} fits)")
-    fits = _largest_fitting(lambda f: _need(network, settings, shape, _scale(style_shape, f), labels, content), budget)
+    fits = _largest_fitting(lambda f: _need(network, plan, shape, _scale(style_shape, f), labels), budget)
     if fits * settings.style_scale >= _SMALLEST_STYLE_SCALE:
         ways.append(f"a smaller `style_scale` ({fits * settings.style_scale:.2g} fits)")
     if device.type != "cuda":
@@ -162,15 +154,8 @@ def check_memory(
     )
 
 
-def _need(
-    network: VGGFeatures,
-    settings: PaintSettings,
-    shape: tuple[int, int],
-    style_shape: tuple[int, int],
-    labels: int,
-    content: bool,
-) -> int:
-    return estimate_memory(network, settings, shape, style_shape, labels, content=content).total
+def _need(network: VGGFeatures, plan: Plan, shape: tuple[int, int], style_shape: tuple[int, int], labels: int) -> int:
+    return estimate_memory(network, plan, shape, style_shape, labels).total
 
 
 def _scale(shape: tuple[int, int], factor: float) -> tuple[int, int]:

@@ -26,9 +26,7 @@ regions.
 
 from __future__ import annotations
 
-import functools
 import math
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import torch
@@ -123,7 +121,11 @@ class Collage:
             return self._fill(k, labels[k], torch.Generator().manual_seed(seeds[k]))
 
         image = torch.zeros(1, 3, *labels.shape[-2:])
-        for k, part in enumerate(_threads(os.getpid()).map(fill, range(len(labels)))):
+        # A pool per collage, shut down with it: nothing lingers between paints (a forked child, a
+        # worker process, the end of the interpreter), for a cost of well under a millisecond.
+        with ThreadPoolExecutor(max(1, min(4, torch.get_num_threads())), thread_name_prefix="collage") as threads:
+            parts = list(threads.map(fill, range(len(labels))))
+        for k, part in enumerate(parts):
             if part is not None:
                 image.addcmul_(part, labels[k])
         return image
@@ -270,13 +272,6 @@ class Collage:
         error[block, option] = torch.linalg.vecdot(source, probe[block])
         best = torch.where(valid.any(1), error.argmin(1), _NEIGHBOURS.shape[0])  # else the first random one
         return options[torch.arange(len(options)), best]
-
-
-@functools.cache
-def _threads(process: int) -> ThreadPoolExecutor:
-    """Threads the labels are filled in, made once per ``process`` id (a forked child has none of
-    its parent's threads, so it makes its own)."""
-    return ThreadPoolExecutor(max(1, min(4, torch.get_num_threads())), thread_name_prefix="collage")
 
 
 def _gather(image: Tensor, corners: Tensor, side: int) -> Tensor:

@@ -1,13 +1,15 @@
 """What made an image: doodle's version, every setting, the random seed, and each input's path and hash.
 
-The record travels with the image: :class:`~doodle.Painter` puts it in the PIL image's ``info``,
-and :func:`~doodle.images.save_atomic` writes it into a PNG's text (key ``doodle``, JSON).
+The record travels with the image: a paint's :class:`~doodle.painter.Result` makes it, and writers
+put it in the PIL image's ``info``, which :func:`~doodle.images.save_atomic` writes into a PNG's text
+(key ``doodle``, JSON).
 `doodle info OUT.png` prints it; `doodle paint --from OUT.png` paints the same job again.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -18,8 +20,9 @@ from PIL import Image
 
 from .errors import DoodleError
 from .images import RECORD_KEY, ImageInput
-from .scene import found_map
-from .settings import SEED_KEYWORDS, PaintSettings
+from .plan import DEFAULT_CONTENT_LAYERS, SEED_KEYWORDS, TEXTURE_LAYERS, Plan
+from .settings import PaintSettings
+from .version import __version__
 
 __all__ = [
     "KEY",
@@ -38,19 +41,19 @@ FORMAT_VERSION = 1
 _TUPLES = ("output_size", "iterations", "style_layers", "content_layers", "style_blend")
 
 
-# File digests by (path, size, modification time): watch, the studio and animate record the same
-# weights (tens to hundreds of MB) and paintings on every paint; a file is read again only if it changed.
-_DIGESTS: dict[tuple[str, int, int], str] = {}
+@functools.lru_cache(maxsize=64)
+def _file_digest(path: str, size: int, modified: int) -> str:
+    """A file's SHA-256, by (path, size, modification time): watch, the studio and animate record the
+    same weights (tens to hundreds of MB) and paintings on every paint; a file is read again only if
+    it changed, and only the 64 latest are kept."""
+    with open(path, "rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 def _sha256(source: ImageInput | Path) -> str:
     if isinstance(source, (str, os.PathLike)):
         status = os.stat(source)
-        key = (os.path.abspath(source), status.st_size, status.st_mtime_ns)
-        if key not in _DIGESTS:
-            with open(source, "rb") as file:
-                _DIGESTS[key] = hashlib.file_digest(file, "sha256").hexdigest()
-        return _DIGESTS[key]
+        return _file_digest(os.path.abspath(source), status.st_size, status.st_mtime_ns)
     pixels = np.asarray(source.convert("RGB") if isinstance(source, Image.Image) else source)
     return hashlib.sha256(np.ascontiguousarray(pixels).tobytes()).hexdigest()
 
@@ -75,20 +78,23 @@ def entries(record: dict) -> list[tuple[str, dict]]:
     return flat
 
 
-def job_record(command: str, settings: PaintSettings, inputs: dict[str, ImageInput | None]) -> dict:
+def job_record(
+    command: str,
+    settings: PaintSettings,
+    inputs: dict[str, ImageInput | None],
+    *,
+    plan: Plan | None = None,
+    found: dict[str, Path | list[Path]] | None = None,
+) -> dict:
     """The record of one job: ``inputs`` by parameter name (``style``, ``target_map``, ...), None
-    where not given. Maps found beside their images (``X_sem.png``) are recorded as ``found``;
-    the weights and a start image file are recorded as inputs too."""
-    from . import __version__  # (here: the package imports this module before it defines its version)
-
+    where not given; ``found``: maps found beside their images (``X_sem.png``), recorded as such.
+    The weights and a start image file are recorded as inputs too; ``plan``: what the paint did."""
     record_inputs = {name: _inputs(source) for name, source in inputs.items() if source is not None}
-    for name, beside in (("style_map", "style"), ("target_map", "content")):
-        if name in inputs and inputs[name] is None:
-            images = inputs.get(beside) if isinstance(inputs.get(beside), (list, tuple)) else [inputs.get(beside)]
-            found = [found_map(image) for image in images]
-            if all(path is not None for path in found):
-                beside_each = [_input(path, found=True) for path in found]
-                record_inputs[name] = beside_each if isinstance(inputs.get(beside), (list, tuple)) else beside_each[0]
+    for name, paths in (found or {}).items():
+        if inputs.get(name) is None:
+            record_inputs[name] = (
+                [_input(p, found=True) for p in paths] if isinstance(paths, list) else _input(paths, found=True)
+            )
     for name in ("weights", "seed"):
         value = getattr(settings, name)
         if value is not None and str(value) not in SEED_KEYWORDS and Path(value).is_file():
@@ -98,14 +104,16 @@ def job_record(command: str, settings: PaintSettings, inputs: dict[str, ImageInp
         for field in dataclasses.fields(settings)
         if field.name not in ("weights", "seed") or record_inputs.get(field.name) is None
     }
-    return dict(format=FORMAT_VERSION, doodle=__version__, command=command, settings=values, inputs=record_inputs)
+    record = dict(format=FORMAT_VERSION, doodle=__version__, command=command, settings=values, inputs=record_inputs)
+    if plan is not None:
+        record["plan"] = plan.describe()
+    return record
 
 
-def as_frame(image: Image.Image, frame: dict) -> Image.Image:
-    """``image`` (with a record) as a frame of ``doodle animate``: its record's command becomes
-    ``animate`` and ``frame`` (index, count, the frame it is tied to, ...) is added to it."""
-    record = json.loads(image.info[KEY])
-    return with_record(image, dict(record, command="animate", frame=frame))
+def as_frame(record: dict, frame: dict) -> dict:
+    """A paint's ``record`` as a frame of ``doodle animate``'s: its command becomes ``animate`` and
+    ``frame`` (index, count, the frame it is tied to, ...) is added to it."""
+    return dict(record, command="animate", frame=frame)
 
 
 def with_record(image: Image.Image, record: dict) -> Image.Image:
@@ -154,15 +162,29 @@ def settings_from_record(record: dict, path: str | os.PathLike) -> PaintSettings
             values[name] = tuple(values[name])
     if isinstance(values.get("iterations"), tuple) and len(values["iterations"]) == 1:
         values["iterations"] = values["iterations"][0]
-    if record.get("doodle") == "0.1.0" and values.get("seed") == "auto":
-        # (before 0.2.0, `auto` never started from a collage)
-        inputs = record["inputs"]
-        values["seed"] = "content" if "content" in inputs else "labels" if "target_map" in inputs else "noise"
+    if record.get("doodle") in ("0.1.0", "0.2.0"):
+        _as_then(values, record["doodle"], record["inputs"])
     known = {field.name for field in dataclasses.fields(PaintSettings)}
     unknown = sorted(set(values) - known)
     if unknown:
         raise DoodleError(f"{path}: made with settings this doodle does not know ({', '.join(unknown)})")
     return PaintSettings(**values)
+
+
+def _as_then(values: dict, version: str, inputs: dict) -> None:
+    """Settings recorded by doodle 0.1 or 0.2 as this version reads them, to paint as they painted then.
+
+    Before 0.3 a setting equal to its default was the default: the default content layers, and a
+    texture's default patch layers, are "not given" now. Before 0.2, ``auto`` never started from a
+    collage.
+    """
+    if values.get("content_layers") == DEFAULT_CONTENT_LAYERS:
+        values["content_layers"] = None
+    texture = "content" not in inputs and "target_map" not in inputs
+    if texture and values.get("style_loss") == "both" and values.get("style_layers") == TEXTURE_LAYERS:
+        values["style_layers"] = None
+    if version == "0.1.0" and values.get("seed") == "auto":
+        values["seed"] = "content" if "content" in inputs else "labels" if "target_map" in inputs else "noise"
 
 
 def input_paths(record: dict, path: str | os.PathLike) -> dict[str, Path | None]:

@@ -31,12 +31,15 @@ from .devices import network_dtype, resolve_device
 from .errors import DoodleError
 from .generator import Generator, TrainedPainter
 from .images import ImageInput
+from .inputs import read_inputs
 from .layouts import LayoutSampler
 from .losses import LabelGramLoss, out_of_range, total_variation
 from .mrf import MRFLoss, pool_labels
-from .scene import build_scene
+from .painter import load_network
+from .plan import Mode, Plan, make_plan
+from .scene import Scene, encode_scene
 from .settings import PaintSettings
-from .vgg import VGGFeatures, load_vgg, parse_layer
+from .vgg import VGGFeatures
 
 __all__ = ["PainterLoss", "TrainingStep", "train_painter", "DEFAULT_STEPS"]
 
@@ -55,8 +58,9 @@ class PainterLoss:
     style : (1, 3, Hs, Ws) tensor
         The painting, at the scale the painter paints.
     style_labels : (1, K, Hs, Ws) tensor
-    settings : PaintSettings
-        Its ``style_loss`` (filled in), layers, weights, ``patch_size``, ``matcher`` and ``precision``.
+    plan : Plan
+        A doodle's plan: its layers, and its settings' ``style_loss``, weights, ``patch_size``,
+        ``matcher`` and ``precision``.
     device : torch.device
 
     Shape: ``loss(images (B, 3, H, W), labels (B, K, H, W)) -> scalar``, the mean over the batch.
@@ -67,15 +71,14 @@ class PainterLoss:
         network: VGGFeatures,
         style: Tensor,
         style_labels: Tensor,
-        settings: PaintSettings,
+        plan: Plan,
         device: torch.device,
         generator: torch.Generator | None = None,
     ) -> None:
-        model = network.model
+        settings = plan.settings
         self.network, self.settings, self.device = network, settings, device
         self.dtype = network_dtype(settings.precision, device)
-        self.mrf_layers = [parse_layer(n, model) for n in settings.mrf_layers()]
-        self.gram_layers = [parse_layer(n, model) for n in settings.gram_layers()]
+        self.mrf_layers, self.gram_layers = list(plan.mrf_layers), list(plan.gram_layers)
         self.layers = sorted(set(self.mrf_layers + self.gram_layers), key=network.names.index)
         self.generator = generator
         with torch.no_grad(), self._autocast():
@@ -193,57 +196,21 @@ def train_painter(
     -------
     TrainedPainter
     """
-    settings = (settings or PaintSettings()).for_mode("doodle")
-    if size < 32:
-        raise DoodleError(f"`size` must be at least 32 pixels, got {size}")
-    if steps < 1 or batch < 1 or save_every < 1:
-        raise DoodleError("`steps`, `batch` and `save_every` must be at least 1")
-    if not learning_rate > 0:
-        raise DoodleError(f"`learning_rate` must be positive, got {learning_rate}")
-    if not collage_weight >= 0:
-        raise DoodleError(f"`collage_weight` must be 0 or more, got {collage_weight}")
+    settings = settings or PaintSettings()
+    _check_options(size, steps, batch, save_every, learning_rate, collage_weight)
     started = time.perf_counter()
     device = resolve_device(settings.device)
-    map_source = style_map
-    if map_source is None:
-        beside = semantic_maps.map_path_for(str(style)) if isinstance(style, (str, os.PathLike)) else None
-        if beside is None or not beside.is_file():
-            hint = f" (or put {beside} beside it)" if beside is not None else ""
-            raise DoodleError(
-                f"{style}: a painter is trained on the painting's label map; pass `style_map`{hint}, "
-                "or make one with: doodle segment PAINTING"
-            )
-        map_source = beside
-
-    def check_size(mode: str, shape: tuple[int, int], style_shape: tuple[int, int], labels: int) -> None:
-        nonlocal network
-        if network is None:
-            network = load_vgg(
-                settings.model, settings.weights, preprocess=settings.preprocess, pooling=settings.pooling
-            )
-        check_memory(network, settings, (size, size), style_shape, labels, device)
-
-    # The painting's own map is its doodle: the scene checks and scales both as `doodle paint` does.
-    scene = build_scene(
-        style, style_map=map_source, target_map=map_source, style_scale=settings.style_scale, check_size=check_size
-    )
+    network, plan, scene = _prepared(style, style_map, settings, size, network, device)
     if resume is not None:
         resume.check_palette(scene.palette, name="`resume`", whose="this painting map's")
-    network = network.to(device)
     random = torch.Generator().manual_seed(settings.random_seed + (resume.steps if resume else 0))
     device_random = torch.Generator(device).manual_seed(settings.random_seed + (resume.steps if resume else 0))
-    loss_fn = PainterLoss(network, scene.style, scene.style_labels, settings, device, device_random)
+    loss_fn = PainterLoss(network, scene.style, scene.style_labels, plan, device, device_random)
     sampler = LayoutSampler(scene.style_labels[0:1].cpu(), size, generator=random)
-    options = {
-        "size": size,
-        "steps": steps,
-        "batch": batch,
-        "learning_rate": learning_rate,
-        "collage_weight": collage_weight,
-    }
+    options = dict(size=size, steps=steps, batch=batch, learning_rate=learning_rate, collage_weight=collage_weight)
     painting, painting_labels = scene.style[0].cpu(), scene.style_labels[0].cpu()
     painter = resume or TrainedPainter(Generator(len(scene.palette)), scene.palette, painting, painting_labels, {})
-    painter.settings = {**_plain(asdict(settings)), **options}
+    painter.settings = {**_plain(asdict(plan.settings)), **options}
     generator = painter.generator.to(device).train().requires_grad_(True)
     optimiser = torch.optim.Adam(generator.parameters(), lr=learning_rate)
     if painter.optimiser:
@@ -281,6 +248,41 @@ def train_painter(
     snapshot()
     generator.eval().requires_grad_(False)
     return painter
+
+
+def _check_options(size: int, steps: int, batch: int, save_every: int, learning_rate: float, collage_weight: float):
+    if size < 32:
+        raise DoodleError(f"`size` must be at least 32 pixels, got {size}")
+    if steps < 1 or batch < 1 or save_every < 1:
+        raise DoodleError("`steps`, `batch` and `save_every` must be at least 1")
+    if not learning_rate > 0:
+        raise DoodleError(f"`learning_rate` must be positive, got {learning_rate}")
+    if not collage_weight >= 0:
+        raise DoodleError(f"`collage_weight` must be 0 or more, got {collage_weight}")
+
+
+def _prepared(
+    style: ImageInput, style_map: ImageInput | None, settings: PaintSettings, size: int, network, device
+) -> tuple[VGGFeatures, Plan, Scene]:
+    """The network (loaded once the inputs are read), the plan of a doodle of ``size`` and the painting
+    as a scene whose doodle is its own map (checked and scaled as `doodle paint` does)."""
+    map_source = style_map
+    if map_source is None:
+        beside = semantic_maps.map_path_for(str(style)) if isinstance(style, (str, os.PathLike)) else None
+        if beside is None or not beside.is_file():
+            hint = f" (or put {beside} beside it)" if beside is not None else ""
+            raise DoodleError(
+                f"{style}: a painter is trained on the painting's label map; pass `style_map`{hint}, "
+                "or make one with: doodle segment PAINTING"
+            )
+        map_source = beside
+    inputs = read_inputs(
+        style, style_map=map_source, target_map=map_source, settings=settings.replace(output_size=None)
+    )
+    network = (network or load_network(settings)).to(device)
+    plan = make_plan(settings, mode=Mode.DOODLE, shape=(size, size), content=False, paintings=1, model=network.model)
+    check_memory(network, plan, (size, size), inputs.style_shape, inputs.labels, device)
+    return network, plan, encode_scene(inputs)
 
 
 class _SpikeClip:

@@ -35,8 +35,8 @@ def watch(
     """Render and write ``output`` now and after every change of ``map_path``, until interrupted.
 
     A change is acted on once the file has stopped changing for ``settle`` seconds. A map that
-    cannot be used (half-written by the paint program, or a bad edit: an error whose message starts
-    with the map's path) is reported and retried at the next change. Any other error (a missing
+    cannot be used (half-written by the paint program, or a bad edit: an error whose ``path`` is
+    the map's) is reported and retried at the next change. Any other error (a missing
     painting, bad weights) is one no edit of the map can fix: it is raised. Every result is written
     atomically.
 
@@ -55,7 +55,7 @@ def watch(
             try:
                 image = render()
             except DoodleError as error:
-                if not str(error).startswith(f"{map_path}:"):
+                if error.path is None or Path(error.path) != map_path:
                     raise  # nothing an edit of the map can fix
                 report(f"waiting for a usable map: {error}")
             else:

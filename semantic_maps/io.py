@@ -20,7 +20,13 @@ _SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 
 
 class MapError(ValueError):
-    """A label map that cannot be used; the message names the file and the fix."""
+    """A label map that cannot be used; the message names the file and the fix, ``path`` the file
+    (or the name it was given as), for callers that act on which file is at fault."""
+
+    def __init__(self, message: str, *, path: str | Path | None = None, hint: str | None = None) -> None:
+        super().__init__(message if hint is None else f"{message}, {hint}")
+        self.message, self.hint = message, hint  # (the hint: another way out, for callers that offer it)
+        self.path = None if path is None else str(path)
 
 
 def read_map(path: str | Path) -> np.ndarray:
@@ -42,9 +48,9 @@ def open_image(path: str | Path, *, what: str = "image") -> Image.Image:
     naming the file and ``what`` it was meant to be."""
     path = Path(path)
     if path.is_dir():
-        raise MapError(f"{path}: is a folder, not a {what} file")
+        raise MapError(f"{path}: is a folder, not a {what} file", path=path)
     if not path.is_file():
-        raise MapError(f"{path}: {what} file not found")
+        raise MapError(f"{path}: {what} file not found", path=path)
     too_large = f"too large to read as a {what} (at most {MAX_PIXELS // 1_000_000} megapixels); scale it down first"
     try:
         with warnings.catch_warnings():  # the size is checked here, with a message of our own
@@ -52,15 +58,15 @@ def open_image(path: str | Path, *, what: str = "image") -> Image.Image:
             image = Image.open(path)
         with image:
             if image.width * image.height > MAX_PIXELS:
-                raise MapError(f"{path}: {image.width}x{image.height} is {too_large}")
+                raise MapError(f"{path}: {image.width}x{image.height} is {too_large}", path=path)
             image.load()
             return image.copy()
     except Image.DecompressionBombError:
-        raise MapError(f"{path}: {too_large}") from None
+        raise MapError(f"{path}: {too_large}", path=path) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:  # Pillow's errors for bad files
         if isinstance(error, MapError):
             raise
-        raise MapError(f"{path}: cannot read {what} ({error})") from None
+        raise MapError(f"{path}: cannot read {what} ({error})", path=path) from None
 
 
 def to_rgb(image: Image.Image, *, name: str = "image") -> np.ndarray:
@@ -74,12 +80,13 @@ def to_rgb(image: Image.Image, *, name: str = "image") -> np.ndarray:
         if values.size and (values.min() < 0 or values.max() > 65535):
             raise MapError(
                 f"{name}: 32-bit integer image (mode {image.mode}) with values outside 0..65535; "
-                "save it as an 8- or 16-bit PNG"
+                "save it as an 8- or 16-bit PNG",
+                path=name,
             )
         grey = np.rint(values / 257.0).astype(np.uint8)  # 65535 -> 255
         return np.repeat(grey[..., None], 3, axis=2)
     if image.mode == "F":
-        raise MapError(f"{name}: 32-bit floating-point image (mode F); save it as an 8- or 16-bit PNG")
+        raise MapError(f"{name}: 32-bit floating-point image (mode F); save it as an 8- or 16-bit PNG", path=name)
     if image.mode == "P" and "transparency" in image.info:
         image = image.convert("RGBA")
     try:
@@ -89,7 +96,9 @@ def to_rgb(image: Image.Image, *, name: str = "image") -> np.ndarray:
             return np.rint(rgb).astype(np.uint8)
         return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
     except ValueError as error:  # a mode Pillow cannot turn into RGB (LAB, HSV ...)
-        raise MapError(f"{name}: cannot read colours of mode {image.mode} ({error}); save it as an RGB PNG") from None
+        raise MapError(
+            f"{name}: cannot read colours of mode {image.mode} ({error}); save it as an RGB PNG", path=name
+        ) from None
 
 
 def map_path_for(image_path: str | Path) -> Path:

@@ -83,7 +83,8 @@ def find_palette(
     if len(kept) > MAX_LABELS:
         raise MapError(
             f"{name}: {len(kept)} colours fill regions, and a label map has at most {MAX_LABELS}; "
-            "is it a photo or a painting rather than a map of flat colours?"
+            "is it a photo or a painting rather than a map of flat colours?",
+            path=name,
         )
     kept = kept[np.argsort(-sizes[kept], kind="stable")]
     return np.clip(np.rint(totals[kept] / sizes[kept, None]), 0, 255).astype(np.uint8)

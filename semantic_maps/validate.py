@@ -68,8 +68,9 @@ def shared_palette(
         labels = " ".join(to_hex(c) for c in palette)
         raise MapError(
             f"{target_name}: label colour {to_hex(colour)} ({_where(target_rgb, colour)}) is not in "
-            f"the {style_name}, whose labels are {labels}; repaint it with one of those, or pass "
-            "`allow_missing_labels=True` to style it without semantics"
+            f"the {style_name}, whose labels are {labels}; repaint it with one of those",
+            path=target_name,
+            hint="or pass `allow_missing_labels=True` to style it without semantics",
         )
     return palette, missing
 

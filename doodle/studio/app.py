@@ -222,8 +222,8 @@ def create_app(session: Session) -> Starlette:
         try:
             semantic_maps.shared_palette(current.map, rgb, target_name=name, style_name=f"{current.name} map")
         except semantic_maps.MapError as error:
-            # (a doodle here is label indices: a colour outside the palette has nowhere to go)
-            raise DoodleError(str(error).partition(", or pass `allow_missing_labels")[0]) from None
+            # (a doodle here is label indices: a colour outside the palette has nowhere to go: no hint)
+            raise DoodleError(error.message, path=error.path) from None
         return JSONResponse(_labels_json(scale_indices(current.label_indices(rgb), size)))
 
     async def paint(request: Request) -> JSONResponse:

@@ -23,7 +23,7 @@ from scipy import ndimage
 
 import semantic_maps
 
-from ..errors import DoodleError
+from ..errors import DoodleError, as_python
 from ..generator import TrainedPainter
 from ..images import png_record, to_pil
 from ..painter import Painter, Step
@@ -301,23 +301,21 @@ class Session:
                 job.publish("preview", image=_data_url(to_pil(step.image)))
 
         try:
-            self.painter.settings = settings
             job.publish("started", size=list(job.size))
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", UserWarning)
-                image = self.painter.paint(painting.image, style_map=painting.map, target_map=doodle, callback=callback)
-            job.result = encode_png(image)
-            notes = [str(warning.message) for warning in caught]
+            result = self.painter.paint(
+                painting.image, style_map=painting.map, target_map=doodle, settings=settings, callback=callback
+            )
+            job.result = encode_png(result.recorded())
             job.publish(
                 "done",
                 url=f"/api/jobs/{job.id}/result.png",
                 seconds=round(time.perf_counter() - job.started, 1),
-                notes=notes,
+                notes=list(result.notes),
             )
         except _Stopped:
             job.publish("stopped")
         except DoodleError as error:
-            job.publish("error", message=str(error).replace("`", ""))
+            job.publish("error", message=error.render(as_python))
         except Exception as error:  # noqa: BLE001 - the page gets a line, never a server traceback
             job.publish("error", message=f"painting failed: {type(error).__name__}: {error}")
         finally:

@@ -1,0 +1,82 @@
+"""What every command shares: errors shown in one line with flags for parameters, notes, progress
+bars, and the guard that keeps an output from replacing an input."""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+import semantic_maps
+
+from ..errors import DoodleError
+
+__all__ = ["fail", "flag_spelling", "cli_words", "note", "bars", "refuse_to_overwrite_inputs"]
+
+_QUOTES = "'\""
+
+
+@functools.cache
+def _flags() -> dict[str, str]:
+    """Each parameter of ``doodle paint`` and ``doodle studio`` and its long flag: ``{'target_map': '--map'}``."""
+    from .app import app
+
+    commands = typer.main.get_command(app).commands
+    flags = {}
+    for command in (commands["studio"], commands["paint"]):  # paint's spelling wins
+        flags.update(
+            {param.name: next(o for o in param.opts if o.startswith("--")) for param in command.params if param.opts}
+        )
+    return flags
+
+
+def flag_spelling(name: str, value: str | None) -> str:
+    """A library parameter as the command line spells it: ``device``, ``'cpu'`` -> ``--device cpu``."""
+    flags = _flags()
+    if name not in flags:
+        return name if value is None else f"{name}={value}"
+    if value is None or value == "True":
+        return flags[name]
+    return f"{flags[name]} {value.strip(_QUOTES)}"
+
+
+def cli_words(message: str) -> str:
+    """A library message with its parameter names as flags: `` `device='cpu'` `` -> ``--device cpu``."""
+    return DoodleError(message).render(flag_spelling)
+
+
+def fail(error: DoodleError | str) -> None:
+    """Print ``error: ...`` in one line, with flags for parameters, and exit with code 1."""
+    error = error if isinstance(error, DoodleError) else DoodleError(error)
+    typer.echo(f"error: {error.render(flag_spelling)}", err=True)
+    raise typer.Exit(1)
+
+
+def note(message: str) -> None:
+    """Print ``note: ...`` (a library note, with flags for parameters)."""
+    typer.echo(f"note: {cli_words(message)}", err=True)
+
+
+def bars(quiet: bool, *fields: TextColumn) -> Progress | None:
+    """Progress bars on stderr (None when ``quiet``): each task's description, its bar, done/total,
+    ``fields``, the time elapsed."""
+    if quiet:
+        return None
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), *fields, TimeElapsedColumn())
+    return Progress(*columns, console=Console(stderr=True))
+
+
+def refuse_to_overwrite_inputs(
+    output: Path, inputs: list[str | Path | None], *, found_beside: list[Path | None]
+) -> None:
+    """Stop if the output would replace one of the inputs, or a map found beside one (``X_sem.png``)."""
+    candidates = [Path(path) for path in inputs if path is not None]
+    candidates += [semantic_maps.map_path_for(path) for path in found_beside if path is not None]
+    for candidate in candidates:
+        same = candidate.exists() and output.exists() and os.path.samefile(candidate, output)
+        if same or os.path.realpath(candidate) == os.path.realpath(output):
+            raise DoodleError(f"{output}: is also an input ({candidate}); choose another `output`", path=output)

@@ -1,0 +1,75 @@
+"""``doodle info``: what made an image."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .. import provenance
+from ..errors import DoodleError
+from ..settings import format_iterations
+from .common import fail, flag_spelling
+
+__all__ = ["info_command"]
+
+
+def info_command(
+    image: Annotated[Path, typer.Argument(metavar="IMAGE", help="A PNG written by doodle.")],
+) -> None:
+    """Show what made an image: doodle's version, its inputs (and whether they changed since), every setting."""
+    try:
+        record = provenance.read_record(image)
+        settings = provenance.settings_from_record(record, image)
+    except DoodleError as error:
+        fail(error)
+    typer.echo(f"{image}: made by doodle {record['doodle']} (doodle {record['command']})")
+    frame = record.get("frame")
+    if frame is not None:
+        tied = frame["tied"]
+        typer.echo(
+            f"frame {frame['index']} of {frame['count']}"
+            + ("" if tied is None else f", tied to {tied['after']} (temporal weight {tied['temporal_weight']})")
+        )
+    typer.echo("inputs:")
+    for name, entry in provenance.entries(record):
+        state = provenance.input_state(entry)
+        found = ", found beside its image" if entry.get("found") else ""
+        typer.echo(f"  {name:12} {entry['path'] or '-'}  sha256 {entry['sha256'][:12]}  ({state}{found})")
+    typer.echo("settings:")
+    for field in dataclasses.fields(settings):
+        value = getattr(settings, field.name)
+        typer.echo(f"  {flag_spelling(field.name, None):22} {_flag_value(field.name, value)}")
+    plan = record.get("plan")
+    if plan is not None:
+        _print_plan(plan)
+    if record["command"] == "paint":
+        typer.echo(f"paint it again: doodle paint --from {image} -o OUT.png")
+
+
+def _print_plan(plan: dict) -> None:
+    """The plan a paint followed: its mode, start and each phase's size, iterations and layers."""
+    typer.echo(f"plan: {plan['mode']}, from {plan['start']}")
+    for number, phase in enumerate(plan["phases"], start=1):
+        width, height = phase["size"]
+        terms = [
+            f"{term} {','.join(layer.removeprefix('relu') for layer in phase[key])}"
+            for term, key in (("patches", "mrf_layers"), ("gram", "gram_layers"), ("content", "content_layers"))
+            if phase[key]
+        ]
+        typer.echo(f"  phase {number}  {width}x{height}  {phase['iterations']} iterations  {'; '.join(terms)}")
+
+
+def _flag_value(name: str, value) -> str:
+    """A setting as it is typed after its flag."""
+    if value is None:
+        return "(default)"
+    if name == "output_size":
+        return f"{value[0]}x{value[1]}"
+    if name == "iterations":
+        return format_iterations(value)
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return str(value)
