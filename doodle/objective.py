@@ -193,7 +193,7 @@ class Objective:
             image.grad = None
             loss = self(image)
             if not bool(torch.isfinite(loss)):
-                raise NotFinite(float(loss))
+                raise NotFinite(float(loss.detach()))
             self.last_good = image.detach().clamp(0.0, 1.0)  # a copy: the optimiser updates `image` in place
             (loss * self.loss_scale.value).backward()
             if self.loss_scale.unscale(image.grad):

@@ -211,8 +211,33 @@ def train_painter(
     painting, painting_labels = scene.style[0].cpu(), scene.style_labels[0].cpu()
     painter = resume or TrainedPainter(Generator(len(scene.palette)), scene.palette, painting, painting_labels, {})
     painter.settings = {**_plain(asdict(plan.settings)), **options}
+    schedule = _Schedule(steps, batch, learning_rate, collage_weight, save_every)
+    return _fit(painter, loss_fn, sampler, random, device, schedule, save, callback, started)
+
+
+@dataclass(frozen=True)
+class _Schedule:
+    steps: int
+    batch: int
+    learning_rate: float
+    collage_weight: float
+    save_every: int
+
+
+def _fit(
+    painter: TrainedPainter,
+    loss_fn: PainterLoss,
+    sampler: LayoutSampler,
+    random: torch.Generator,
+    device: torch.device,
+    schedule: _Schedule,
+    save: Callable[[TrainedPainter], None] | None,
+    callback: Callable[[TrainingStep], None] | None,
+    started: float,
+) -> TrainedPainter:
+    """Adam on ``painter``'s generator until it has taken ``schedule.steps`` steps (see :func:`train_painter`)."""
     generator = painter.generator.to(device).train().requires_grad_(True)
-    optimiser = torch.optim.Adam(generator.parameters(), lr=learning_rate)
+    optimiser = torch.optim.Adam(generator.parameters(), lr=schedule.learning_rate)
     if painter.optimiser:
         optimiser.load_state_dict(painter.optimiser)
     scaler = torch.amp.GradScaler(device.type, enabled=loss_fn.dtype == torch.float16)
@@ -223,24 +248,29 @@ def train_painter(
         if save is not None:
             save(painter)
 
+    def step() -> float:
+        """One Adam step on a batch of new doodles; -> its loss."""
+        for group in optimiser.param_groups:  # linear decay to a tenth: large steps early, fine ones late
+            group["lr"] = schedule.learning_rate * (1 - 0.9 * painter.steps / schedule.steps)
+        labels = sampler(schedule.batch).to(device)
+        collage = painter.collage(labels, random)
+        images = generator(labels, generator.noise(labels, random), collage)
+        loss = loss_fn(images, labels) + schedule.collage_weight * (images - collage).square().mean()
+        optimiser.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimiser)
+        clip(generator.parameters())
+        scaler.step(optimiser)
+        scaler.update()
+        return float(loss.detach())
+
     try:
-        while painter.steps < steps:
-            for group in optimiser.param_groups:  # linear decay to a tenth: large steps early, fine ones late
-                group["lr"] = learning_rate * (1 - 0.9 * painter.steps / steps)
-            labels = sampler(batch).to(device)
-            collage = painter.collage(labels, random)
-            images = generator(labels, generator.noise(labels, random), collage)
-            loss = loss_fn(images, labels) + collage_weight * (images - collage).square().mean()
-            optimiser.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.unscale_(optimiser)
-            clip(generator.parameters())
-            scaler.step(optimiser)
-            scaler.update()
+        while painter.steps < schedule.steps:
+            loss = step()
             painter.steps += 1
             if callback is not None:
-                callback(TrainingStep(painter.steps, steps, float(loss.detach()), time.perf_counter() - started))
-            if painter.steps % save_every == 0 and painter.steps < steps:
+                callback(TrainingStep(painter.steps, schedule.steps, loss, time.perf_counter() - started))
+            if painter.steps % schedule.save_every == 0 and painter.steps < schedule.steps:
                 snapshot()
     except KeyboardInterrupt:
         snapshot()

@@ -92,3 +92,27 @@ def inputs(tmp_path):
     Image.fromarray(quadrants(48)).save(tmp_path / "style_sem.png")
     Image.fromarray(quadrants(48)[:, ::-1].copy()).save(tmp_path / "doodle.png")
     return tmp_path
+
+
+def plan_of(scene, settings=None, *, model: str = "vgg16", follows_frame: bool = False):
+    """The plan of painting ``scene`` with ``settings`` (on a VGG16 by default, as the tiny network)."""
+    from doodle import PaintSettings
+    from doodle.plan import make_plan
+
+    paintings = 1 if scene.paintings is None else scene.paintings.shape[1]
+    return make_plan(
+        settings or PaintSettings(),
+        mode=scene.mode,
+        shape=scene.shape,
+        content=scene.content is not None,
+        paintings=paintings,
+        model=model,
+        follows_frame=follows_frame,
+    )
+
+
+def first_image(scene, settings, shape):
+    """The image a paint of ``scene`` with ``settings`` starts from, at ``shape``."""
+    from doodle.starts import plan_start
+
+    return plan_start(scene, plan_of(scene, settings), shape)

@@ -163,11 +163,11 @@ def test_an_oversize_painting_for_a_small_output_suggests_a_style_scale(case, mo
 
 
 def test_the_estimate_grows_with_the_sizes_and_tracks_the_parts(tiny_net):
-    from doodle import PaintSettings
+    from doodle import Mode, PaintSettings, make_plan
 
-    settings = PaintSettings().for_mode("doodle")
-    small = budget.estimate_memory(tiny_net, settings, (96, 128), (96, 128), 4)
-    large = budget.estimate_memory(tiny_net, settings, (384, 512), (384, 512), 4)
+    plan = make_plan(PaintSettings(), mode=Mode.DOODLE, shape=(96, 128), content=False, paintings=1, model="vgg16")
+    small = budget.estimate_memory(tiny_net, plan, (96, 128), (96, 128), 4)
+    large = budget.estimate_memory(tiny_net, plan, (384, 512), (384, 512), 4)
     for part in ("network", "style_keys", "scene"):  # 16x the pixels, about 16x the bytes
         assert 14 < getattr(large, part) / getattr(small, part) < 19, part
     assert large.search > small.search > 64 * 2**20  # at least the score block
@@ -296,16 +296,16 @@ def test_mistyped_command_lines_are_one_line_too(case):
 
 
 def test_a_loss_that_turns_nan_stops_and_keeps_the_last_good_image(case, monkeypatch):
-    import doodle.painter
+    import doodle.objective
 
     calls = {"n": 0}
-    original = doodle.painter.total_variation
+    original = doodle.objective.total_variation
 
     def failing(image):
         calls["n"] += 1
         return original(image) * (float("nan") if calls["n"] > 3 else 1.0)
 
-    monkeypatch.setattr(doodle.painter, "total_variation", failing)
+    monkeypatch.setattr(doodle.objective, "total_variation", failing)
     result = runner.invoke(app, _paint(case, "--iterations", "10"))
     assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
     assert "the loss became nan in phase 1 of 1" in result.output

@@ -137,7 +137,8 @@ def test_every_setting_is_reachable_from_the_command_line(monkeypatch, tmp_path)
     """Each PaintSettings field, set to a non-default value by its flag, arrives in the library call."""
     import dataclasses
 
-    from doodle import PaintSettings, cli
+    import doodle.cli.paint
+    from doodle import PaintSettings
 
     fields = {field.name: field.default for field in dataclasses.fields(PaintSettings)}
     assert set(EVERY_SETTING) == set(fields), "a setting without a flag (or a flag test)"
@@ -149,14 +150,33 @@ def test_every_setting_is_reachable_from_the_command_line(monkeypatch, tmp_path)
             seen["settings"] = settings
 
         def paint(self, *args, **kwargs):
-            return Image.new("RGB", (4, 4))
+            return FakeResult()
 
-    monkeypatch.setattr(cli, "Painter", FakePainter)
+    class FakeResult:
+        notes, image = (), Image.new("RGB", (4, 4))
+
+        def save(self, path):
+            self.image.save(path)
+
+    monkeypatch.setattr(doodle.cli.paint, "Painter", FakePainter)
     arguments = [argument for flags, _ in EVERY_SETTING.values() for argument in flags]
     result = runner.invoke(app, ["paint", "--style", "s.png", "-q", "-o", str(tmp_path / "o.png"), *arguments])
     assert result.exit_code == 0, result.output
     for name, (_, value) in EVERY_SETTING.items():
         assert getattr(seen["settings"], name) == value, name
+
+
+def test_the_flags_of_library_parameters_are_those_the_commands_declare():
+    import typer
+
+    from doodle.cli.common import FLAGGED, flag_spelling
+
+    commands = typer.main.get_command(app).commands
+    declared = {}
+    for command in (commands["studio"], commands["paint"]):
+        declared.update({p.name: next(o for o in p.opts if o.startswith("--")) for p in command.params if p.opts})
+    assert set(declared) == FLAGGED
+    assert {name: flag_spelling(name, None) for name in declared} == declared
 
 
 def test_library_parameter_names_become_flags():

@@ -10,14 +10,14 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
-from doodle import DoodleError, PaintSettings, build_scene, paint
+from doodle import DoodleError, Painter, PaintSettings, build_scene, paint
 from doodle.cli import app
 from doodle.colors import match_colors, rgb_to_yiq, yiq_to_rgb
-from doodle.painter import _label_colours, initial_image
 from doodle.provenance import read_record
+from doodle.starts import label_colours
 from doodle.studio.session import encode_png
 
-from .conftest import needs_shared, one_line_error, quadrants, tiny_run
+from .conftest import first_image, needs_shared, one_line_error, quadrants, tiny_run
 
 runner = CliRunner()
 
@@ -45,28 +45,28 @@ def test_noise_ratio_blends_the_seed_with_noise(tmp_path):
     scene = build_scene(painting, content=photo)
     content = scene.content
     shape = scene.shape
-    noise = initial_image(scene, PaintSettings(seed="noise"), shape)
-    assert torch.equal(initial_image(scene, PaintSettings(seed="content"), shape), content)
-    assert torch.equal(initial_image(scene, PaintSettings(seed="content", noise_ratio=0.0), shape), content)
-    assert torch.allclose(initial_image(scene, PaintSettings(seed="content", noise_ratio=1.0), shape), noise)
-    blend = initial_image(scene, PaintSettings(seed="content", noise_ratio=0.9), shape)
+    noise = first_image(scene, PaintSettings(seed="noise"), shape)
+    assert torch.equal(first_image(scene, PaintSettings(seed="content"), shape), content)
+    assert torch.equal(first_image(scene, PaintSettings(seed="content", noise_ratio=0.0), shape), content)
+    assert torch.allclose(first_image(scene, PaintSettings(seed="content", noise_ratio=1.0), shape), noise)
+    blend = first_image(scene, PaintSettings(seed="content", noise_ratio=0.9), shape)
     assert torch.allclose(blend, 0.9 * noise + 0.1 * content)
     # auto is the content here, so auto blends the same way; a start image file blends too
-    assert torch.allclose(initial_image(scene, PaintSettings(noise_ratio=0.9), shape), blend)
-    assert torch.allclose(initial_image(scene, PaintSettings(seed=str(photo), noise_ratio=0.9), shape), blend)
+    assert torch.allclose(first_image(scene, PaintSettings(noise_ratio=0.9), shape), blend)
+    assert torch.allclose(first_image(scene, PaintSettings(seed=str(photo), noise_ratio=0.9), shape), blend)
 
 
-def test_noise_ratio_in_a_doodle_blends_the_label_colours(inputs):
+def test_noise_ratio_in_a_doodle_blends_thelabel_colours(inputs):
     scene = build_scene(inputs / "style.png", style_map=inputs / "style_sem.png", target_map=inputs / "doodle.png")
-    labels = initial_image(scene, PaintSettings(seed="labels"), scene.shape)
-    colours = initial_image(scene, PaintSettings(seed="labels", noise_ratio=0.0), scene.shape)
-    assert torch.equal(colours, _label_colours(scene, scene.shape))  # each label's mean colour in the painting
+    labels = first_image(scene, PaintSettings(seed="labels"), scene.shape)
+    colours = first_image(scene, PaintSettings(seed="labels", noise_ratio=0.0), scene.shape)
+    assert torch.equal(colours, label_colours(scene, scene.shape))  # each label's mean colour in the painting
     assert (labels - colours).abs().mean() > 0.05  # labels adds noise to them
-    noise = initial_image(scene, PaintSettings(seed="noise"), scene.shape)
-    half = initial_image(scene, PaintSettings(seed="labels", noise_ratio=0.5), scene.shape)
+    noise = first_image(scene, PaintSettings(seed="noise"), scene.shape)
+    half = first_image(scene, PaintSettings(seed="labels", noise_ratio=0.5), scene.shape)
     assert torch.allclose(half, (noise + colours) / 2)
-    collage = initial_image(scene, PaintSettings(seed="collage"), scene.shape)
-    assert torch.equal(initial_image(scene, PaintSettings(), scene.shape), collage)  # auto, with one painting
+    collage = first_image(scene, PaintSettings(seed="collage"), scene.shape)
+    assert torch.equal(first_image(scene, PaintSettings(), scene.shape), collage)  # auto, with one painting
 
 
 def test_a_collage_start_cuts_the_painting_by_the_doodle(tmp_path):
@@ -78,12 +78,12 @@ def test_a_collage_start_cuts_the_painting_by_the_doodle(tmp_path):
     Image.fromarray(quadrants(96)).save(tmp_path / "p_sem.png")
     Image.fromarray(quadrants(96)[:, ::-1].copy()).save(tmp_path / "doodle.png")
     scene = build_scene(tmp_path / "p.png", style_map=tmp_path / "p_sem.png", target_map=tmp_path / "doodle.png")
-    start = initial_image(scene, PaintSettings(seed="collage"), scene.shape)[0]
+    start = first_image(scene, PaintSettings(seed="collage"), scene.shape)[0]
     mirrored = torch.from_numpy(flat[:, ::-1].copy()).permute(2, 0, 1).float() / 255
     for rows in (slice(6, 42), slice(54, 90)):  # inside the quadrants, away from the map's blurred edges
         for cols in (slice(6, 42), slice(54, 90)):
             assert (start[:, rows, cols] - mirrored[:, rows, cols]).abs().mean() < 0.06
-    again = initial_image(scene, PaintSettings(seed="collage", random_seed=1), scene.shape)
+    again = first_image(scene, PaintSettings(seed="collage", random_seed=1), scene.shape)
     assert not torch.equal(start, again[0])  # the random seed picks another cut
 
 
@@ -137,8 +137,8 @@ def _chroma(image: Image.Image) -> torch.Tensor:
 def test_preserved_colours_follow_the_content_not_the_painting(tmp_path, tiny_net, method):
     photo, painting = _photo_and_painting(tmp_path)
     options = dict(content=photo, network=tiny_net, style_loss="gram", phases=1, iterations=15, seed="noise")
-    plain = paint(painting, **options)
-    kept = paint(painting, preserve_colors=method, **options)
+    plain = paint(painting, **options).image
+    kept = paint(painting, preserve_colors=method, **options).image
     wanted, painting_chroma = _chroma(Image.open(photo)), _chroma(Image.open(painting))
     distance = (_chroma(kept) - wanted).norm()
     assert distance < (_chroma(kept) - painting_chroma).norm()  # nearer the photo's colours than the painting's
@@ -157,6 +157,21 @@ def test_preserve_colors_needs_a_content_photo(inputs, tiny_net):
             phases=1,
             iterations=1,
         )
+
+
+def test_a_painter_keeps_the_painting_between_paints_that_keep_the_photo_s_colours(tmp_path, tiny_net):
+    # The painting's features are those of the painting prepared for the photo's colours: the same
+    # inputs again return the last image, and another random seed reuses the features.
+    photo, painting = _photo_and_painting(tmp_path)
+    options = dict(preserve_colors="luminance", phases=1, iterations=2, style_layers=("1_1", "2_1"))
+    painter = Painter(network=tiny_net, **options)
+    first = painter.paint(painting, content=photo).image
+    features = painter.memory.objectives[1.0].style
+    steps = []
+    again = painter.paint(painting, content=photo, callback=steps.append).image
+    assert not steps and np.array_equal(np.asarray(first), np.asarray(again))
+    painter.paint(painting, content=photo, settings=painter.settings.replace(random_seed=1), callback=steps.append)
+    assert steps and painter.memory.objectives[1.0].style is features
 
 
 # -- what made an image ------------------------------------------------------------------------------
@@ -186,6 +201,43 @@ def test_a_record_of_doodle_0_1_keeps_its_start(tmp_path):
     assert start("0.2.0", ("style", "target_map")) == "auto"
 
 
+def test_a_record_of_doodle_0_2_paints_its_default_layers_as_defaults(tmp_path):
+    # Before 0.3 a record held the default layers as values, and a value equal to the default was the
+    # default: the full-size phase of a photo moved its content to relu3_1, a texture left out relu1_1.
+    from doodle.provenance import settings_from_record
+
+    def layers(version: str, inputs: tuple[str, ...], **settings) -> tuple:
+        record = dict(doodle=version, settings=settings, inputs=dict.fromkeys(inputs, {}))
+        read = settings_from_record(record, tmp_path / "x.png")
+        return read.style_layers, read.content_layers
+
+    texture = ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]
+    assert layers("0.2.0", ("style", "content"), content_layers=["relu4_2"]) == (None, None)
+    assert layers("0.2.0", ("style",), style_loss="both", style_layers=texture) == (None, None)
+    assert layers("0.2.0", ("style", "target_map"), style_loss="both", style_layers=texture)[0] == tuple(texture)
+    assert layers("0.3.0", ("style", "content"), content_layers=["relu4_2"]) == (None, ("relu4_2",))  # given
+
+
+def test_errors_name_their_file_and_parameters_in_fields():
+    from doodle.errors import as_python
+    from semantic_maps import MapError, shared_palette
+
+    from .conftest import quadrants
+
+    error = DoodleError("use `device='cpu'` or a smaller `output_size`", path="x.png", hint="or `allow_missing_labels`")
+    assert error.path == "x.png" and error.parameter == "device"
+    assert str(error) == "use `device='cpu'` or a smaller `output_size`, or `allow_missing_labels`"
+    assert error.render(as_python, hint=False) == "use device='cpu' or a smaller output_size"
+    assert (
+        error.render(lambda name, value: name.upper()) == "use DEVICE or a smaller OUTPUT_SIZE, or ALLOW_MISSING_LABELS"
+    )
+    other = quadrants(32, colours=np.array([[0, 255, 0], [255, 51, 31], [0, 0, 255], [192, 0, 0]], np.uint8))
+    with pytest.raises(MapError) as caught:
+        shared_palette(quadrants(32), other, target_name="d.png", style_name="style map")
+    assert caught.value.path == "d.png" and "allow_missing_labels" in caught.value.hint
+    assert "allow_missing_labels" not in caught.value.message and str(caught.value).endswith(caught.value.hint)
+
+
 def test_every_png_carries_its_job_and_doodle_info_prints_it(inputs, random_weights):
     output = inputs / "o.png"
     command = tiny_run("paint", inputs, random_weights, "-o", str(output), "-q", "--random-seed", "7")
@@ -200,6 +252,7 @@ def test_every_png_carries_its_job_and_doodle_info_prints_it(inputs, random_weig
     assert info.exit_code == 0, info.output
     assert "--random-seed" in info.output and " 7\n" in info.output
     assert str(inputs / "doodle.png") in info.output and "(unchanged)" in info.output
+    assert "plan: doodle, from collage\n  phase 1  48x48  2 iterations  patches 1_1,2_1\n" in info.output
 
 
 def test_paint_from_an_image_repaints_it_pixel_for_pixel_and_takes_overrides(inputs, random_weights):
@@ -252,7 +305,9 @@ def test_paint_needs_a_style_or_a_record(inputs):
 
 
 def test_the_studio_download_carries_the_record(inputs, tiny_net):
-    image = paint(inputs / "style.png", target_map=inputs / "doodle.png", network=tiny_net, phases=1, iterations=1)
+    image = paint(
+        inputs / "style.png", target_map=inputs / "doodle.png", network=tiny_net, phases=1, iterations=1
+    ).recorded()
     path = inputs / "download.png"
     path.write_bytes(encode_png(image))
     assert read_record(path)["inputs"]["target_map"]["path"] == str(inputs / "doodle.png")
@@ -275,7 +330,7 @@ def test_texture_synthesis_keeps_flat_paper_its_own_colour(real_net):
         y, i, q = rgb_to_yiq(image)[0]
         return float(torch.hypot(i, q)[y > 0.8].mean())
 
-    result = paint(painting, network=real_net, output_size=(128, 128))  # the defaults, 17 s
+    result = paint(painting, network=real_net, output_size=(128, 128)).image  # the defaults, 17 s
     ratio = light_chroma(to_tensor(result)) / light_chroma(to_tensor(load_rgb(painting)))
     assert ratio < 1.3, ratio
 
@@ -294,7 +349,7 @@ def _second_painting(inputs):
 
 
 def test_side_by_side_mirrors_the_shorter_painting_down():
-    from doodle.scene import side_by_side
+    from doodle.inputs import side_by_side
 
     tall, short = np.arange(6 * 2 * 1).reshape(6, 2, 1), np.arange(4 * 3 * 1).reshape(4, 3, 1) + 100
     atlas, owner = side_by_side([tall, short])
@@ -306,12 +361,12 @@ def test_side_by_side_mirrors_the_shorter_painting_down():
 def test_a_blend_of_one_and_zero_paints_as_the_first_painting_alone(inputs, tiny_net):
     second = _second_painting(inputs)
     options = dict(target_map=inputs / "doodle.png", network=tiny_net, phases=1, iterations=3)
-    alone = paint(inputs / "style.png", **options)
-    blended = paint([inputs / "style.png", second], style_blend=(1, 0), **options)
+    alone = paint(inputs / "style.png", **options).image
+    blended = paint([inputs / "style.png", second], style_blend=(1, 0), **options).image
     assert np.array_equal(np.asarray(alone), np.asarray(blended))
     texture = build_scene([inputs / "style.png", second])  # (no target: a texture of the first one's size)
     assert texture.shape == (48, 48) and texture.style.shape[-2:] == (56, 88)
-    both = paint([inputs / "style.png", second], **options)  # equal weights: another image
+    both = paint([inputs / "style.png", second], **options).image  # equal weights: another image
     assert both.size == alone.size and not np.array_equal(np.asarray(alone), np.asarray(both))
 
 

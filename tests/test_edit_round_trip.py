@@ -51,7 +51,9 @@ def test_moving_the_sea_line_up_moves_the_painted_sea(real_net, monet_segmented)
     sea_index = int(np.argmin(np.abs(palette.astype(int) - sea).sum(axis=1)))
 
     def band_looks_like_sea(target_map: np.ndarray) -> float:
-        output = paint(small_painting, style_map=small_map, target_map=target_map, network=real_net, iterations=50)
+        output = paint(
+            small_painting, style_map=small_map, target_map=target_map, network=real_net, iterations=50
+        ).image
         seen = looks_like(real_net, output, small_painting, small_map, palette)  # (h - 2, w - 2) at relu3_1
         h, w = seen.shape[0] + 2, seen.shape[1] + 2
         stride_y, stride_x = height // h, width // w

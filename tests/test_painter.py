@@ -7,6 +7,7 @@ from PIL import Image
 
 from doodle import DoodleError, PaintSettings, build_scene, paint, paint_scene
 from doodle.images import load_rgb
+from doodle.plan import Mode, iterations_per_phase, make_plan
 from doodle.settings import format_iterations, parse_iterations
 
 
@@ -60,7 +61,7 @@ def test_a_start_image_file_is_where_painting_starts(tiny_net, noise_style, tmp_
         smoothness=0.0,
         style_layers=("1_1",),
     )
-    assert np.abs(np.asarray(result).astype(int) - start).max() <= 1
+    assert np.abs(np.asarray(result.image).astype(int) - start).max() <= 1
 
 
 def test_unknown_option_is_named_and_a_type_error_inside_is_not_hidden(tiny_net, noise_style):
@@ -112,8 +113,8 @@ def test_a_painter_reuses_the_painting_and_its_last_image(tiny_net, noise_style,
 
     def paint_with(target, painter=painter) -> np.ndarray:
         steps.clear()
-        image = painter.paint(noise_style, style_map=style_map, target_map=target, callback=steps.append)
-        return np.asarray(image)
+        result = painter.paint(noise_style, style_map=style_map, target_map=target, callback=steps.append)
+        return np.asarray(result.image)
 
     first = paint_with(doodle)
     assert len(built) == 4 and steps  # 2 layers x 2 phases
@@ -137,31 +138,35 @@ def test_a_first_paint_of_a_painter_is_the_plain_paint(tiny_net, noise_style):
     style_map, _, edited = _two_doodles()
     options = dict(output_size=(96, 48), phases=2, iterations=4, style_layers=("1_1", "2_1"))
     inputs = dict(style_map=style_map, target_map=edited)
-    fresh = Painter(network=tiny_net, **options).paint(noise_style, **inputs)
-    assert np.array_equal(np.asarray(fresh), np.asarray(paint(noise_style, network=tiny_net, **inputs, **options)))
+    fresh = Painter(network=tiny_net, **options).paint(noise_style, **inputs).image
+    assert np.array_equal(
+        np.asarray(fresh), np.asarray(paint(noise_style, network=tiny_net, **inputs, **options).image)
+    )
 
 
 def test_the_schedule_follows_the_start_unless_given():
-    def schedule(start: str, mode: str = "doodle", **given) -> tuple:
-        settings = PaintSettings(**given).for_mode(mode, start=start)
-        return settings.phases, settings.iterations
+    def schedule(seed: str, mode: Mode = Mode.DOODLE, **given) -> tuple:
+        content = mode in (Mode.TRANSFER, Mode.SEMANTIC_TRANSFER)
+        settings = PaintSettings(seed=seed, **given)
+        plan = make_plan(settings, mode=mode, shape=(64, 64), content=content, paintings=1, model="vgg16")
+        return plan.settings.phases, plan.settings.iterations
 
     assert schedule("labels") == (3, (100, 100, 70))
     assert schedule("collage") == (2, (20, 40))  # from a collage the layout is set: two short phases
     assert schedule("collage", iterations=(100, 100, 70)) == (3, (100, 100, 70))  # a list sets the phases
     assert schedule("collage", iterations=30) == (2, 30)
     assert schedule("labels", phases=1) == (1, (100, 100, 70))
-    assert schedule("content", "semantic style transfer") == (3, (100, 60, 40))  # a photo, with patches
-    assert schedule("content", "style transfer", style_loss="gram") == (3, (100, 100, 70))
+    assert schedule("content", Mode.SEMANTIC_TRANSFER) == (3, (100, 60, 40))  # a photo, with patches
+    assert schedule("content", Mode.TRANSFER, style_loss="gram") == (3, (100, 100, 70))
+    assert schedule("auto", Mode.TRANSFER) == (3, (100, 60, 40))  # auto: the photo
     assert parse_iterations("auto") is None and format_iterations(None) == "auto"
 
 
 def test_iterations_are_given_per_phase_coarse_to_fine():
-    settings = PaintSettings(iterations=(100, 80, 50))
-    assert settings.phase_iterations(3) == (100, 80, 50)
-    assert settings.phase_iterations(2) == (80, 50)  # a small image loses its coarsest phases first
-    assert settings.phase_iterations(5) == (100, 100, 100, 80, 50)
-    assert PaintSettings(iterations=7).phase_iterations(3) == (7, 7, 7)
+    assert iterations_per_phase((100, 80, 50), 3) == (100, 80, 50)
+    assert iterations_per_phase((100, 80, 50), 2) == (80, 50)  # a small image loses its coarsest phases first
+    assert iterations_per_phase((100, 80, 50), 5) == (100, 100, 100, 80, 50)
+    assert iterations_per_phase(7, 3) == (7, 7, 7)
     for bad in (0, (), (10, 0), (2.5,)):
         with pytest.raises(DoodleError, match="`iterations` must be"):
             PaintSettings(iterations=bad)
@@ -192,12 +197,12 @@ def test_a_small_edit_is_painted_again_only_around_it(tiny_net, noise_style):
     edited[10:20, 230:240] = 255  # a small white square in the black, near the right edge
     options = dict(output_size=(256, 96), phases=2, iterations=4, style_layers=("1_1", "2_1"))
     painter = Painter(network=tiny_net, **options)
-    first = np.asarray(painter.paint(noise_style, style_map=style_map, target_map=doodle)).astype(int)
+    first = np.asarray(painter.paint(noise_style, style_map=style_map, target_map=doodle).image).astype(int)
     sizes = set()
     second = painter.paint(
         noise_style, style_map=style_map, target_map=edited, callback=lambda step: sizes.add(step.size)
     )
-    second = np.asarray(second).astype(int)
+    second = np.asarray(second.image).astype(int)
     # The box: the square, a 24 px margin (columns 206-255 painted) and 32 px of context, slid back
     # inside the image at its right edge (columns 142-255).
     assert sizes == {(114, 96), (57, 48)}
@@ -211,7 +216,7 @@ def test_a_small_edit_started_from_an_image_starts_from_that_image_s_own_part(
 ):
     """A repaint of a small edit paints a box: a start image file gives the box its own part of the
     image (it used to be the whole start image squeezed into the box)."""
-    import doodle.painter
+    import doodle.phases
     from doodle import Painter
 
     style_map = np.zeros((40, 64, 3), np.uint8)
@@ -225,9 +230,11 @@ def test_a_small_edit_started_from_an_image_starts_from_that_image_s_own_part(
     painter = Painter(network=tiny_net, output_size=(256, 96), phases=1, iterations=2, seed=str(tmp_path / "start.png"))
     painter.paint(noise_style, style_map=style_map, target_map=doodle_map)
     starts = []
-    optimise = doodle.painter._optimise
+    optimise = doodle.phases.optimise
     monkeypatch.setattr(
-        doodle.painter, "_optimise", lambda objective, image, *a: starts.append(image) or optimise(objective, image, *a)
+        doodle.phases,
+        "optimise",
+        lambda objective, image, *a, **k: starts.append(image) or optimise(objective, image, *a, **k),
     )
     painter.paint(noise_style, style_map=style_map, target_map=edited)
     (box,) = starts
@@ -236,15 +243,21 @@ def test_a_small_edit_started_from_an_image_starts_from_that_image_s_own_part(
     assert torch.allclose(free, torch.from_numpy(start[10:20, 230:240]).permute(2, 0, 1).float() / 255, atol=1e-6)
 
 
-def test_a_phase_after_the_first_leaves_out_relu4_1_of_the_default_layers(inputs, tiny_net):
-    from doodle.painter import paint_and_remember
+def _objectives(tiny_net, settings: PaintSettings, style, **inputs) -> dict:
+    """Each phase's objective by scale, of one paint by a painter."""
+    from doodle import Painter
 
+    painter = Painter(settings, network=tiny_net)
+    painter.paint(style, **inputs)
+    return painter.memory.objectives
+
+
+def test_a_phase_after_the_first_leaves_out_relu4_1_of_the_default_layers(inputs, tiny_net):
     def layers(settings: PaintSettings, content=None) -> dict[float, list[str]]:
-        scene = build_scene(
-            inputs / "style.png", target_map=inputs / "doodle.png", content=content, output_size=settings.output_size
+        objectives = _objectives(
+            tiny_net, settings, inputs / "style.png", target_map=inputs / "doodle.png", content=content
         )
-        _, memory = paint_and_remember(scene, settings, tiny_net)
-        return {factor: objective.mrf_layers for factor, objective in memory.objectives.items()}
+        return {factor: objective.mrf_layers for factor, objective in objectives.items()}
 
     two = PaintSettings(phases=2, iterations=2, seed="labels")
     assert layers(two) == {0.5: ["relu2_1", "relu3_1", "relu4_1"], 1.0: ["relu2_1", "relu3_1"]}
@@ -260,36 +273,49 @@ def test_a_phase_after_the_first_leaves_out_relu4_1_of_the_default_layers(inputs
     assert chosen == {0.5: ["relu3_1", "relu4_1"], 1.0: ["relu3_1", "relu4_1"]}  # given layers: every phase
     texture_layers = ("1_1", "2_1", "3_1", "4_1")  # a doodle given a texture's layers keeps them too
     assert layers(two.replace(style_layers=texture_layers))[1.0] == ["relu1_1", "relu2_1", "relu3_1", "relu4_1"]
+    given_default = layers(two.replace(style_layers=("2_1", "3_1", "4_1")))  # the default layers, given: kept
+    assert given_default == {0.5: ["relu2_1", "relu3_1", "relu4_1"], 1.0: ["relu2_1", "relu3_1", "relu4_1"]}
 
 
 def test_a_photos_full_size_phase_holds_the_content_at_relu3_1(inputs, tiny_net):
     # There, with relu4_1 out of the patches, the network stops at relu3_1 (half its cost at full size).
-    from doodle.painter import paint_and_remember
-
     def deepest(settings: PaintSettings) -> dict[float, tuple[list[str], str]]:
-        scene = build_scene(inputs / "style.png", target_map=inputs / "doodle.png", content=inputs / "style.png")
-        _, memory = paint_and_remember(scene, settings, tiny_net)
-        return {factor: (o.content_layers, o.layers[-1]) for factor, o in memory.objectives.items()}
+        objectives = _objectives(
+            tiny_net, settings, inputs / "style.png", target_map=inputs / "doodle.png", content=inputs / "style.png"
+        )
+        return {factor: (o.content_layers, o.layers[-1]) for factor, o in objectives.items()}
 
     two = PaintSettings(phases=2, iterations=2)
     assert deepest(two) == {0.5: (["relu4_2"], "relu4_2"), 1.0: (["relu3_1"], "relu3_1")}
     assert deepest(two.replace(content_layers=("4_2",)))[1.0] == (["relu4_2"], "relu4_2")  # given: kept
+    assert deepest(two.replace(content_layers=("relu4_2",)))[1.0] == (["relu4_2"], "relu4_2")  # the default, given
     assert deepest(two.replace(style_loss="gram"))[1.0][0] == ["relu4_2"]  # Gram transfer: kept
 
 
 def test_a_laid_out_texture_phase_leaves_out_relu1_1_patches_and_relu4_1(inputs, tiny_net):
-    from doodle.painter import paint_and_remember
+    def layers(settings: PaintSettings) -> dict:
+        objectives = _objectives(tiny_net, settings, inputs / "style.png")
+        return {factor: (o.mrf_layers, o.gram_layers) for factor, o in objectives.items()}
 
-    scene = build_scene(inputs / "style.png", output_size=(64, 64))
-    assert scene.mode == "texture synthesis"
-    settings = PaintSettings(phases=2, iterations=2, seed="noise")
-    _, memory = paint_and_remember(scene, settings.for_mode(scene.mode), tiny_net)
-    layers = {factor: (o.mrf_layers, o.gram_layers) for factor, o in memory.objectives.items()}
-    assert layers[0.5] == (["relu1_1", "relu2_1", "relu3_1", "relu4_1"], ["relu1_1", "relu2_1", "relu3_1", "relu4_1"])
-    assert layers[1.0] == (["relu2_1", "relu3_1"], ["relu1_1", "relu2_1", "relu3_1"])
-    _, memory = paint_and_remember(scene, settings.replace(seed="auto"), tiny_net)  # auto: the painting quilted
+    settings = PaintSettings(phases=2, iterations=2, seed="noise", output_size=(64, 64))
+    texture = layers(settings)
+    assert texture[0.5] == (["relu1_1", "relu2_1", "relu3_1", "relu4_1"], ["relu1_1", "relu2_1", "relu3_1", "relu4_1"])
+    assert texture[1.0] == (["relu2_1", "relu3_1"], ["relu1_1", "relu2_1", "relu3_1"])
     laid_out = (["relu2_1", "relu3_1"], ["relu1_1", "relu2_1", "relu3_1"])
-    assert {factor: (o.mrf_layers, o.gram_layers) for factor, o in memory.objectives.items()} == {
-        0.5: laid_out,
-        1.0: laid_out,
-    }
+    assert layers(settings.replace(seed="auto")) == {0.5: laid_out, 1.0: laid_out}  # auto: the painting quilted
+    given = layers(settings.replace(style_layers=("1_1", "2_1", "3_1", "4_1")))  # a texture's layers, given: kept
+    assert given[1.0] == (["relu1_1", "relu2_1", "relu3_1", "relu4_1"], ["relu1_1", "relu2_1", "relu3_1", "relu4_1"])
+
+
+def test_the_plan_says_what_a_paint_does_and_its_record_keeps_it(inputs, tiny_net):
+    from doodle import Painter, Start
+
+    result = Painter(network=tiny_net, output_size=(64, 64)).paint(
+        inputs / "style.png", target_map=inputs / "doodle.png"
+    )
+    plan = result.plan
+    assert plan.mode == Mode.DOODLE and plan.start == Start.COLLAGE
+    assert [(p.scale, p.shape, p.iterations) for p in plan.phases] == [(0.5, (32, 32), 20), (1.0, (64, 64), 40)]
+    assert result.record["plan"] == plan.describe()
+    assert result.record["plan"]["phases"][1]["mrf_layers"] == ["relu2_1", "relu3_1"]
+    assert result.record["settings"]["seed"] == "collage" and result.record["settings"]["content_layers"] is None

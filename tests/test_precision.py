@@ -11,10 +11,10 @@ import semantic_maps
 from doodle import PaintSettings, build_scene, devices, paint
 from doodle.devices import network_dtype
 from doodle.errors import DoodleError
-from doodle.painter import _LossScale, _Objective
+from doodle.objective import LossScale, Objective
 from doodle.quality import label_agreement
 
-from .conftest import DATA, needs_shared
+from .conftest import DATA, needs_shared, plan_of
 
 needs_cuda = pytest.mark.skipif(
     not torch.cuda.is_available(), reason="no CUDA device here (CI has none); run on a GPU machine"
@@ -35,14 +35,14 @@ def test_network_dtype_by_device_and_setting(monkeypatch):
 
 
 def test_loss_scale_backs_off_on_overflow_and_grows_again():
-    scale = _LossScale(True, value=1024.0, interval=2)
+    scale = LossScale(True, value=1024.0, interval=2)
     assert not scale.unscale(torch.tensor([1.0, float("inf")]))
     assert scale.value == 256.0
     grad = torch.tensor([512.0, -256.0])
     assert scale.unscale(grad)
     assert grad.tolist() == [2.0, -1.0]  # divided by the scale in place
     assert scale.unscale(torch.ones(2)) and scale.value == 512.0  # doubled after `interval` good steps
-    off = _LossScale(False)
+    off = LossScale(False)
     grad = torch.tensor([3.0])
     assert off.value == 1.0 and off.unscale(grad) and grad.item() == 3.0
 
@@ -82,8 +82,8 @@ def test_loss_scaling_keeps_the_float16_gradient(real_net, monet_scene):
     net = copy.deepcopy(real_net).to(device)
     gradients = {}
     for precision in ("float32", "float16"):
-        settings = PaintSettings(precision=precision).for_mode(monet_scene.mode)
-        objective = _Objective(net, monet_scene, settings, 1.0, (192, 256), device)
+        plan = plan_of(monet_scene, PaintSettings(precision=precision, phases=1))
+        objective = Objective(net, monet_scene, plan.settings, plan.phases[-1], device)
         image = (monet_scene.style.to(device) * 0.8 + 0.1).requires_grad_(True)
         objective.evaluate(image)
         gradients[precision] = image.grad.flatten().double()
@@ -108,7 +108,7 @@ def test_monet_on_coastline_on_cuda_in_float16(real_net):
         output_size=(128, 96),
         seed="noise",
         iterations=60,
-    )
+    ).image
     agreement = label_agreement(real_net, output, painting, painting_map, coastline)
     assert agreement.diagonal().min() >= 0.5, agreement.round(2)
 
@@ -137,6 +137,6 @@ def test_bfloat16_features_and_gradient_follow_float32_on_the_cpu(real_net, mone
 def test_a_bfloat16_paint_is_finite_and_close_to_float32(tiny_net):
     style = np.random.default_rng(0).integers(0, 255, (32, 32, 3), dtype=np.uint8)
     options = dict(network=tiny_net, output_size=(32, 32), phases=1, iterations=5, style_layers=("1_1", "2_1"))
-    exact = np.asarray(paint(style, precision="float32", **options)).astype(int)
-    low = np.asarray(paint(style, precision="bfloat16", **options)).astype(int)
+    exact = np.asarray(paint(style, precision="float32", **options).image).astype(int)
+    low = np.asarray(paint(style, precision="bfloat16", **options).image).astype(int)
     assert np.abs(low - exact).mean() < 8  # of 255

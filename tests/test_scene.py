@@ -4,7 +4,7 @@ from PIL import Image
 
 from doodle import DoodleError, build_scene
 
-from .conftest import COLOURS, quadrants
+from .conftest import COLOURS, plan_of, quadrants
 
 
 def _save(path, array):
@@ -88,15 +88,15 @@ def test_style_loss_default_depends_on_the_mode(files):
 
     texture = build_scene(files["style"], output_size=(40, 40))
     doodle = build_scene(files["style"], target_map=files["map"])
-    assert PaintSettings().for_mode(texture.mode).style_loss == "both"  # patches alone collapse a texture
-    assert PaintSettings().for_mode(doodle.mode).style_loss == "mrf"
-    assert PaintSettings(style_loss="gram").for_mode(texture.mode).style_loss == "gram"  # the user's choice wins
-    assert PaintSettings().gram_layers() == () and PaintSettings().mrf_layers()
+    assert plan_of(texture).style_loss == "both"  # patches alone collapse a texture
+    assert plan_of(doodle).style_loss == "mrf"
+    assert plan_of(texture, PaintSettings(style_loss="gram")).style_loss == "gram"  # the user's choice wins
+    assert plan_of(doodle).gram_layers == () and plan_of(doodle).mrf_layers
     # In texture synthesis relu1_1 is a patch layer too (colour pixel by pixel); a choice of layers wins.
-    assert PaintSettings().for_mode(texture.mode).mrf_layers()[0] == "relu1_1"
-    assert PaintSettings().for_mode(doodle.mode).mrf_layers() == ("relu2_1", "relu3_1", "relu4_1")
-    assert PaintSettings(style_loss="gram").for_mode(texture.mode).gram_layers()[-1] == "relu5_1"
-    assert PaintSettings(style_layers=("3_1",)).for_mode(texture.mode).mrf_layers() == ("3_1",)
+    assert plan_of(texture).mrf_layers[0] == "relu1_1"
+    assert plan_of(doodle).mrf_layers == ("relu2_1", "relu3_1", "relu4_1")
+    assert plan_of(texture, PaintSettings(style_loss="gram")).gram_layers[-1] == "relu5_1"
+    assert plan_of(texture, PaintSettings(style_layers=("3_1",))).mrf_layers == ("relu3_1",)
 
 
 def test_a_content_map_found_without_a_style_map_is_ignored(files, tmp_path):

@@ -131,7 +131,9 @@ def test_a_paint_streams_progress_and_previews_then_its_result_follows_the_doodl
     inside, outside = result[16:32, 12:36].reshape(-1, 3).mean(0), result[:, 48:].reshape(-1, 3).mean(0)
     assert np.linalg.norm(inside - GREEN) < np.linalg.norm(inside - PURPLE)
     assert np.linalg.norm(outside - PURPLE) < np.linalg.norm(outside - GREEN)
-    assert session.painter.settings.random_seed == 3 and session.painter.settings.iterations == 4
+    painted = session.painter.memory.settings  # the page's options, for this paint alone
+    assert painted.random_seed == 3 and painted.iterations == 4
+    assert session.painter.settings.random_seed == 0  # the studio's own settings are not changed
 
 
 def test_a_second_paint_is_refused_while_one_runs_and_stop_ends_it(client, session):
@@ -300,6 +302,7 @@ def test_a_failing_preview_is_a_clear_error_not_a_bare_500(client, session, monk
 def test_doodle_studio_takes_every_paint_setting(monkeypatch, tmp_path, tiny_net):
     from typer.testing import CliRunner
 
+    import doodle.cli.studio
     import doodle.studio
     from doodle import cli
 
@@ -309,7 +312,7 @@ def test_doodle_studio_takes_every_paint_setting(monkeypatch, tmp_path, tiny_net
     Image.fromarray(image).save(tmp_path / "p.png")
     Image.fromarray(map_rgb).save(tmp_path / "p_sem.png")
     seen = {}
-    monkeypatch.setattr(cli, "load_vgg", lambda *args, **kwargs: tiny_net)
+    monkeypatch.setattr(doodle.cli.studio, "load_network", lambda settings: tiny_net)
     monkeypatch.setattr(doodle.studio, "serve", lambda session, sock: seen.update(session=session, sock=sock))
     not_here = ("device", "preserve_colors", "style_blend")  # (the studio paints one painting's doodles)
     arguments = [argument for name, (flags, _) in EVERY_SETTING.items() if name not in not_here for argument in flags]

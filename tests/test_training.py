@@ -13,12 +13,11 @@ from doodle.cli import app
 from doodle.errors import DoodleError
 from doodle.generator import Generator, TrainedPainter
 from doodle.layouts import LayoutSampler
-from doodle.painter import initial_image
 from doodle.provenance import read_record
 from doodle.scene import build_scene
 from doodle.training import PainterLoss, train_painter
 
-from .conftest import COLOURS, one_line_error, quadrants
+from .conftest import COLOURS, first_image, one_line_error, plan_of, quadrants
 
 runner = CliRunner()
 
@@ -100,13 +99,14 @@ def painting(tmp_path):
 
 
 def test_training_lowers_the_loss_on_doodles_it_did_not_see(painting, tiny_net):
-    settings = PaintSettings(style_layers=("relu1_1", "relu2_1")).for_mode("doodle")
+    settings = PaintSettings(style_layers=("relu1_1", "relu2_1"))
     scene = build_scene(painting / "style.png", target_map=painting / "style_sem.png")
+    plan = plan_of(scene, settings)
     held_out = LayoutSampler(scene.style_labels, 48, generator=torch.Generator().manual_seed(123))(4)
     noise_seed = torch.Generator().manual_seed(7)
 
     def loss_of(trained: TrainedPainter) -> float:
-        loss = PainterLoss(tiny_net, scene.style, scene.style_labels, settings, torch.device("cpu"),
+        loss = PainterLoss(tiny_net, scene.style, scene.style_labels, plan, torch.device("cpu"),
                            torch.Generator().manual_seed(0))  # fmt: skip
         with torch.no_grad():
             random = noise_seed.manual_seed(7)
@@ -178,7 +178,7 @@ def test_paint_can_start_from_a_painter(tmp_path, painting, tiny_net):
     Image.fromarray(quadrants(64)[::-1].copy()).save(tmp_path / "doodle.png")
     scene = build_scene(painting / "style.png", target_map=tmp_path / "doodle.png")
     settings = PaintSettings(seed=str(tmp_path / "p.pt"), random_seed=5)
-    start = initial_image(scene, settings, (32, 32))
+    start = first_image(scene, settings, (32, 32))
     expected = torch.nn.functional.interpolate(trained.render(scene.target_labels, seed=5), size=(32, 32),
                                                mode="area")  # fmt: skip
     assert torch.allclose(start, expected, atol=1e-6)
@@ -191,7 +191,7 @@ def test_paint_can_start_from_a_painter(tmp_path, painting, tiny_net):
     scene = build_scene(painting / "style.png", style_map=tmp_path / "other_sem.png",
                         target_map=tmp_path / "other_doodle.png")  # fmt: skip
     with pytest.raises(DoodleError, match="that painter's labels"):
-        initial_image(scene, settings, (32, 32))
+        first_image(scene, settings, (32, 32))
 
 
 def _train_args(painting, weights, *extra):

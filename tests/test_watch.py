@@ -2,11 +2,13 @@ import threading
 import time
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from doodle import DoodleError
+from doodle.errors import map_errors
 from doodle.watch import watch
-from semantic_maps import MapError, read_map
+from semantic_maps import read_map
 
 
 def test_watch_repaints_on_change_and_survives_a_half_written_map(tmp_path):
@@ -16,10 +18,8 @@ def test_watch_repaints_on_change_and_survives_a_half_written_map(tmp_path):
     lines: list[str] = []
 
     def render():
-        try:
+        with map_errors():  # as the library reads a map: the error names the file at fault in its path
             return Image.fromarray(read_map(doodle))
-        except MapError as error:
-            raise DoodleError(str(error)) from None
 
     def edit():
         time.sleep(0.4)
@@ -42,3 +42,15 @@ def test_watch_repaints_on_change_and_survives_a_half_written_map(tmp_path):
     assert result["n"] == 2
     assert (np.asarray(Image.open(output)) == 255).all()  # the second doodle's image
     assert any(line.startswith("waiting for a usable map: ") and "doodle.png" in line for line in lines), lines
+
+
+def test_watch_stops_at_an_error_no_edit_of_the_map_can_fix(tmp_path):
+    doodle, output = tmp_path / "doodle.png", tmp_path / "out.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(doodle)
+
+    def render():  # a message that starts with the map's name, about another file: the path decides
+        raise DoodleError(f"{doodle}: painted from weights that are damaged", path=tmp_path / "weights.pth")
+
+    with pytest.raises(DoodleError, match="damaged"):
+        watch(doodle, render, output, poll=0.01, settle=0.01, max_renders=1, report=lambda line: None)
+    assert not output.exists()

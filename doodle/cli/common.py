@@ -3,7 +3,7 @@ bars, and the guard that keeps an output from replacing an input."""
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import os
 from pathlib import Path
 
@@ -14,34 +14,44 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 import semantic_maps
 
 from ..errors import DoodleError
+from ..settings import PaintSettings
 
 __all__ = ["fail", "flag_spelling", "cli_words", "note", "bars", "refuse_to_overwrite_inputs"]
 
 _QUOTES = "'\""
+# The options of `doodle paint` and `doodle studio`, by parameter name: the library's parameters.
+FLAGGED = frozenset(field.name for field in dataclasses.fields(PaintSettings)) | {
+    "style",
+    "style_map",
+    "target_map",
+    "content",
+    "output",
+    "from_",
+    "quiet",
+    "save_every",
+    "host",
+    "port",
+    "painter",
+}
 
 
-@functools.cache
-def _flags() -> dict[str, str]:
-    """Each parameter of ``doodle paint`` and ``doodle studio`` and its long flag: ``{'target_map': '--map'}``."""
-    from .app import app
+# A parameter's flag is its name with dashes (`output_size` -> --output-size), but for these. (The
+# commands declare their flags in options.py; a test holds this table to what they declare.)
+_FLAG_NAMES = {"target_map": "--map", "from_": "--from"}
 
-    commands = typer.main.get_command(app).commands
-    flags = {}
-    for command in (commands["studio"], commands["paint"]):  # paint's spelling wins
-        flags.update(
-            {param.name: next(o for o in param.opts if o.startswith("--")) for param in command.params if param.opts}
-        )
-    return flags
+
+def _flag(name: str) -> str:
+    return _FLAG_NAMES.get(name, "--" + name.replace("_", "-"))
 
 
 def flag_spelling(name: str, value: str | None) -> str:
-    """A library parameter as the command line spells it: ``device``, ``'cpu'`` -> ``--device cpu``."""
-    flags = _flags()
-    if name not in flags:
+    """A library parameter as the command line spells it: ``device``, ``'cpu'`` -> ``--device cpu``;
+    one that is no option of ``doodle paint`` or ``doodle studio`` stays as it is."""
+    if name not in FLAGGED:
         return name if value is None else f"{name}={value}"
     if value is None or value == "True":
-        return flags[name]
-    return f"{flags[name]} {value.strip(_QUOTES)}"
+        return _flag(name)
+    return f"{_flag(name)} {value.strip(_QUOTES)}"
 
 
 def cli_words(message: str) -> str:

@@ -147,132 +147,159 @@ def _options(data: object) -> dict:
     return options
 
 
+def _session(request: Request) -> Session:
+    return request.app.state.session
+
+
+def _painting(request: Request) -> Painting:
+    session = _session(request)
+    if session.painting is None:
+        raise DoodleError("no painting yet: open one first")
+    return session.painting
+
+
+def state(request: Request) -> JSONResponse:
+    session = _session(request)
+    settings = session.settings
+    current = session.painting
+    described = None
+    if current is not None:
+        height, width = current.map.shape[:2]
+        described = {
+            "name": current.name,
+            "width": width,
+            "height": height,
+            "palette": [semantic_maps.to_hex(colour) for colour in current.palette],
+            "scaled_from": current.original,
+        }
+    size = settings.output_size or (None if current is None else (described["width"], described["height"]))
+    job = session.job
+    return JSONResponse(
+        {
+            "painting": described,
+            "busy": session.busy,
+            "preview": session.can_preview,
+            "job": None if job is None else job.id,
+            "defaults": {
+                "width": None if size is None else size[0],
+                "height": None if size is None else size[1],
+                "iterations": format_iterations(settings.iterations),
+                "style_weight": settings.style_weight,
+                "semantic_weight": settings.semantic_weight,
+                "random_seed": settings.random_seed,
+            },
+        }
+    )
+
+
+def _png(data: bytes) -> Response:
+    return Response(data, media_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+def painting_png(request: Request) -> Response:
+    return _png(encode_png(_painting(request).image))
+
+
+def map_png(request: Request) -> Response:
+    return _png(encode_png(_painting(request).map))
+
+
+def swatch_png(request: Request) -> Response:
+    current = _painting(request)
+    label = _whole(request.path_params["label"], "label", 0, len(current.palette) - 1)
+    return _png(encode_png(current.swatch(label)))
+
+
+def painting_labels(request: Request) -> JSONResponse:
+    return JSONResponse(_labels_json(scale_indices(_painting(request).map_indices, _size(request.query_params))))
+
+
+async def open_painting(request: Request) -> JSONResponse:
+    session = _session(request)
+    data = await _json(request)
+    name = str(data.get("name") or "uploaded painting")[:80]
+    image = decode_image(_bytes(data.get("image"), name), what=name)
+    map_rgb = decode_image(_bytes(data["map"], f"{name} map"), what=f"{name} map") if data.get("map") else None
+    labels = _whole(data.get("labels", 5), "labels", 2, 12)
+    session.set_painting(await run_in_threadpool(Painting.open, image, map_rgb, name, labels=labels))
+    return state(request)
+
+
+async def upload_map(request: Request) -> JSONResponse:
+    data = await _json(request)
+    current = _painting(request)
+    name = str(data.get("name") or "uploaded map")[:80]
+    size = _size(data)
+    rgb = decode_image(_bytes(data.get("image"), name), what=name)
+    try:
+        semantic_maps.shared_palette(current.map, rgb, target_name=name, style_name=f"{current.name} map")
+    except semantic_maps.MapError as error:
+        # (a doodle here is label indices: a colour outside the palette has nowhere to go: no hint)
+        raise DoodleError(error.message, path=error.path) from None
+    return JSONResponse(_labels_json(scale_indices(current.label_indices(rgb), size)))
+
+
+async def paint(request: Request) -> JSONResponse:
+    session = _session(request)
+    data = await _json(request)
+    job = session.start(_doodle(data), _options(data.get("options", {})))
+    return JSONResponse({"job": job.id})
+
+
+async def preview(request: Request) -> Response:
+    session = _session(request)
+    data = await _json(request)
+    seed = _options({"random_seed": data.get("random_seed", 0)})["random_seed"]
+    image = await run_in_threadpool(session.preview, _doodle(data), seed)
+    return Response(image, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+def _job_of(request: Request):
+    job = _session(request).job
+    if job is None or str(job.id) != request.path_params["job"]:
+        raise DoodleError("no such painting (a newer one replaced it)")
+    return job
+
+
+async def events(request: Request) -> StreamingResponse:
+    job = _job_of(request)
+
+    async def stream():
+        index = 0
+        while True:
+            while index < len(job.events):
+                yield f"data: {json.dumps(job.events[index])}\n\n"
+                index += 1
+            if job.finished and index >= len(job.events):
+                break
+            await asyncio.sleep(_POLL_SECONDS)
+
+    return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
+
+
+def stop(request: Request) -> JSONResponse:
+    session = _session(request)
+    return JSONResponse({"stopping": session.stop()})
+
+
+def result(request: Request) -> Response:
+    job = _job_of(request)
+    if job.result is None:
+        raise DoodleError("this painting has no result (yet)")
+    return _png(job.result)
+
+
+def page(request: Request) -> FileResponse:
+    return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+
+
+async def refuse(request: Request, error: Exception) -> JSONResponse:
+    status = 409 if isinstance(error, Busy) else 413 if isinstance(error, _TooLarge) else 400
+    return JSONResponse({"error": str(error)}, status_code=status)
+
+
 def create_app(session: Session) -> Starlette:
     """The studio's ASGI app around ``session`` (see :class:`~doodle.studio.session.Session`)."""
-
-    def painting() -> Painting:
-        if session.painting is None:
-            raise DoodleError("no painting yet: open one first")
-        return session.painting
-
-    def state(request: Request) -> JSONResponse:
-        settings = session.settings
-        current = session.painting
-        described = None
-        if current is not None:
-            height, width = current.map.shape[:2]
-            described = {
-                "name": current.name,
-                "width": width,
-                "height": height,
-                "palette": [semantic_maps.to_hex(colour) for colour in current.palette],
-                "scaled_from": current.original,
-            }
-        size = settings.output_size or (None if current is None else (described["width"], described["height"]))
-        job = session.job
-        return JSONResponse(
-            {
-                "painting": described,
-                "busy": session.busy,
-                "preview": session.can_preview,
-                "job": None if job is None else job.id,
-                "defaults": {
-                    "width": None if size is None else size[0],
-                    "height": None if size is None else size[1],
-                    "iterations": format_iterations(settings.iterations),
-                    "style_weight": settings.style_weight,
-                    "semantic_weight": settings.semantic_weight,
-                    "random_seed": settings.random_seed,
-                },
-            }
-        )
-
-    def png(data: bytes) -> Response:
-        return Response(data, media_type="image/png", headers={"Cache-Control": "no-store"})
-
-    def painting_png(request: Request) -> Response:
-        return png(encode_png(painting().image))
-
-    def map_png(request: Request) -> Response:
-        return png(encode_png(painting().map))
-
-    def swatch_png(request: Request) -> Response:
-        current = painting()
-        label = _whole(request.path_params["label"], "label", 0, len(current.palette) - 1)
-        return png(encode_png(current.swatch(label)))
-
-    def painting_labels(request: Request) -> JSONResponse:
-        return JSONResponse(_labels_json(scale_indices(painting().map_indices, _size(request.query_params))))
-
-    async def open_painting(request: Request) -> JSONResponse:
-        data = await _json(request)
-        name = str(data.get("name") or "uploaded painting")[:80]
-        image = decode_image(_bytes(data.get("image"), name), what=name)
-        map_rgb = decode_image(_bytes(data["map"], f"{name} map"), what=f"{name} map") if data.get("map") else None
-        labels = _whole(data.get("labels", 5), "labels", 2, 12)
-        session.set_painting(await run_in_threadpool(Painting.open, image, map_rgb, name, labels=labels))
-        return state(request)
-
-    async def upload_map(request: Request) -> JSONResponse:
-        data = await _json(request)
-        current = painting()
-        name = str(data.get("name") or "uploaded map")[:80]
-        size = _size(data)
-        rgb = decode_image(_bytes(data.get("image"), name), what=name)
-        try:
-            semantic_maps.shared_palette(current.map, rgb, target_name=name, style_name=f"{current.name} map")
-        except semantic_maps.MapError as error:
-            # (a doodle here is label indices: a colour outside the palette has nowhere to go: no hint)
-            raise DoodleError(error.message, path=error.path) from None
-        return JSONResponse(_labels_json(scale_indices(current.label_indices(rgb), size)))
-
-    async def paint(request: Request) -> JSONResponse:
-        data = await _json(request)
-        job = session.start(_doodle(data), _options(data.get("options", {})))
-        return JSONResponse({"job": job.id})
-
-    async def preview(request: Request) -> Response:
-        data = await _json(request)
-        seed = _options({"random_seed": data.get("random_seed", 0)})["random_seed"]
-        image = await run_in_threadpool(session.preview, _doodle(data), seed)
-        return Response(image, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
-
-    def job_of(request: Request):
-        job = session.job
-        if job is None or str(job.id) != request.path_params["job"]:
-            raise DoodleError("no such painting (a newer one replaced it)")
-        return job
-
-    async def events(request: Request) -> StreamingResponse:
-        job = job_of(request)
-
-        async def stream():
-            index = 0
-            while True:
-                while index < len(job.events):
-                    yield f"data: {json.dumps(job.events[index])}\n\n"
-                    index += 1
-                if job.finished and index >= len(job.events):
-                    break
-                await asyncio.sleep(_POLL_SECONDS)
-
-        return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
-
-    def stop(request: Request) -> JSONResponse:
-        return JSONResponse({"stopping": session.stop()})
-
-    def result(request: Request) -> Response:
-        job = job_of(request)
-        if job.result is None:
-            raise DoodleError("this painting has no result (yet)")
-        return png(job.result)
-
-    def page(request: Request) -> FileResponse:
-        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
-
-    async def refuse(request: Request, error: Exception) -> JSONResponse:
-        status = 409 if isinstance(error, Busy) else 413 if isinstance(error, _TooLarge) else 400
-        return JSONResponse({"error": str(error)}, status_code=status)
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
@@ -295,4 +322,6 @@ def create_app(session: Session) -> Starlette:
         Route("/api/jobs/{job}/result.png", result),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    return Starlette(routes=routes, exception_handlers={DoodleError: refuse}, lifespan=lifespan)
+    app = Starlette(routes=routes, exception_handlers={DoodleError: refuse}, lifespan=lifespan)
+    app.state.session = session
+    return app
