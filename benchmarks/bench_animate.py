@@ -21,6 +21,7 @@ averaged over frames.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import tempfile
 import time
@@ -69,6 +70,37 @@ def pan_flicker(frames: list[np.ndarray]) -> float:
     return float(np.mean(changes))
 
 
+def _paint_independently(painter, style, maps, contents, folder: Path, on_frame) -> list[Path]:
+    """Every frame painted as a first frame, from its own start (no ties to the frame before)."""
+    count = len(contents) if contents is not None else len(maps)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for index in range(count):
+        on_frame(index, count)
+        result = painter.paint(
+            style,
+            target_map=maps[index] if maps else None,
+            content=None if contents is None else contents[index],
+        )
+        files.append(folder / f"frame_{index + 1:04d}.png")
+        result.save(files[-1])
+    return files
+
+
+@contextlib.contextmanager
+def _matches_withheld(withheld: bool):
+    """With ``withheld``, every later frame's patch search starts afresh, not from the frame before's matches."""
+    import doodle.animation
+
+    original = doodle.animation.guide_from
+    if withheld:
+        doodle.animation.guide_from = lambda *args, **kwargs: original(*args, **{**kwargs, "matches": None})
+    try:
+        yield
+    finally:
+        doodle.animation.guide_from = original
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--between", type=int, default=3)
@@ -106,18 +138,20 @@ def main() -> int:
         def on_frame(index: int, count: int, seconds=seconds) -> None:
             seconds.append(time.perf_counter())
 
-        files = paint_frames(
-            painter,
-            style,
-            None,
-            maps,
-            folder / name,
-            contents=contents,
-            temporal_weight=(args.weight or TEMPORAL_WEIGHT) if weight is None else weight,
-            seed_matches=seeded,
-            independent=independent,
-            on_frame=on_frame,
-        )
+        if independent:
+            files = _paint_independently(painter, style, maps, contents, folder / name, on_frame)
+        else:
+            with _matches_withheld(not seeded):
+                files = paint_frames(
+                    painter,
+                    style,
+                    None,
+                    maps,
+                    folder / name,
+                    contents=contents,
+                    temporal_weight=(args.weight or TEMPORAL_WEIGHT) if weight is None else weight,
+                    on_frame=on_frame,
+                )
         seconds.append(time.perf_counter())
         times = np.diff(seconds)
         frames = [np.asarray(load_rgb(f)) for f in files]

@@ -19,11 +19,11 @@ import numpy as np
 import torch
 
 import semantic_maps
-from doodle import PaintSettings, build_scene, load_vgg, paint_scene
+from doodle import PaintSettings, build_scene, load_vgg, paint_scene, plan_scene
 from doodle import mrf as mrf_module
 from doodle.devices import device_clock, network_dtype, resolve_device
 from doodle.images import to_pil
-from doodle.painter import scheduled, start_of
+from doodle.objective import Objective
 from doodle.quality import label_agreement
 from doodle.settings import format_iterations, parse_iterations, parse_size
 
@@ -31,27 +31,38 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 WEIGHTS = SHARED / "weights" / "vgg16_hed_caffe_fp16.pth"
 
 
-SEARCHES = {"matching": 0.0, "matches": 0}
+SEARCHES = {"matching": 0.0, "matches": 0, "evaluating": 0.0, "terms": 0.0}
+
+
+def _timed(owner, name: str, total: str, count: str | None = None) -> None:
+    """Add the seconds every call of ``owner.name`` takes (the device's queued work included) to
+    ``SEARCHES[total]``: timing injected here, off the library's own path."""
+    original = getattr(owner, name)
+
+    def timed(self, *args):
+        start = device_clock(args[0].device)
+        result = original(self, *args)
+        SEARCHES[total] += device_clock(args[0].device) - start
+        if count is not None:
+            SEARCHES[count] += 1
+        return result
+
+    setattr(owner, name, timed)
 
 
 def _time_searches() -> None:
-    """Count the seconds spent in patch searches (``MRFLoss.match``), whatever matcher runs inside."""
-    original = mrf_module.MRFLoss.match
-
-    def timed(self, features):
-        start = device_clock(features.device)
-        result = original(self, features)
-        SEARCHES["matching"] += device_clock(features.device) - start
-        SEARCHES["matches"] += 1
-        return result
-
-    mrf_module.MRFLoss.match = timed
+    """Count the seconds spent in patch searches (``MRFLoss.match``), whatever matcher runs inside, in
+    evaluations of the objective (the network's forward and backward passes, and the terms) and in the
+    terms alone."""
+    _timed(mrf_module.MRFLoss, "match", "matching", "matches")
+    _timed(Objective, "evaluate", "evaluating")
+    _timed(Objective, "losses", "terms")
 
 
 def run(scene, settings: PaintSettings, network, painting, style_map, doodle_map) -> dict:
     """Paint once; print the per-phase table; return total seconds, peak RSS and quality."""
     totals = SEARCHES
-    totals.update(matching=0.0, matches=0)
+    totals.update(matching=0.0, matches=0, evaluating=0.0, terms=0.0)
     phases: dict[int, dict] = {}
 
     def record(step) -> None:
@@ -61,6 +72,7 @@ def run(scene, settings: PaintSettings, network, painting, style_map, doodle_map
             iterations=step.iteration,
             matching=totals["matching"],
             matches=totals["matches"],
+            network=totals["evaluating"] - totals["terms"],  # (cumulative: the phase's own below)
         )
 
     device = resolve_device(settings.device)
@@ -77,10 +89,11 @@ def run(scene, settings: PaintSettings, network, painting, style_map, doodle_map
         f"{'phase':>5} {'size':>9} {'seconds':>8} {'setup':>6} {'it/s':>6} {'net s/it':>9} {'match s/it':>10} "
         f"{'other s/it':>10} {'match/net':>9}"
     )
-    previous_matching = matching = 0.0
+    previous_matching = matching = previous_network = 0.0
     for number, p in sorted(phases.items()):
         matching = p["matching"] - previous_matching
         previous_matching = p["matching"]
+        p["network"], previous_network = p["network"] - previous_network, p["network"]
         per = p["iterations"]
         other = p["total"] - p["setup"] - p["network"] - matching
         print(
@@ -173,9 +186,10 @@ def main() -> int:
     network = load_vgg(weights=WEIGHTS)
     _time_searches()
     scene = build_scene(painting, style_map=style_map, target_map=doodle_map, output_size=settings.output_size)
-    painted = scheduled(scene, settings)  # the start's schedule where --phases, --iterations are not given
+    plan = plan_scene(scene, settings, network)  # the start's schedule where --phases, --iterations are not given
+    painted = plan.settings
     print(
-        f"{style_name} -> {doodle_name}, {args.size}, start {start_of(scene, settings)}, {painted.phases} phases, "
+        f"{style_name} -> {doodle_name}, {args.size}, start {plan.start}, {painted.phases} phases, "
         f"iterations {format_iterations(painted.iterations)}, "
         f"match every {settings.match_every}, torch {torch.__version__}, {torch.get_num_threads()} threads"
     )

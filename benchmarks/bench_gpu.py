@@ -45,9 +45,9 @@ def _child(size: str, iterations: str | None, output: str | None) -> None:
         settings = dataclasses.replace(settings, iterations=parse_iterations(iterations))
     network = doodle.load_vgg(weights=WEIGHTS).to(device)
     scene = doodle.build_scene(STYLE, style_map=STYLE_MAP, target_map=DOODLE, output_size=settings.output_size)
-    settings = settings.for_mode(scene.mode)
+    plan = doodle.plan_scene(scene, settings, network)
     estimate = budget.estimate_memory(
-        network, settings, scene.shape, tuple(scene.style.shape[-2:]), scene.target_labels.shape[1]
+        network, plan, scene.shape, tuple(scene.style.shape[-2:]), scene.target_labels.shape[1]
     )
     free, total = torch.cuda.mem_get_info(device)
     torch.cuda.synchronize()

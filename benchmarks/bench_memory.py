@@ -64,11 +64,9 @@ def _child(name: str) -> None:
     )
     network = doodle.load_vgg(weights=WEIGHTS)
     scene = build_scene(files.pop("style"), output_size=settings.output_size, **files)
-    settings = settings.for_mode(scene.mode)
+    plan = doodle.plan_scene(scene, settings, network)
     labels = 0 if scene.target_labels is None else scene.target_labels.shape[1]
-    estimate = budget.estimate_memory(
-        network, settings, scene.shape, tuple(scene.style.shape[-2:]), labels, content=scene.content is not None
-    )
+    estimate = budget.estimate_memory(network, plan, scene.shape, tuple(scene.style.shape[-2:]), labels)
     doodle.paint_scene(scene, settings, network)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps(dict(estimate=estimate.total, peak=peak, shape=scene.shape, style=list(scene.style.shape[-2:]))))

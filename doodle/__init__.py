@@ -8,7 +8,7 @@
 from .errors import DoodleError, PaintingStopped
 from .images import save_atomic
 from .inputs import Inputs, read_inputs
-from .painter import Painter, Result, Step, paint, paint_scene
+from .painter import Painter, Result, Step, paint, paint_scene, plan_scene
 from .plan import Mode, Plan, Start, make_plan
 from .scene import Scene, build_scene, encode_scene
 from .settings import PaintSettings
@@ -35,6 +35,7 @@ __all__ = [
     "make_plan",
     "paint",
     "paint_scene",
+    "plan_scene",
     "read_inputs",
     "save_atomic",
 ]

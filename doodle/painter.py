@@ -37,7 +37,7 @@ from .vgg import VGGFeatures, layer_stride, load_vgg
 
 _NETWORK_SETTINGS = ("model", "weights", "preprocess", "pooling", "device")  # a painter's own, whatever a paint asks
 
-__all__ = ["paint", "Painter", "paint_scene", "Result", "Memory", "Step", "Callback", "load_network"]
+__all__ = ["paint", "Painter", "paint_scene", "plan_scene", "Result", "Memory", "Step", "Callback", "load_network"]
 
 
 def load_network(settings: PaintSettings) -> VGGFeatures:
@@ -123,19 +123,25 @@ def paint(
     return painter.paint(style, style_map=style_map, target_map=target_map, content=content, callback=callback)
 
 
+def plan_scene(scene: Scene, settings: PaintSettings, network: VGGFeatures) -> Plan:
+    """The plan of painting a prepared ``scene`` with ``settings`` on ``network``."""
+    paintings = 1 if scene.paintings is None else scene.paintings.shape[1]
+    return make_plan(
+        settings,
+        mode=scene.mode,
+        shape=scene.shape,
+        content=scene.content is not None,
+        paintings=paintings,
+        model=network.model,
+    )
+
+
 def paint_scene(
     scene: Scene, settings: PaintSettings, network: VGGFeatures, *, callback: Callback | None = None
 ) -> Tensor:
     """Paint a prepared scene (no memory check, no reuse). -> the image ``(1, 3, H, W)`` in ``[0, 1]``
     on the CPU. The network runs on the settings' device and is returned to its own afterwards."""
-    plan = make_plan(
-        settings,
-        mode=scene.mode,
-        shape=scene.shape,
-        content=scene.content is not None,
-        paintings=1 if scene.paintings is None else scene.paintings.shape[1],
-        model=network.model,
-    )
+    plan = plan_scene(scene, settings, network)
     device, home = resolve_device(settings.device), next(network.parameters()).device
     prepared = scene if settings.preserve_colors is None else colors.prepare(scene, settings.preserve_colors)
     try:
