@@ -49,7 +49,7 @@ def animate_command(
     smoothness: o.Smoothness = o.D.smoothness,
     style_loss: o.StyleLoss = None,
     style_layers: o.StyleLayers = None,
-    content_layers: o.ContentLayers = None,
+    content_layers: o.ContentLayers = o.DEFAULT_CONTENT,
     style_scale: o.StyleScale = o.D.style_scale,
     style_blend: o.StyleBlend = None,
     patch_size: o.PatchSize = o.D.patch_size,
@@ -84,10 +84,11 @@ def animate_command(
     each doodle to the next. --content paints a clip (photo frames or a video) with FRAMES as its
     maps, or without maps. Ctrl-C keeps the frames painted; --resume goes on after them.
     """
-    _animate(dict(ctx.params))
+    _animate(ctx)
 
 
-def _animate(options: dict) -> None:
+def _animate(ctx: typer.Context) -> None:
+    options = ctx.params
     from ..animation import animate
 
     output, quiet = Path(options["output"]), options["quiet"]
@@ -98,7 +99,7 @@ def _animate(options: dict) -> None:
             check_output_path(output)
         elif output.exists() and not output.is_dir():
             raise DoodleError(f"{output}: is a file; give a folder for the frames, or a .gif, .webp or .mp4")
-        settings = o.settings_of(options)
+        settings = o.settings_of(ctx)
         style = o.one_or_many(options["style"])
         if style is None:
             raise DoodleError("give `style`: the painting whose style to use")

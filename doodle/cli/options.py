@@ -32,6 +32,7 @@ PrecisionChoice, PreserveColorsChoice = _choices("precision"), _choices("preserv
 DEFAULT_MATCHER, DEFAULT_POOLING = MatcherChoice(D.matcher), PoolingChoice(D.pooling)
 DEFAULT_OPTIMIZER, DEFAULT_PRECISION = OptimizerChoice(D.optimizer), PrecisionChoice(D.precision)
 DEFAULT_ITERATIONS = format_iterations(D.iterations)
+DEFAULT_CONTENT = ",".join(DEFAULT_CONTENT_LAYERS)  # shown as the default; left untyped, the plan decides
 
 # Inputs and outputs.
 Styles = Annotated[
@@ -117,9 +118,8 @@ StyleLayers = Annotated[
     ),
 ]
 ContentLayers = Annotated[
-    str | None,
+    str,
     typer.Option(
-        show_default=",".join(DEFAULT_CONTENT_LAYERS),
         help="Comma-separated layers for the content loss. By default the full-size phase, painted with "
         "patches, holds the content at 3_1 instead (its layout set; the network then stops at relu3_1).",
     ),
@@ -241,9 +241,19 @@ def setting_values(options: dict) -> dict:
     return values
 
 
-def settings_of(options: dict) -> PaintSettings:
-    """The settings from a command's options."""
-    return PaintSettings(**setting_values(options))
+def typed(ctx: typer.Context) -> set[str]:
+    """The options typed on the command line (not left at their defaults)."""
+    sources = {name: ctx.get_parameter_source(name) for name in ctx.params}
+    return {name for name, source in sources.items() if source is not None and source.name == "COMMANDLINE"}
+
+
+def settings_of(ctx: typer.Context) -> PaintSettings:
+    """The settings from a command's options; an option shown with a default the plan decides
+    (``--content-layers``) is "not given" unless typed."""
+    values = setting_values(ctx.params)
+    if "content_layers" in values and "content_layers" not in typed(ctx):
+        values["content_layers"] = None
+    return PaintSettings(**values)
 
 
 def one_or_many(paths) -> Path | list[Path] | None:

@@ -44,7 +44,7 @@ def paint_command(
     smoothness: o.Smoothness = o.D.smoothness,
     style_loss: o.StyleLoss = None,
     style_layers: o.StyleLayers = None,
-    content_layers: o.ContentLayers = None,
+    content_layers: o.ContentLayers = o.DEFAULT_CONTENT,
     style_scale: o.StyleScale = o.D.style_scale,
     style_blend: o.StyleBlend = None,
     patch_size: o.PatchSize = o.D.patch_size,
@@ -109,7 +109,7 @@ def _job(ctx: typer.Context, options: dict) -> tuple[PaintSettings, dict]:
     )
     source = options["from_"]
     if source is None:
-        settings = o.settings_of(options)
+        settings = o.settings_of(ctx)
     else:
         settings, inputs = _job_from(Path(source), ctx, options, inputs)
     if inputs["style"] is None:
@@ -124,23 +124,17 @@ def _job(ctx: typer.Context, options: dict) -> tuple[PaintSettings, dict]:
     return settings, inputs
 
 
-def _given(ctx: typer.Context, options: dict) -> set[str]:
-    """The options typed on the command line (not left at their defaults)."""
-    sources = {name: ctx.get_parameter_source(name) for name in options}
-    return {name for name, source in sources.items() if source is not None and source.name == "COMMANDLINE"}
-
-
-def _job_from(source: Path, ctx: typer.Context, options: dict, typed: dict) -> tuple[PaintSettings, dict]:
+def _job_from(source: Path, ctx: typer.Context, options: dict, named: dict) -> tuple[PaintSettings, dict]:
     """The settings and inputs of the job that made ``source``, with the options given now instead."""
     record = provenance.read_record(source)
     if record["command"] != "paint":
         raise DoodleError(f"{source}: made by doodle {record['command']}, and `from_` repaints what doodle paint made")
-    given = _given(ctx, options)
+    given = o.typed(ctx)
     settings = provenance.settings_from_record(record, source)
     settings = settings.replace(**{k: v for k, v in o.setting_values(options).items() if k in given})
     inputs = dict.fromkeys(_INPUTS)
     inputs.update(provenance.input_paths(record, source))
-    inputs.update({name: typed[name] for name in _INPUTS if name in given})
+    inputs.update({name: named[name] for name in _INPUTS if name in given})
     for name, entry in provenance.entries(record):
         state = provenance.input_state(entry)
         if state in ("changed", "gone") and name.split()[0] not in given:

@@ -41,7 +41,7 @@ def studio_command(
     smoothness: o.Smoothness = o.D.smoothness,
     style_loss: o.StyleLoss = None,
     style_layers: o.StyleLayers = None,
-    content_layers: o.ContentLayers = None,
+    content_layers: o.ContentLayers = o.DEFAULT_CONTENT,
     style_scale: o.StyleScale = o.D.style_scale,
     patch_size: o.PatchSize = o.D.patch_size,
     match_every: o.MatchEvery = o.D.match_every,
@@ -67,10 +67,11 @@ def studio_command(
     network and the painting's features stay loaded between paints. Needs the studio extra (see the
     README). Stop with Ctrl-C.
     """
-    _serve(dict(ctx.params))
+    _serve(ctx)
 
 
-def _serve(options: dict) -> None:
+def _serve(ctx: typer.Context) -> None:
+    options = ctx.params
     style, style_map, quiet = options["style"], options["style_map"], options["quiet"]
     host, port = options["host"], options["port"]
     try:
@@ -82,7 +83,7 @@ def _serve(options: dict) -> None:
     from ..studio.session import Session
 
     try:
-        settings = o.settings_of(options)
+        settings = o.settings_of(ctx)
         painting = None if style is None else _open_painting(Path(style), style_map, quiet)
         trained = None if options["painter"] is None else _trained_painter(Path(options["painter"]), painting)
         network = load_network(settings)

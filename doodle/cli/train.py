@@ -70,10 +70,11 @@ def train_command(
     warped) and from random-blob maps, with the loss `doodle paint` optimises; the loss options
     below are those of `doodle paint`. Ctrl-C saves the latest weights; --resume continues them.
     """
-    _train(dict(ctx.params))
+    _train(ctx)
 
 
-def _train(options: dict) -> None:
+def _train(ctx: typer.Context) -> None:
+    options = ctx.params
     from ..generator import TrainedPainter
     from ..training import train_painter
 
@@ -83,7 +84,7 @@ def _train(options: dict) -> None:
         if output.suffix != ".pt":
             raise DoodleError(f"{output}: a painter file ends in .pt", path=output)
         check_output_path(output, image=False)
-        settings = o.settings_of(options)
+        settings = o.settings_of(ctx)
         style = Path(options["style"])
         refuse_to_overwrite_inputs(output, [style, options["style_map"], options["weights"]], found_beside=[style])
         previous = None
