@@ -37,7 +37,18 @@ from .vgg import VGGFeatures, layer_stride, load_vgg
 
 _NETWORK_SETTINGS = ("model", "weights", "preprocess", "pooling", "device")  # a painter's own, whatever a paint asks
 
-__all__ = ["paint", "Painter", "paint_scene", "plan_scene", "Result", "Memory", "Step", "Callback", "load_network"]
+__all__ = [
+    "paint",
+    "Painter",
+    "paint_scene",
+    "plan_scene",
+    "record_of",
+    "Result",
+    "Memory",
+    "Step",
+    "Callback",
+    "load_network",
+]
 
 
 def load_network(settings: PaintSettings) -> VGGFeatures:
@@ -60,7 +71,7 @@ class Result:
     @cached_property
     def record(self) -> dict:
         """The record of this paint (its inputs hashed when first asked for)."""
-        return job_record("paint", self.plan.settings, self.inputs.given, plan=self.plan, found=self.inputs.found)
+        return record_of(self.inputs, self.plan)
 
     def recorded(self) -> Image.Image:
         """The image, carrying its record (as a PNG written by :func:`~doodle.images.save_atomic` keeps it)."""
@@ -69,6 +80,11 @@ class Result:
     def save(self, path: str | Path) -> None:
         """Write the image with its record, atomically."""
         save_atomic(self.recorded(), path)
+
+
+def record_of(inputs: Inputs, plan: Plan) -> dict:
+    """The record of a paint of ``inputs`` by ``plan``: what :meth:`Result.save` writes into the PNG."""
+    return job_record("paint", plan.settings, inputs.given, plan=plan, found=inputs.found)
 
 
 def paint(
@@ -178,17 +194,26 @@ class Painter:
     ``settings`` and ``**options`` as for :func:`paint`: every paint's settings unless the call gives
     its own; ``network`` is loaded on the first paint when not given. The network settings
     (``model``, ``weights``, ``preprocess``, ``pooling``) and ``device`` are those of the painter's.
+    ``incremental=False`` paints every doodle whole, as :func:`paint` would (the painting's features
+    are still reused): for a batch of jobs, where a small edit is no edit of the one before.
 
     >>> painter = doodle.Painter(weights="vgg16_hed_caffe_fp16.pth")  # doctest: +SKIP
     >>> first = painter.paint("Monet.jpg", target_map="Coastline_sem.png")  # doctest: +SKIP
     >>> second = painter.paint("Monet.jpg", target_map="Coastline_edited_sem.png")  # doctest: +SKIP
     """
 
-    def __init__(self, settings: PaintSettings | None = None, *, network: VGGFeatures | None = None, **options) -> None:
+    def __init__(
+        self,
+        settings: PaintSettings | None = None,
+        *,
+        network: VGGFeatures | None = None,
+        incremental: bool = True,
+        **options,
+    ) -> None:
         self.settings = (settings or PaintSettings()).replace(**options)
         self.device = resolve_device(self.settings.device)
         network_dtype(self.settings.precision, self.device)  # an unavailable device fails before any loading
-        self.network = network
+        self.network, self.incremental = network, incremental
         self.memory: Memory | None = None
 
     def reset(self) -> None:
@@ -208,6 +233,31 @@ class Painter:
     ) -> Result:
         """Paint the inputs of :func:`paint` with ``settings`` (default: the painter's). ``guide``: ties
         to the frame before, for an animation's later frame (:mod:`doodle.temporal`)."""
+        inputs, plan = self.plan(
+            style, style_map=style_map, target_map=target_map, content=content, settings=settings, guide=guide
+        )
+        check_memory(self.network, plan, inputs.shape, inputs.style_shape, inputs.labels, self.device)
+        scene = encode_scene(inputs)
+        method = plan.settings.preserve_colors
+        if method is None:
+            image = self._paint(scene, plan, callback, guide)
+        else:
+            guide = None if guide is None else colors.prepare_guide(guide, method)
+            image = colors.finish(self._paint(colors.prepare(scene, method), plan, callback, guide), scene, method)
+        return Result(to_pil(image), tuple(inputs.notes), plan, inputs)
+
+    def plan(
+        self,
+        style: ImageInput | Sequence[ImageInput],
+        *,
+        style_map: ImageInput | Sequence[ImageInput | None] | None = None,
+        target_map: ImageInput | None = None,
+        content: ImageInput | None = None,
+        settings: PaintSettings | None = None,
+        guide: FrameGuide | None = None,
+    ) -> tuple[Inputs, Plan]:
+        """The inputs read and the plan decided of :meth:`paint` with the same arguments, without
+        painting (the network is loaded: its layers name the plan's)."""
         network_settings = {name: getattr(self.settings, name) for name in _NETWORK_SETTINGS}
         settings = self.settings if settings is None else settings.replace(**network_settings)
         inputs = read_inputs(style, style_map=style_map, target_map=target_map, content=content, settings=settings)
@@ -222,15 +272,7 @@ class Painter:
             model=self.network.model,
             follows_frame=guide is not None,
         )
-        check_memory(self.network, plan, inputs.shape, inputs.style_shape, inputs.labels, self.device)
-        scene = encode_scene(inputs)
-        method = plan.settings.preserve_colors
-        if method is None:
-            image = self._paint(scene, plan, callback, guide)
-        else:
-            guide = None if guide is None else colors.prepare_guide(guide, method)
-            image = colors.finish(self._paint(colors.prepare(scene, method), plan, callback, guide), scene, method)
-        return Result(to_pil(image), tuple(inputs.notes), plan, inputs)
+        return inputs, plan
 
     def _paint(self, scene: Scene, plan: Plan, callback: Callback | None, guide: FrameGuide | None) -> Tensor:
         """Paint ``scene`` as ``plan`` says, reusing what the last paint left where it can. -> ``(1, 3, H, W)``."""
@@ -250,7 +292,7 @@ class Painter:
             if (not from_file or guide is not None) and torch.equal(same.target, target):
                 return same.image
             smallest = plan.smallest * 2 ** (settings.phases - 1)  # at the coarsest phase
-            region = changed_region(same.target, target, smallest=smallest)
+            region = changed_region(same.target, target, smallest=smallest) if self.incremental else None
         home = next(network.parameters()).device
         try:
             network.to(self.device)

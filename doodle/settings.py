@@ -24,6 +24,8 @@ __all__ = [
     "PreserveColors",
     "parse_size",
     "parse_iterations",
+    "parse_layers",
+    "parse_weights",
     "format_iterations",
     "MIN_SIZE",
 ]
@@ -55,6 +57,19 @@ def parse_iterations(text: str) -> int | tuple[int, ...] | None:
 def format_iterations(iterations: int | tuple[int, ...] | None) -> str:
     """The inverse of :func:`parse_iterations`: ``(100, 100, 50)`` -> ``'100,100,50'``, ``None`` -> ``'auto'``."""
     return "auto" if iterations is None else ",".join(map(str, _as_tuple(iterations)))
+
+
+def parse_layers(text: str) -> tuple[str, ...]:
+    """``'3_1, 4_1'`` -> ``('3_1', '4_1')`` (checked against the network when a paint is planned)."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def parse_weights(text: str) -> tuple[float, ...]:
+    """``'0.7,0.3'`` -> ``(0.7, 0.3)``: the weights of several paintings (`style_blend`)."""
+    try:
+        return tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise DoodleError(f"`style_blend` {text!r} is not a list of weights like 0.7,0.3") from None
 
 
 def parse_size(text: str) -> tuple[int, int]:

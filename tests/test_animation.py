@@ -152,6 +152,8 @@ def test_later_frames_are_short_paints_and_resume_keeps_what_was_painted(inputs,
     assert first["settings"]["iterations"] == 3 and first["frame"] == dict(index=1, count=3, tied=None)
     assert later["settings"]["iterations"] == 40 and later["settings"]["phases"] == 1
     assert later["command"] == "animate" and later["frame"]["tied"]["after"] == "frame_0001.png"
+    assert later["plan"]["start"] == "frame" and [p["iterations"] for p in later["plan"]["phases"]] == [40]
+    assert painter.settings.iterations == 3 and painter.settings.phases == 1  # a later frame's settings are its own
     info = runner.invoke(app, ["info", str(files[1])])
     assert info.exit_code == 0 and "frame 2 of 3, tied to frame_0001.png (temporal weight 10.0)" in info.output
     assert "--from" not in info.output

@@ -6,6 +6,7 @@ import typer
 from typer.exceptions import TyperException
 
 from .animate import animate_command
+from .batch import batch_command
 from .info import info_command
 from .maps import palette_command, segment_command
 from .paint import WATCH_HELP, paint_command
@@ -26,6 +27,7 @@ app.command("studio")(studio_command)
 app.command("train")(train_command)
 app.command("animate")(animate_command)
 app.command("render")(render_command)
+app.command("batch")(batch_command)
 app.command("info")(info_command)
 app.command("palette")(palette_command)
 app.command("segment")(segment_command)

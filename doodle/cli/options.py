@@ -13,9 +13,8 @@ from typing import Annotated
 
 import typer
 
-from ..errors import DoodleError
 from ..plan import DEFAULT_CONTENT_LAYERS, ITERATIONS_HELP, PHASES_HELP
-from ..settings import PaintSettings, format_iterations, parse_iterations, parse_size
+from ..settings import PaintSettings, format_iterations, parse_iterations, parse_layers, parse_size, parse_weights
 
 D = PaintSettings()  # the defaults of every option below
 
@@ -209,24 +208,13 @@ From = Annotated[
 ]
 
 
-def _layers(text: str | None) -> tuple[str, ...] | None:
-    return None if text is None else tuple(part.strip() for part in text.split(",") if part.strip())
-
-
-def _weights(text: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(part) for part in text.split(","))
-    except ValueError:
-        raise DoodleError(f"`style_blend` {text!r} is not a list of weights like 0.7,0.3") from None
-
-
 _SETTING_NAMES = {field.name for field in dataclasses.fields(PaintSettings)}
 _PARSERS = {
-    "output_size": lambda text: None if text is None else parse_size(text),
+    "output_size": parse_size,
     "iterations": parse_iterations,
-    "style_layers": _layers,
-    "content_layers": _layers,
-    "style_blend": lambda text: None if text is None else _weights(text),
+    "style_layers": parse_layers,
+    "content_layers": parse_layers,
+    "style_blend": parse_weights,
 }
 
 
@@ -237,7 +225,7 @@ def setting_values(options: dict) -> dict:
     for name in _SETTING_NAMES & set(options):
         value = options[name]
         value = value.value if isinstance(value, Enum) else value
-        values[name] = _PARSERS[name](value) if name in _PARSERS else value
+        values[name] = _PARSERS[name](value) if name in _PARSERS and value is not None else value
     return values
 
 

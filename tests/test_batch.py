@@ -1,0 +1,154 @@
+"""`doodle batch` on a local Ray cluster of two workers, with random weights at tiny sizes: the same
+images as `doodle paint`, bad jobs among good ones, a worker killed mid-job, --resume."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from doodle.cli import app
+from doodle.jobs import read_jobs
+
+from .conftest import one_line_error
+
+pytest.importorskip("ray", reason="doodle batch needs Ray: pip install -e '.[batch]'")
+runner = CliRunner()
+TINY = {"phases": 1, "iterations": 2, "style_layers": "1_1,2_1"}
+
+
+def _jobs(folder: Path, weights: Path, *lines: dict) -> Path:
+    path = folder / "jobs.jsonl"
+    base = {"style": "style.png", "map": "doodle.png", "weights": str(weights), **TINY}
+    path.write_text("\n".join(json.dumps({**base, **line}) for line in lines) + "\n")
+    return path
+
+
+def _pixels(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path)).astype(int)
+
+
+def test_a_batch_paints_what_doodle_paint_paints(inputs, random_weights):
+    jobs = _jobs(inputs, random_weights, {"output": "out/a.png"}, {"output": "out/b.png", "random_seed": 5},
+                 {"output": "out/c.png", "output_size": [64, 48], "style_weight": 2})  # fmt: skip
+    result = runner.invoke(app, ["batch", str(jobs), "--workers", "2", "-q"])
+    assert result.exit_code == 0, result.output
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // 2))  # each of the two workers' share
+    try:
+        for name, extra in (
+            ("a", []),
+            ("b", ["--random-seed", "5"]),
+            ("c", ["--output-size", "64x48", "--style-weight", "2"]),
+        ):
+            command = ["paint", "--style", str(inputs / "style.png"), "--map", str(inputs / "doodle.png"),
+                       "--weights", str(random_weights), "--phases", "1", "--iterations", "2",
+                       "--style-layers", "1_1,2_1", "-q", "-o", str(inputs / f"{name}.png"), *extra]  # fmt: skip
+            assert runner.invoke(app, command).exit_code == 0
+            assert np.array_equal(_pixels(inputs / "out" / f"{name}.png"), _pixels(inputs / f"{name}.png")), name
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_bad_jobs_fail_one_line_each_and_the_others_are_painted(inputs, random_weights):
+    jobs = _jobs(inputs, random_weights, {"output": "good.png"}, {"output": "nomap.png", "map": "gone.png"},
+                 {"output": "weight.png", "style_weight": -1}, {"output": "good2.png", "random_seed": 1},
+                 {"output": "bogus.png", "bogus": 1}, {"output": "good.png", "random_seed": 2})  # fmt: skip
+    jobs.write_text(jobs.read_text() + "{not json\n")
+    result = runner.invoke(app, ["batch", str(jobs), "--workers", "2"])
+    assert result.exit_code == 1, result.output
+    errors = sorted(line for line in result.output.splitlines() if line.startswith("error: "))
+    assert errors == sorted([
+        f"error: {jobs}:2 ({inputs / 'nomap.png'}): {inputs / 'gone.png'}: target map file not found",
+        f"error: {jobs}:3 ({inputs / 'weight.png'}): style_weight must be 0 or more, got -1",
+        f"error: {jobs}:5 ({inputs / 'bogus.png'}): unknown key(s) bogus for a paint job",
+        f"error: {jobs}:6 ({inputs / 'good.png'}): the same output as line 1",
+        f"error: {jobs}:7: not JSON (Expecting property name enclosed in double quotes, column 2)",
+    ]), result.output  # fmt: skip
+    assert "2 painted, 0 kept, 5 failed" in result.output
+    assert (inputs / "good.png").is_file() and (inputs / "good2.png").is_file()
+    assert not any((inputs / name).exists() for name in ("nomap.png", "weight.png", "bogus.png"))
+
+
+def _busy_worker() -> int | None:
+    """The process id of a Ray worker painting a job (its title says so), if any."""
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "cmdline").read_bytes().startswith(b"ray::Worker.run"):
+                return int(entry.name)
+        except OSError:
+            continue
+    return None
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the worker process in /proc (Linux)")
+def test_a_worker_killed_mid_job_is_replaced_and_its_job_painted_again(inputs, random_weights):
+    slow = {"iterations": 400, "output_size": [64, 64]}
+    jobs = _jobs(inputs, random_weights, {"output": "out/one.png", **slow}, {"output": "out/two.png"})
+    command = [sys.executable, "-m", "doodle", "batch", str(jobs), "--workers", "1"]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    killed, deadline = False, time.monotonic() + 90
+    while not killed and time.monotonic() < deadline and process.poll() is None:
+        pid = _busy_worker()
+        if pid is not None:
+            time.sleep(1.0)  # well inside the job's painting
+            os.kill(pid, signal.SIGKILL)
+            killed = True
+        time.sleep(0.1)
+    _, errors = process.communicate(timeout=180)
+    assert killed, errors
+    assert process.returncode == 0, errors
+    assert f"{jobs}:1 ({inputs / 'out' / 'one.png'}): its worker died; a new one painted it again" in errors
+    assert "2 painted, 0 kept, 0 failed" in errors
+    assert sorted(path.name for path in (inputs / "out").iterdir()) == ["one.png", "two.png"]  # nothing partial
+    assert Image.open(inputs / "out" / "one.png").size == (64, 64)
+
+
+def test_resume_keeps_the_outputs_that_hold_their_job_s_record(inputs, random_weights):
+    jobs = _jobs(inputs, random_weights, {"output": "a.png"}, {"output": "b.png", "random_seed": 1})
+    assert runner.invoke(app, ["batch", str(jobs), "-q"]).exit_code == 0
+    stamp = (inputs / "a.png").stat().st_mtime_ns
+    again = runner.invoke(app, ["batch", str(jobs), "--resume"])
+    assert again.exit_code == 0 and "0 painted, 2 kept, 0 failed" in again.output, again.output
+    changed = _jobs(inputs, random_weights, {"output": "a.png"}, {"output": "b.png", "random_seed": 2})
+    third = runner.invoke(app, ["batch", str(changed), "--resume"])
+    assert "1 painted, 1 kept, 0 failed" in third.output, third.output
+    assert (inputs / "a.png").stat().st_mtime_ns == stamp
+
+
+def test_jobs_read_paths_beside_the_file_and_values_as_typed_or_as_json(tmp_path):
+    path = tmp_path / "jobs.jsonl"
+    lines = [
+        {"style": "s.png", "map": "d.png", "output": "o.png", "output_size": "64x48", "iterations": "10,20"},
+        {"style": ["s.png", "t.png"], "output": "p.png", "output_size": [64, 48], "iterations": [10, 20],
+         "style_blend": "0.7,0.3", "seed": "collage", "weights": "w.pth"},
+        {"command": "render", "painter": "p.pt", "map": "d.png", "output": "r.png", "random_seed": 3},
+    ]  # fmt: skip
+    path.write_text("# a comment\n\n" + "\n".join(json.dumps(line) for line in lines))
+    first, second, render = read_jobs(path)
+    assert first.line == 3 and first.inputs == {"style": tmp_path / "s.png", "target_map": tmp_path / "d.png"}
+    assert first.settings.output_size == (64, 48) == second.settings.output_size
+    assert first.settings.iterations == (10, 20) == second.settings.iterations
+    assert second.inputs["style"] == [tmp_path / "s.png", tmp_path / "t.png"]
+    assert second.settings.seed == "collage" and second.settings.weights == tmp_path / "w.pth"
+    assert second.settings.style_blend == (0.7, 0.3) and second.output == tmp_path / "p.png"
+    assert render.command == "render" and render.inputs == {
+        "painter": tmp_path / "p.pt",
+        "target_map": tmp_path / "d.png",
+    }
+    assert first.painting != second.painting and first.problem is None
+
+
+def test_without_ray_doodle_batch_says_how_to_get_it(inputs, random_weights, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` fails as where it is not installed
+    jobs = _jobs(inputs, random_weights, {"output": "a.png"})
+    one_line_error(runner.invoke(app, ["batch", str(jobs), "-q"]), 'pip install -e ".[batch]"')
+    assert not (inputs / "a.png").exists()
