@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -114,6 +115,7 @@ def _same_record(painter, job: Job) -> bool:
 
 
 def _ray():
+    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")  # (Ray's own retries, in C++, print warnings)
     try:
         import ray
     except ImportError:
@@ -129,9 +131,28 @@ def _start(ray, workers: int, address: str | None) -> tuple[list, int | None]:
         ray.init(num_cpus=max(cpus, workers), object_store_memory=256 * 2**20, **quiet)
         threads = max(1, cpus // workers)
         return ray.remote(num_cpus=min(threads, cpus))(Worker), threads
-    ray.init(address=address, **quiet)
+    _check_reachable(address)
+    try:
+        ray.init(address=address, **quiet)
+    except Exception as error:  # noqa: BLE001 - Ray raises many kinds (connection, authentication, runtime)
+        reason = str(error).strip().splitlines()[-1][:300] if str(error).strip() else type(error).__name__
+        raise DoodleError(
+            f"cannot join the Ray cluster at {address} ({reason})",
+            hint="a cluster started by `ray start` wants RAY_AUTH_MODE=token and its token (~/.ray/auth_token)",
+        ) from None
     gpus = ray.cluster_resources().get("GPU", 0)
     return ray.remote(num_gpus=1 if gpus else 0, num_cpus=1)(Worker), None
+
+
+def _check_reachable(address: str, seconds: float = 5.0) -> None:
+    """Fail in a few seconds, not Ray's minutes of retries, when nothing listens at ``host:port``."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # ("auto", or a form Ray resolves itself)
+    try:
+        socket.create_connection((host, int(port)), timeout=seconds).close()
+    except OSError as error:
+        raise DoodleError(f"cannot join the Ray cluster at {address}: nothing answers there ({error})") from None
 
 
 def _next(pending: deque, held: dict, worker) -> Job:
@@ -153,10 +174,12 @@ def run_jobs(
     workers: int = 1,
     address: str | None = None,
     resume: bool = False,
+    on_start: Callable[[], None] | None = None,
     on_done: Callable[[Job, Outcome], None] | None = None,
 ) -> dict[int, Outcome]:
     """Run ``jobs`` (those with a ``problem`` fail at once) on ``workers`` Ray workers. -> each job's
-    outcome by line number; ``on_done(job, outcome)`` as each ends."""
+    outcome by line number; ``on_start()`` once the cluster is up, ``on_done(job, outcome)`` as each
+    job ends."""
     outcomes = {}
 
     def finish(job: Job, outcome: Outcome) -> None:
@@ -172,6 +195,8 @@ def run_jobs(
         return outcomes
     ray = _ray()
     actor, threads = _start(ray, min(workers, len(pending)), address)
+    if on_start is not None:
+        on_start()
     try:
         _drive(ray, actor, threads, min(workers, len(pending)), pending, resume, finish)
     finally:

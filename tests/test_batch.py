@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner
 
+from doodle import VGGFeatures
 from doodle.cli import app
 from doodle.jobs import read_jobs
 
@@ -37,8 +38,14 @@ def _pixels(path: Path) -> np.ndarray:
 
 
 def test_a_batch_paints_what_doodle_paint_paints(inputs, random_weights):
+    from doodle.training import train_painter
+
+    painter = train_painter(inputs / "style.png", size=32, steps=1, network=VGGFeatures("vgg16", width=1 / 16))
+    painter.save(inputs / "p.pt")
+    render = {"command": "render", "painter": "p.pt", "map": "doodle.png", "output": "out/r.png", "random_seed": 2}
     jobs = _jobs(inputs, random_weights, {"output": "out/a.png"}, {"output": "out/b.png", "random_seed": 5},
                  {"output": "out/c.png", "output_size": [64, 48], "style_weight": 2})  # fmt: skip
+    jobs.write_text(jobs.read_text() + json.dumps(render) + "\n")
     result = runner.invoke(app, ["batch", str(jobs), "--workers", "2", "-q"])
     assert result.exit_code == 0, result.output
     threads = torch.get_num_threads()
@@ -54,6 +61,10 @@ def test_a_batch_paints_what_doodle_paint_paints(inputs, random_weights):
                        "--style-layers", "1_1,2_1", "-q", "-o", str(inputs / f"{name}.png"), *extra]  # fmt: skip
             assert runner.invoke(app, command).exit_code == 0
             assert np.array_equal(_pixels(inputs / "out" / f"{name}.png"), _pixels(inputs / f"{name}.png")), name
+        command = ["render", str(inputs / "p.pt"), "--map", str(inputs / "doodle.png"), "--random-seed", "2",
+                   "-q", "-o", str(inputs / "r.png")]  # fmt: skip
+        assert runner.invoke(app, command).exit_code == 0
+        assert np.array_equal(_pixels(inputs / "out" / "r.png"), _pixels(inputs / "r.png"))
     finally:
         torch.set_num_threads(threads)
 
@@ -91,7 +102,7 @@ def _busy_worker() -> int | None:
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the worker process in /proc (Linux)")
 def test_a_worker_killed_mid_job_is_replaced_and_its_job_painted_again(inputs, random_weights):
-    slow = {"iterations": 400, "output_size": [64, 64]}
+    slow = {"iterations": 200, "output_size": [64, 64]}
     jobs = _jobs(inputs, random_weights, {"output": "out/one.png", **slow}, {"output": "out/two.png"})
     command = [sys.executable, "-m", "doodle", "batch", str(jobs), "--workers", "1"]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -152,3 +163,33 @@ def test_without_ray_doodle_batch_says_how_to_get_it(inputs, random_weights, mon
     jobs = _jobs(inputs, random_weights, {"output": "a.png"})
     one_line_error(runner.invoke(app, ["batch", str(jobs), "-q"]), 'pip install -e ".[batch]"')
     assert not (inputs / "a.png").exists()
+
+
+def test_a_free_worker_gets_the_next_job_of_the_painting_it_holds():
+    from collections import deque
+
+    from doodle.batch import _next
+    from doodle.jobs import Job
+
+    def job(line: int, style: str) -> Job:
+        return Job(line, inputs={"style": Path(style)})
+
+    one, two = object(), object()
+    held = {one: job(0, "a.png").painting, two: job(0, "b.png").painting}
+    pending = deque([job(3, "c.png"), job(4, "a.png"), job(5, "b.png")])
+    assert _next(pending, held, one).line == 4  # its own painting's
+    assert _next(pending, held, two).line == 5
+    pending.append(job(6, "b.png"))
+    assert _next(pending, held, one).line == 3  # a painting no other worker holds, before b's
+    assert _next(pending, held, one).line == 6  # rather than idle: another worker's painting
+
+
+def test_a_cluster_that_does_not_answer_is_one_line(inputs, random_weights):
+    import socket
+
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]  # (closed again: nothing listens there)
+    jobs = _jobs(inputs, random_weights, {"output": "a.png"})
+    result = runner.invoke(app, ["batch", str(jobs), "--address", f"127.0.0.1:{port}", "-q"])
+    one_line_error(result, f"cannot join the Ray cluster at 127.0.0.1:{port}: nothing answers there")

@@ -59,9 +59,8 @@ def batch_command(
             lines.clear()
 
     try:
-        if progress is not None:
-            progress.start()
-        outcomes = run_jobs(jobs, workers=workers, address=address, resume=resume, on_done=on_done)
+        start = None if progress is None else progress.start
+        outcomes = run_jobs(jobs, workers=workers, address=address, resume=resume, on_start=start, on_done=on_done)
     except DoodleError as error:
         if progress is not None:
             progress.stop()
