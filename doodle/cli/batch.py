@@ -21,13 +21,15 @@ def batch_command(
         int, typer.Option(min=1, help="Workers of a local cluster; this machine's CPU threads are split between them.")
     ] = 1,
     address: Annotated[
-        str | None, typer.Option(help="Join a running Ray cluster (e.g. ray://head:10001) instead of starting one.")
+        str | None, typer.Option(help="Join a running Ray cluster (e.g. head:6379) instead of starting one.")
     ] = None,
     resume: Annotated[bool, typer.Option(help="Skip the jobs whose output holds the record they would write.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or messages.")] = False,
 ) -> None:
-    """Paint many jobs, one JSON object a line (keys: doodle paint's options with underscores, and output;
-    "command": "render" for doodle render): each worker keeps a painting's features for all its jobs.
+    """Paint many jobs from a file, on a local Ray cluster or a running one.
+
+    One job a line, a JSON object: doodle paint's options with underscores, and output ("command":
+    "render" for doodle render). Each worker keeps a painting's features for all its jobs.
 
     \b
     {"style": "Monet.jpg", "map": "doodle1.png", "output": "out/1.png", "output_size": "512x384"}
