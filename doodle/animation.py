@@ -25,10 +25,10 @@ from scipy import ndimage
 
 import semantic_maps
 
-from .errors import DoodleError
+from .errors import DoodleError, map_errors
 from .images import check_output_path, load_rgb, save_atomic, write_via_temporary
 from .painter import Painter, Step
-from .provenance import as_frame, with_record
+from .provenance import as_frame, read_record, with_record
 from .settings import PaintSettings
 from .temporal import TEMPORAL_WEIGHT, Motion, guide_from, motion_from_flow, motion_from_labels
 
@@ -168,7 +168,8 @@ def _motions(maps: list, contents: list | None, shape: tuple[int, int]) -> Calla
     height, width = shape
     palette = None
     if maps[0] is not None:
-        palette = semantic_maps.find_palette(np.concatenate(maps, axis=1))
+        with map_errors():
+            palette = semantic_maps.find_palette(np.concatenate(maps, axis=1), name="the frame maps together")
 
     @functools.lru_cache(maxsize=2)  # (each frame is the "after" of one pair, then the "before" of the next)
     def labels(index: int) -> np.ndarray:
@@ -186,6 +187,19 @@ def _motions(maps: list, contents: list | None, shape: tuple[int, int]) -> Calla
         return motion_from_flow(photo(index - 1), photo(index), pair)
 
     return motion
+
+
+def _check_painted_frame(path: Path, index: int, count: int) -> None:
+    """``path`` must be frame ``index`` of ``count`` that `doodle animate` painted, to be kept by ``resume``."""
+    try:
+        frame = read_record(path).get("frame") or {}
+    except DoodleError:
+        frame = {}
+    if frame.get("index") != index or frame.get("count") != count:
+        raise DoodleError(
+            f"{path}: is not frame {index} of {count} of this animation; move it away, or paint without --resume",
+            path=path,
+        )
 
 
 def paint_frames(
@@ -223,6 +237,7 @@ def paint_frames(
     previous = matches = None
     for index, path in enumerate(paths):
         if resume and path.is_file():
+            _check_painted_frame(path, index + 1, count)
             previous, matches = path, None
             continue
         if on_frame is not None:
@@ -256,6 +271,35 @@ def paint_frames(
     return paths
 
 
+def check_animation_output(output: Path) -> None:
+    """Fail before any frame is painted if ``output`` cannot take an animation: a folder (no suffix),
+    a ``.gif``, ``.webp`` or ``.mp4`` (with the video extra) in a folder that can be written."""
+    suffix = output.suffix.lower()
+    if suffix == "":
+        if output.exists() and not output.is_dir():
+            raise DoodleError(
+                f"{output}: is a file; give a folder for the frames, or a .gif, .webp or .mp4", path=output
+            )
+        return
+    if suffix not in (".gif", ".webp", ".mp4"):
+        raise DoodleError(f"{output}: an animation is a folder, .gif, .webp or .mp4", path=output)
+    check_output_path(output, image=suffix != ".mp4")
+    if suffix == ".mp4":
+        _video_writer(output)
+
+
+def _video_writer(output: Path):
+    """imageio's v3 API, with its ffmpeg plugin (the video extra), or one line saying how to get it."""
+    try:
+        import imageio.v3 as iio
+        import imageio_ffmpeg  # noqa: F401  (imageio's MP4 writer)
+    except ImportError:
+        raise DoodleError(
+            f"{output}: MP4 needs the video extra; pip install 'doodle[video]' (or write .gif or .webp)"
+        ) from None
+    return iio
+
+
 def write_animation(frames: list[Path], output: Path, fps: float) -> None:
     """The frame files as one animation: an animated GIF or WebP (Pillow) or an MP4 (imageio with
     ffmpeg: ``pip install 'doodle[video]'``); for a folder the frames already are the result."""
@@ -269,13 +313,7 @@ def write_animation(frames: list[Path], output: Path, fps: float) -> None:
         first, rest = images[0], images[1:]
         save_atomic(first, output, save_all=True, append_images=rest, duration=duration, loop=0)
     elif suffix == ".mp4":
-        try:
-            import imageio.v3 as iio
-            import imageio_ffmpeg  # noqa: F401  (imageio's MP4 writer)
-        except ImportError:
-            raise DoodleError(
-                f"{output}: MP4 needs the video extra; pip install 'doodle[video]' (or write .gif or .webp)"
-            ) from None
+        iio = _video_writer(output)
 
         def encode(stream) -> None:
             frames = np.stack([np.asarray(i) for i in images])
@@ -301,6 +339,9 @@ def read_maps(paths: list[Path]) -> list[np.ndarray]:
     """The frame maps as ``(H, W, 3)`` uint8 arrays, checked to be of one size."""
     maps = [np.asarray(load_rgb(path, what="frame map")) for path in paths]
     _check_frames(maps, paths)
+    with map_errors():  # a photo or noise given as a frame map: one line naming it
+        for path, rgb in zip(paths, maps, strict=True):
+            semantic_maps.find_palette(rgb, name=str(path))
     return maps
 
 
@@ -356,6 +397,7 @@ def animate(
     (a folder of PNGs, ``.gif``, ``.webp`` or ``.mp4``); with ``content`` (photo frames: files, folders,
     patterns or one video file), a style transfer of that clip, with ``frames`` as its maps or, when
     empty, without maps. -> the frame files."""
+    check_animation_output(output)
     contents = None if not content else read_clip(content)
     if not frames and contents is None:
         raise DoodleError("no frame maps given; give the doodles (or --content, a clip of photo frames)")
@@ -369,7 +411,8 @@ def animate(
         if maps and len(maps) != len(contents):
             raise DoodleError(f"{len(maps)} frame maps for a clip of {len(contents)} frames; give one map per frame")
     if between > 0:
-        palette = semantic_maps.find_palette(np.concatenate(maps, axis=1), name=str(paths[0]))
+        with map_errors():
+            palette = semantic_maps.find_palette(np.concatenate(maps, axis=1), name=str(paths[0]))
         maps = with_in_betweens(maps, between, palette)
     painter = painter or Painter(settings)
     folder = frames_folder(output)

@@ -59,7 +59,8 @@ def as_python(name: str, value: str | None) -> str:
 class PaintingStopped(DoodleError):
     """The painting could not go on (its loss stopped being a finite number).
 
-    ``image`` (a PIL image at the output size) is the last good image, to keep.
+    ``image`` (a PIL image at the output size) is the last image a step reached, to keep; None
+    when the very first evaluation failed.
     """
 
     def __init__(self, message: str, image) -> None:

@@ -93,11 +93,13 @@ def paint_phases(
                 match_every=settings.match_every,
             ).cpu()
         except NotFinite as error:
-            good = image if objective.last_good is None else objective.last_good.cpu()
+            # The last image a step reached: this phase's last finite one, else the coarser phase's
+            # result; none when the very first evaluation failed (the start image is no painting).
+            good = objective.last_good if objective.last_good is not None else image if number > 1 else None
             raise PaintingStopped(
                 f"the loss became {error.args[0]} in phase {number} of {len(plan.phases)}; painting stopped "
                 "(check the weights and the inputs for extreme values)",
-                to_pil(resize(good, scene.shape)),
+                None if good is None else to_pil(resize(good.cpu(), scene.shape)),
             ) from None
     matches = objective.last_matches()
     for kept in objectives.values():

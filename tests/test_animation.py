@@ -311,6 +311,48 @@ def _clip(folder, count=3, size=48):
     return paths
 
 
+def test_animate_refuses_an_output_that_is_no_animation_before_painting(inputs, random_weights):
+    _frames(inputs / "maps")
+    for name in ("out.avi", "out.png"):
+        result = runner.invoke(app, [*_animate(inputs, random_weights, "-o", str(inputs / name)), str(inputs / "maps")])
+        one_line_error(result, f"{name}: an animation is a folder, .gif, .webp or .mp4")
+    assert not (inputs / "out_frames").exists()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("imageio_ffmpeg") is None, reason="needs the video extra")
+def test_animate_command_writes_an_mp4(inputs, random_weights):
+    import imageio.v3 as iio
+
+    _frames(inputs / "maps")
+    output = inputs / "out.mp4"
+    result = runner.invoke(app, [*_animate(inputs, random_weights, "-o", str(output)), str(inputs / "maps")])
+    assert result.exit_code == 0, result.output
+    assert iio.imread(output, index=None).shape[0] == 3
+
+
+def test_frame_maps_that_are_photos_are_one_line_naming_the_frame(tmp_path):
+    from doodle.animation import read_maps
+
+    colours = np.random.default_rng(0).integers(0, 255, (16, 16, 3), dtype=np.uint8)
+    Image.fromarray(colours).resize((256, 256), Image.NEAREST).save(tmp_path / "photo.png")  # 256 flat colours
+    Image.fromarray(quadrants(256)).save(tmp_path / "map.png")
+    with pytest.raises(DoodleError, match="colours fill regions") as caught:
+        read_maps([tmp_path / "map.png", tmp_path / "photo.png"])  # (a MapError traceback before)
+    assert str(caught.value).startswith(f"{tmp_path / 'photo.png'}:") and caught.value.path == str(
+        tmp_path / "photo.png"
+    )
+
+
+def test_resume_keeps_only_the_frames_this_animation_painted(inputs, random_weights):
+    _frames(inputs / "maps")
+    folder = inputs / "frames"
+    folder.mkdir()
+    Image.fromarray(quadrants(48)).save(folder / "frame_0001.png")  # an image of the right size, not a frame
+    command = [*_animate(inputs, random_weights, "-o", str(folder), "--resume"), str(inputs / "maps")]
+    one_line_error(runner.invoke(app, command), "frame_0001.png: is not frame 1 of 3 of this animation")
+    assert sorted(p.name for p in folder.iterdir()) == ["frame_0001.png"]
+
+
 def test_animate_paints_a_clip_of_photo_frames_with_maps_or_without(inputs, random_weights):
     _clip(inputs / "clip")
     _frames(inputs / "maps")

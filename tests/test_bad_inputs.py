@@ -309,8 +309,19 @@ def test_a_loss_that_turns_nan_stops_and_keeps_the_last_good_image(case, monkeyp
     result = runner.invoke(app, _paint(case, "--iterations", "10"))
     assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
     assert "the loss became nan in phase 1 of 1" in result.output
-    assert "the last good image was written to" in result.output
-    assert Image.open(case["out"]).size == (48, 48)  # the last good image, replacing the old file on purpose
+    stopped = case["dir"] / "out_stopped.png"
+    assert f"the last good image was written to {stopped} ({case['out']} is as it was)" in result.output
+    assert Image.open(stopped).size == (48, 48) and case["out"].read_bytes() == PRECIOUS
+
+
+@pytest.mark.parametrize("extreme", [["--style-weight", "1e300"], ["--smoothness", "1e39"]])
+def test_a_loss_infinite_from_the_first_step_writes_nothing(case, extreme):
+    # The start image is no painting: nothing is kept, and the existing output stays as it was.
+    result = runner.invoke(app, _paint(case, *extreme))
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert "the loss became inf in phase 1 of 1" in result.output
+    assert "no step finished, so no image was written" in result.output
+    assert case["out"].read_bytes() == PRECIOUS and sorted(p.name for p in case["dir"].glob("out*")) == ["out.png"]
 
 
 # --- options -------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from ..errors import DoodleError
-from ..images import check_output_path
 from ..painter import Step
 from ..temporal import TEMPORAL_WEIGHT
 from . import options as o
@@ -89,16 +88,13 @@ def animate_command(
 
 def _animate(ctx: typer.Context) -> None:
     options = ctx.params
-    from ..animation import animate
+    from ..animation import animate, check_animation_output
 
     output, quiet = Path(options["output"]), options["quiet"]
     progress = _FramesProgress(quiet)
     notes = []
     try:
-        if output.suffix:
-            check_output_path(output)
-        elif output.exists() and not output.is_dir():
-            raise DoodleError(f"{output}: is a file; give a folder for the frames, or a .gif, .webp or .mp4")
+        check_animation_output(output)
         settings = o.settings_of(ctx)
         style = o.one_or_many(options["style"])
         if style is None:

@@ -185,11 +185,17 @@ def _paint(painter: Painter, inputs: dict, output: Path, quiet: bool, save_every
 
 
 def _keep_last_good(error: PaintingStopped, output: Path) -> str:
-    """Save the last good image of a stopped painting; the message to show."""
+    """Save the last good image of a stopped painting, beside ``output`` when that exists (a failed run
+    replaces no file); the message to show."""
+    if error.image is None:
+        return f"{error}; no step finished, so no image was written"
+    kept = output if not output.exists() else output.with_name(f"{output.stem}_stopped{output.suffix}")
     try:
-        save_atomic(error.image, output)
+        save_atomic(error.image, kept)
     except DoodleError as failed:
         return f"{error}; and the last good image could not be kept: {failed}"
+    if kept != output:
+        return f"{error}; the last good image was written to {kept} ({output} is as it was)"
     return f"{error}; the last good image was written to {output}"
 
 
