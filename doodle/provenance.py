@@ -21,6 +21,7 @@ from PIL import Image
 from .errors import DoodleError
 from .images import RECORD_KEY, ImageInput
 from .plan import DEFAULT_CONTENT_LAYERS, SEED_KEYWORDS, TEXTURE_LAYERS, Plan
+from .record_check import check_record
 from .settings import PaintSettings
 from .version import __version__
 
@@ -134,9 +135,11 @@ def read_record(path: str | os.PathLike) -> dict:
         with Image.open(path) as image:
             text = getattr(image, "text", {}).get(KEY)
     except FileNotFoundError:
-        raise DoodleError(f"{path}: not found") from None
+        raise DoodleError(f"{path}: not found", path=path) from None
     except OSError as error:
-        raise DoodleError(f"{path}: not an image ({error})") from None
+        raise DoodleError(f"{path}: not an image ({error})", path=path) from None
+    except ValueError:  # Pillow's: a text chunk that inflates past its limit
+        raise DoodleError(f"{path}: its doodle record is damaged (larger than a record can be)", path=path) from None
     if text is None:
         raise DoodleError(f"{path}: holds no doodle record (only PNGs written by doodle 0.1 or later do)")
     try:
@@ -146,7 +149,7 @@ def read_record(path: str | os.PathLike) -> dict:
     found = record.get("format") if isinstance(record, dict) else None
     if found != FORMAT_VERSION:
         raise DoodleError(f"{path}: its doodle record is of format {found}; this doodle reads format {FORMAT_VERSION}")
-    return record
+    return check_record(record, path)
 
 
 def settings_from_record(record: dict, path: str | os.PathLike) -> PaintSettings:
@@ -206,10 +209,16 @@ def input_paths(record: dict, path: str | os.PathLike) -> dict[str, Path | None]
     return paths
 
 
+LARGEST_CHECKED = 2 * 10**9  # bytes: a larger file is not hashed to tell whether it changed
+
+
 def input_state(entry: dict) -> str:
-    """A recorded input now: ``unchanged``, ``changed`` (its sha256 differs), ``gone``, or ``in memory``."""
+    """A recorded input now: ``unchanged``, ``changed`` (its sha256 differs), ``gone``, ``in memory``,
+    or ``not checked`` (over :data:`LARGEST_CHECKED` bytes: any file can be named in a record)."""
     if entry["path"] is None:
         return "in memory"
     if not os.path.isfile(entry["path"]):
         return "gone"
+    if os.path.getsize(entry["path"]) > LARGEST_CHECKED:
+        return "not checked: over 2 GB"
     return "unchanged" if _sha256(Path(entry["path"])) == entry["sha256"] else "changed"

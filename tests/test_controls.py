@@ -255,6 +255,50 @@ def test_every_png_carries_its_job_and_doodle_info_prints_it(inputs, random_weig
     assert "plan: doodle, from collage\n  phase 1  48x48  2 iterations  patches 1_1,2_1\n" in info.output
 
 
+def _with_record(source, target, change) -> None:
+    """``source``'s image with its record changed by ``change(record)`` (a hand edit), at ``target``."""
+    from PIL import PngImagePlugin
+
+    record = json.loads(Image.open(source).text["doodle"])
+    info = PngImagePlugin.PngInfo()
+    info.add_text("doodle", json.dumps(change(record)))
+    Image.open(source).save(target, pnginfo=info)
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        (lambda r: r["settings"].update(phases="3") or r, "settings.phases: a whole number expected, found str"),
+        (lambda r: r["settings"].update(style_weight=[1]) or r, "settings.style_weight: a number expected, found list"),
+        (lambda r: r["settings"].update(output_size=[40]) or r, "settings.output_size: [width, height] expected"),
+        (lambda r: r["settings"].update(smoothness=-2) or r, "settings.smoothness: smoothness must be 0 or more"),
+        (lambda r: dict(r, settings=[]) or r, "settings: an object expected, found list"),
+        (lambda r: {k: v for k, v in r.items() if k != "inputs"}, "inputs: missing"),
+        (lambda r: r["inputs"].update(target_map=[]) or r, "inputs.target_map: an object expected, found list"),
+        (lambda r: r["inputs"]["style"].update(sha256=7) or r, "inputs.style.sha256: 64 hexadecimal digits expected"),
+        (lambda r: dict(r, frame={"index": "1"}), "frame.index: a whole number of at least 1 expected"),
+        (lambda r: dict(r, plan={"mode": "doodle", "start": "collage", "phases": {}}), "plan.phases: a list expected"),
+    ],
+)
+def test_a_damaged_record_is_one_line_naming_the_field(inputs, random_weights, change, field):
+    painted, damaged = inputs / "o.png", inputs / "damaged.png"
+    assert runner.invoke(app, tiny_run("paint", inputs, random_weights, "-o", str(painted), "-q")).exit_code == 0
+    _with_record(painted, damaged, change)
+    message = f"{damaged}: its doodle record is damaged ({field}"
+    one_line_error(runner.invoke(app, ["info", str(damaged)]), message)
+    one_line_error(runner.invoke(app, ["paint", "--from", str(damaged), "-o", str(inputs / "again.png")]), message)
+    assert not (inputs / "again.png").exists()
+
+
+def test_a_record_that_inflates_past_any_record_s_size_is_one_line(inputs):
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("doodle", " " * (20 * 2**20), zip=True)  # 20 KB in the file, 20 MB inflated
+    Image.new("RGB", (4, 4)).save(inputs / "bomb.png", pnginfo=info)
+    one_line_error(runner.invoke(app, ["info", str(inputs / "bomb.png")]), "bomb.png: its doodle record is damaged")
+
+
 def test_paint_from_an_image_repaints_it_pixel_for_pixel_and_takes_overrides(inputs, random_weights):
     first, again, other = inputs / "first.png", inputs / "again.png", inputs / "other.png"
     assert runner.invoke(app, tiny_run("paint", inputs, random_weights, "-o", str(first), "-q")).exit_code == 0
