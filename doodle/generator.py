@@ -181,6 +181,9 @@ class TrainedPainter:
                 f"{FORMAT_VERSION}: train it again with this version"
             )
         try:
+            for name, value in state["weights"].items():  # a file is input from anyone: NaN paints black
+                if not bool(torch.isfinite(value).all()):
+                    raise DoodleError(f"{path}: damaged painter file (its weights {name} hold NaN or infinite values)")
             generator = Generator(int(state["labels"]), int(state["width"]))
             generator.load_state_dict(state["weights"])
             palette = state["palette"].numpy().astype(np.uint8).reshape(-1, 3)
@@ -191,10 +194,13 @@ class TrainedPainter:
                 or painting_labels.shape != (len(palette),) + painting.shape[1:]
             ):
                 raise ValueError("the painting and its labels do not fit the palette")
+            if not bool(torch.isfinite(painting).all()):
+                raise ValueError("the painting holds NaN or infinite values")
+            settings, steps, optimiser = dict(state["settings"]), int(state["steps"]), dict(state["optimiser"])
         except (KeyError, RuntimeError, ValueError, TypeError, AttributeError) as error:
-            raise DoodleError(f"{path}: damaged painter file ({type(error).__name__})") from None
+            detail = f": {str(error).splitlines()[0][:120]}" if isinstance(error, ValueError | KeyError) else ""
+            raise DoodleError(f"{path}: damaged painter file ({type(error).__name__}{detail})") from None
         generator.eval().requires_grad_(False)
-        settings, steps, optimiser = dict(state["settings"]), int(state["steps"]), dict(state["optimiser"])
         return cls(generator, palette, painting, painting_labels, settings, steps, optimiser)
 
     @property

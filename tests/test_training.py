@@ -143,11 +143,20 @@ def test_painter_file_round_trip_and_bad_files(tmp_path, painting, tiny_net):
     state = torch.load(path, weights_only=True)
     state["version"] = 99
     torch.save(state, tmp_path / "future.pt")
+    state = torch.load(path, weights_only=True)
+    layer, weight = next(iter(state["weights"].items()))
+    state["weights"][layer] = torch.full_like(weight, float("nan"))
+    torch.save(state, tmp_path / "nan.pt")  # (rendered an all-black image before)
+    state = torch.load(path, weights_only=True)
+    state["steps"] = "many"
+    torch.save(state, tmp_path / "steps.pt")  # (a ValueError traceback before)
     for name, fragment in [
         ("missing.pt", "not found"),
         ("junk.pt", "not a painter file"),
         ("other.pt", "not a painter file"),
         ("future.pt", "format version 99"),
+        ("nan.pt", f"damaged painter file \\(its weights {layer} hold NaN or infinite values\\)"),
+        ("steps.pt", "damaged painter file \\(ValueError: invalid literal for int"),
     ]:
         with pytest.raises(DoodleError, match=fragment):
             TrainedPainter.load(tmp_path / name)
