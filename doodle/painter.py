@@ -21,6 +21,7 @@ from torch import Tensor
 from . import colors
 from .budget import check_memory
 from .devices import network_dtype, resolve_device
+from .errors import DoodleError
 from .images import ImageInput, save_atomic, to_pil
 from .inputs import Inputs, read_inputs
 from .matching import Matches
@@ -272,6 +273,12 @@ class Painter:
             model=self.network.model,
             follows_frame=guide is not None,
         )
+        if plan.start_file is not None and not plan.start_file.is_file():  # (a keyword mistyped, say)
+            raise DoodleError(
+                f"{plan.start_file}: seed image file not found; `seed` is auto, noise, content, labels, "
+                "collage, an image file or a painter file (.pt)",
+                path=plan.start_file,
+            )
         return inputs, plan
 
     def _paint(self, scene: Scene, plan: Plan, callback: Callback | None, guide: FrameGuide | None) -> Tensor:

@@ -215,6 +215,8 @@ def test_optimizer_adam_and_a_start_image_from_the_command_line(inputs, random_w
     assert np.abs(np.asarray(Image.open(inputs / "started.png")).astype(int) - start).max() <= 1
     missing = runner.invoke(app, [*base, "--seed", str(inputs / "nope.png"), "-o", str(inputs / "x.png")])
     _one_line_error(missing, "nope.png", "seed image file not found")
+    typo = runner.invoke(app, [*base, "--seed", "colage", "-o", str(inputs / "x.png")])  # (a keyword mistyped)
+    _one_line_error(typo, "colage: seed image file not found; --seed is auto, noise, content, labels, collage")
 
 
 def test_watch_command_paints_repaints_on_save_and_stops_on_ctrl_c(inputs, random_weights):

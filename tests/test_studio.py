@@ -239,6 +239,25 @@ def test_uploads_too_large_or_not_json_are_refused(client):
     assert reply.status_code == 400 and reply.json()["error"] == "the request is not JSON"
 
 
+def test_json_infinities_are_refused_not_a_server_error(client):
+    # JSON's 1e400 is infinity: int(inf) raised OverflowError, an HTTP 500 and a server traceback.
+    labels = np.zeros((32, 32), np.uint8)
+
+    def post(request: dict, key: str, number: str):
+        text = json.dumps(request).replace(f'"{key}": 0', f'"{key}": {number}')  # JSON as a page may send it
+        return client.post("/api/paint", content=text, headers={"content-type": "application/json"})
+
+    for key, number, fragment in (
+        ("random_seed", "1e400", "seed must be a whole number"),
+        ("style_weight", "1e400", "style weight must be a finite number"),
+        ("semantic_weight", "-1e400", "semantic weight must be a finite number"),
+    ):
+        reply = post(paint_request(labels, **{key: 0}), key, number)
+        assert reply.status_code == 400 and fragment in reply.json()["error"], reply.text
+    reply = post({**paint_request(labels), "width": 0}, "width", "1e400")
+    assert reply.status_code == 400 and "width must be a whole number" in reply.json()["error"], reply.text
+
+
 def test_a_map_with_a_label_the_painting_lacks_is_refused_by_name(client):
     _, map_rgb = two_halves(32)
     map_rgb[:, :16] = [0, 200, 0]

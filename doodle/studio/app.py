@@ -24,6 +24,7 @@ import asyncio
 import base64
 import binascii
 import json
+import math
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -99,7 +100,7 @@ def _whole(value: object, what: str, low: int, high: int) -> int:
         raise DoodleError(f"{what} must be a whole number")
     try:
         number = int(value)
-    except ValueError:
+    except (ValueError, OverflowError):  # (JSON's 1e400 is infinity)
         raise DoodleError(f"{what} must be a whole number, got {value!r}") from None
     if not low <= number <= high:
         raise DoodleError(f"{what} must be from {low} to {high}, got {number}")
@@ -142,6 +143,8 @@ def _options(data: object) -> dict:
                 options[name] = float(data[name])
             except (TypeError, ValueError):
                 raise DoodleError(f"{name.replace('_', ' ')} must be a number, got {data[name]!r}") from None
+            if not math.isfinite(options[name]):  # (JSON's 1e400 is infinity)
+                raise DoodleError(f"{name.replace('_', ' ')} must be a finite number, got {data[name]!r}")
     if "random_seed" in data:
         options["random_seed"] = _whole(data["random_seed"], "seed", 0, 2**31 - 1)
     return options
