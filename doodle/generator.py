@@ -26,10 +26,12 @@ from torch import Tensor, nn
 
 import semantic_maps
 
+from .budget import available_memory
 from .collage import Collage
 from .devices import network_dtype
 from .errors import DoodleError, map_errors
 from .images import ImageInput, load_rgb, resize, to_pil, write_via_temporary
+from .settings import MIN_SIZE
 
 __all__ = ["Generator", "TrainedPainter", "FORMAT", "FORMAT_VERSION"]
 
@@ -37,6 +39,9 @@ FORMAT = "doodle painter"  # the kind of file, so another .pt file is named as s
 FORMAT_VERSION = 2  # 2: the painter paints over a collage of the painting, which the file holds
 
 NOISE_CHANNELS = 4
+# Peak bytes a pixel of a render adds (the network's activations, the collage, the image), measured
+# as peak RSS at 512x512 to 2048x2048 (420 to 240 bytes a pixel with 4 labels): the larger, for a margin.
+_RENDER_BYTES_PER_PIXEL = 400
 
 
 def _block(inputs: int, outputs: int) -> nn.Sequential:
@@ -264,7 +269,27 @@ class TrainedPainter:
         return labels if shape is None else resize(labels, shape)
 
     def paint(self, doodle: ImageInput, *, size: tuple[int, int] | None = None, seed: int = 0) -> Image.Image:
-        """Render a doodle (a path, PIL image or array) at ``size = (width, height)`` (default: its own)."""
+        """Render a doodle (a path, PIL image or array) at ``size = (width, height)`` (default: its own),
+        refused before anything large is allocated when it is too small, or too large for the memory."""
         name = str(doodle) if isinstance(doodle, (str, os.PathLike)) else "map"
-        labels = self.labels_of(doodle, shape=None if size is None else (size[1], size[0]), name=name)
+        rgb = np.asarray(load_rgb(doodle, what="map"))
+        shape = rgb.shape[:2] if size is None else (size[1], size[0])
+        self.check_size(shape, name=name if size is None else "`output_size`")
+        labels = self.labels_of(rgb, shape=shape, name=name)
         return to_pil(self.render(labels, seed=seed))
+
+    def check_size(self, shape: tuple[int, int], *, name: str) -> None:
+        """A :class:`DoodleError` naming ``name`` unless a render of ``shape = (H, W)`` is at least
+        :data:`~doodle.settings.MIN_SIZE` a side and fits in the memory free on the painter's device."""
+        height, width = shape
+        if min(shape) < MIN_SIZE:
+            raise DoodleError(f"{name}: {width}x{height} is too small to paint (at least {MIN_SIZE}x{MIN_SIZE})")
+        device = next(self.generator.parameters()).device
+        per_pixel = _RENDER_BYTES_PER_PIXEL + 16 * len(self.palette)  # (the labels, the collage's canvas)
+        need, free = height * width * per_pixel, available_memory(device)
+        if need > 0.9 * free:
+            side = (0.9 * free / need) ** 0.5
+            raise DoodleError(
+                f"{name}: rendering {width}x{height} needs about {need / 1e9:.1f} GB, and {free / 1e9:.1f} GB is "
+                f"free; use a smaller `output_size` (about {int(width * side)}x{int(height * side)} fits)"
+            )

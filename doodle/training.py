@@ -26,7 +26,7 @@ from torch import Tensor
 
 import semantic_maps
 
-from .budget import check_memory
+from .budget import available_memory, check_memory, estimate_memory
 from .devices import network_dtype, resolve_device
 from .errors import DoodleError
 from .generator import Generator, TrainedPainter
@@ -200,7 +200,12 @@ def train_painter(
     _check_options(size, steps, batch, save_every, learning_rate, collage_weight)
     started = time.perf_counter()
     device = resolve_device(settings.device)
-    network, plan, scene = _prepared(style, style_map, settings, size, network, device)
+    if resume is not None and resume.steps >= steps:
+        raise DoodleError(
+            f"`resume`: the painter has trained {resume.steps} steps already; give `steps` above {resume.steps} "
+            "to train it more"
+        )
+    network, plan, scene = _prepared(style, style_map, settings, size, batch, network, device)
     if resume is not None:
         resume.check_palette(scene.palette, name="`resume`", whose="this painting map's")
     random = torch.Generator().manual_seed(settings.random_seed + (resume.steps if resume else 0))
@@ -292,7 +297,7 @@ def _check_options(size: int, steps: int, batch: int, save_every: int, learning_
 
 
 def _prepared(
-    style: ImageInput, style_map: ImageInput | None, settings: PaintSettings, size: int, network, device
+    style: ImageInput, style_map: ImageInput | None, settings: PaintSettings, size: int, batch: int, network, device
 ) -> tuple[VGGFeatures, Plan, Scene]:
     """The network (loaded once the inputs are read), the plan of a doodle of ``size`` and the painting
     as a scene whose doodle is its own map (checked and scaled as `doodle paint` does)."""
@@ -312,6 +317,14 @@ def _prepared(
     network = (network or load_network(settings)).to(device)
     plan = make_plan(settings, mode=Mode.DOODLE, shape=(size, size), content=False, paintings=1, model=network.model)
     check_memory(network, plan, (size, size), inputs.style_shape, inputs.labels, device)
+    # A batch of doodles holds each one's activations at once: as one doodle of all their pixels.
+    need = estimate_memory(network, plan, (size, size * batch), inputs.style_shape, inputs.labels)
+    free = available_memory(device)
+    if need.total > 0.9 * free:
+        raise DoodleError(
+            f"training on `batch` {batch} doodles of `size` {size} needs about {need.describe()}, and "
+            f"{free / 1e9:.1f} GB is free; use a smaller `batch` or `size`"
+        )
     return network, plan, encode_scene(inputs)
 
 

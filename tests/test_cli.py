@@ -173,7 +173,7 @@ def test_the_flags_of_library_parameters_are_those_the_commands_declare():
 
     commands = typer.main.get_command(app).commands
     declared = {}
-    for command in (commands["studio"], commands["paint"]):
+    for command in (commands["train"], commands["studio"], commands["paint"]):
         declared.update({p.name: next(o for o in p.opts if o.startswith("--")) for p in command.params if p.opts})
     assert set(declared) == FLAGGED
     assert {name: flag_spelling(name, None) for name in declared} == declared

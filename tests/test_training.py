@@ -250,11 +250,17 @@ def test_train_and_render_bad_inputs_are_one_line(painting, random_weights, monk
     bad = quadrants(48, colours=np.array([[0, 255, 0], [255, 51, 31], [0, 0, 255], [192, 0, 0]], np.uint8))
     Image.fromarray(bad).save(painting / "bad.png")
     (painting / "junk.pt").write_bytes(b"junk")
+    Image.fromarray(quadrants(48)[:1, :1].copy()).save(painting / "tiny.png")  # (rendered as a 1x1 PNG before)
     for args, fragments in [
         ([str(painter), "--map", str(painting / "bad.png")], ("bad.png", "#00ff00", "not one of this painter's")),
         ([str(painting / "junk.pt"), "--map", str(painting / "style_sem.png")], ("junk.pt", "not a painter file")),
         ([str(painter), "--map", str(painting / "nope.png")], ("nope.png", "not found")),
         ([str(painter), "--map", str(painting / "style_sem.png"), "--output-size", "3x3"], ("too small",)),
+        ([str(painter), "--map", str(painting / "tiny.png")], ("tiny.png: 1x1 is too small to paint",)),
+        (
+            [str(painter), "--map", str(painting / "style_sem.png"), "--output-size", "20000x20000"],
+            ("--output-size: rendering 20000x20000 needs about", "fits)"),
+        ),
     ]:
         one_line_error(runner.invoke(app, ["render", *args, "-o", str(out)]), *fragments)
     assert out.read_bytes() == b"precious"
@@ -272,3 +278,20 @@ def test_train_and_render_bad_inputs_are_one_line(painting, random_weights, monk
     result = runner.invoke(app, _train_args(painting, random_weights, "--steps", "5", "-o", str(painter)))
     one_line_error(result, "interrupted at step 1", "--resume")
     assert TrainedPainter.load(painter).steps == 1
+    saved = painter.read_bytes()
+    # Resuming to as many steps as it has trained would rewrite the file having trained nothing.
+    one_line_error(
+        runner.invoke(app, _train_args(painting, random_weights, "--resume", "--steps", "1", "-o", str(painter))),
+        "--resume: the painter has trained 1 steps already; give --steps above 1",
+    )
+    assert painter.read_bytes() == saved
+    # A batch holds every doodle's activations at once: the estimate counts them all.
+    big = _train_args(painting, random_weights, "--batch", "100000", "--size", "256", "-o", str(painting / "big.pt"))
+    one_line_error(runner.invoke(app, big), "training on --batch 100000 doodles of --size 256 needs about")
+    assert not (painting / "big.pt").exists()
+    # Interrupted while setting up: nothing was written, and the message says so.
+    calls.clear()
+    monkeypatch.setattr(LayoutSampler, "__init__", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+    result = runner.invoke(app, _train_args(painting, random_weights, "-o", str(painting / "new.pt")))
+    one_line_error(result, "interrupted before the first step;", "new.pt was not written")
+    assert not (painting / "new.pt").exists()

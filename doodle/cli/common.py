@@ -19,7 +19,7 @@ from ..settings import PaintSettings
 __all__ = ["fail", "flag_spelling", "cli_words", "note", "bars", "refuse_to_overwrite_inputs"]
 
 _QUOTES = "'\""
-# The options of `doodle paint` and `doodle studio`, by parameter name: the library's parameters.
+# The options of `doodle paint`, `studio` and `train`, by parameter name: the library's parameters.
 FLAGGED = frozenset(field.name for field in dataclasses.fields(PaintSettings)) | {
     "style",
     "style_map",
@@ -32,6 +32,12 @@ FLAGGED = frozenset(field.name for field in dataclasses.fields(PaintSettings)) |
     "host",
     "port",
     "painter",
+    "resume",
+    "steps",
+    "batch",
+    "size",
+    "learning_rate",
+    "collage_weight",
 }
 
 
@@ -46,7 +52,7 @@ def _flag(name: str) -> str:
 
 def flag_spelling(name: str, value: str | None) -> str:
     """A library parameter as the command line spells it: ``device``, ``'cpu'`` -> ``--device cpu``;
-    one that is no option of ``doodle paint`` or ``doodle studio`` stays as it is."""
+    one that is no option of ``doodle paint``, ``studio`` or ``train`` stays as it is."""
     if name not in FLAGGED:
         return name if value is None else f"{name}={value}"
     if value is None or value == "True":

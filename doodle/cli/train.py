@@ -107,8 +107,9 @@ def _train(ctx: typer.Context) -> None:
     except KeyboardInterrupt:
         if progress is not None:
             progress.close()
-        done = progress.step if progress is not None else 0
-        fail(f"interrupted at step {done}; the latest weights are in {output}: continue with --resume")
+        if progress is None or progress.step == 0:  # still setting up: nothing was saved
+            fail(f"interrupted before the first step; {output} was not written")
+        fail(f"interrupted at step {progress.step}; the latest weights are in {output}: continue with --resume")
     progress.close()
     if not quiet:
         typer.echo(f"wrote {output} ({painter.steps} steps, {progress.seconds:.0f} s)", err=True)
