@@ -6,7 +6,7 @@ import numpy as np
 
 from .io import MapError
 
-__all__ = ["find_palette", "to_hex", "SOLID_TOLERANCE", "LABEL_DISTANCE", "MAX_LABELS"]
+__all__ = ["find_palette", "to_hex", "SOLID_TOLERANCE", "LABEL_DISTANCE", "MAX_LABELS", "MIN_SOLID_SHARE"]
 
 # A pixel is solid (inside a region, not on an anti-aliased edge) when every channel of its 3x3
 # neighbours is within this of its own: loose enough for JPEG noise, tight enough for edges.
@@ -16,6 +16,9 @@ SOLID_TOLERANCE = 12
 LABEL_DISTANCE = 40.0
 # More labels than this is no map (a photo or noise): refused, which also bounds the work of encoding.
 MAX_LABELS = 64
+# Labels must cover at least this share of a map (its flat regions): hand-painted maps cover about 95 %,
+# noise with one flat square or a gradient with a flat pixel next to nothing.
+MIN_SOLID_SHARE = 0.3
 
 
 def find_palette(
@@ -46,7 +49,8 @@ def find_palette(
     Raises
     ------
     MapError
-        More than :data:`MAX_LABELS` labels: not a map (a photo, noise).
+        More than :data:`MAX_LABELS` labels, or labels covering less than :data:`MIN_SOLID_SHARE` of
+        the image (32x32 pixels or more): not a map (a photo, noise, a continuous map).
     """
     pixels = np.ascontiguousarray(rgb)
     # A pixel's spread: the largest difference, in any channel, to a pixel of its 3x3 neighbourhood
@@ -84,6 +88,14 @@ def find_palette(
         raise MapError(
             f"{name}: {len(kept)} colours fill regions, and a label map has at most {MAX_LABELS}; "
             "is it a photo or a painting rather than a map of flat colours?",
+            path=name,
+        )
+    solid = sizes[kept].sum() / (rgb.shape[0] * rgb.shape[1])
+    if solid < MIN_SOLID_SHARE and rgb.shape[0] * rgb.shape[1] >= 32 * 32:
+        raise MapError(
+            f"{name}: only {100 * solid:.0f} % of it is regions of flat colour, and a label map is made of them "
+            "(a hand-painted map is about 95 %); is it a photo, noise or a continuous map rather than a map of "
+            "flat colours?",
             path=name,
         )
     kept = kept[np.argsort(-sizes[kept], kind="stable")]

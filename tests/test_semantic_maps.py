@@ -176,3 +176,19 @@ def test_grow_upward_raises_a_labels_top_edge_column_by_column():
     assert (edited[4:6, :3] == sea).all() and (edited[:4] == sky).all()
     assert (edited[:, 3] == sky).all() and (edited[8:, 1] == sky).all()
     assert (rgb[4:6] == sky).all()  # the input is not modified
+
+
+def test_noise_or_a_gradient_with_a_flat_sliver_is_no_map():
+    # Labels come from flat pixels: noise with one flat 10x10 square was "1 label, 100 %", and painted.
+    rng = np.random.default_rng(0)
+    noise = rng.integers(0, 255, (100, 100, 3), dtype=np.uint8)
+    noise[40:50, 40:50] = (200, 30, 30)
+    rows, columns = np.mgrid[0:80, 0:120]
+    gradient = np.stack([(columns * 23) % 256, (rows * 29) % 256, (rows + columns) * 7 % 256], -1).astype(np.uint8)
+    gradient[10:12, 10:12] = gradient[10, 10]  # (busy: every pixel far from its neighbours, but a few)
+    with pytest.raises(MapError, match=r"noise.png: only 1 % of it is regions of flat colour") as caught:
+        find_palette(noise, name="noise.png")
+    assert caught.value.path == "noise.png"
+    with pytest.raises(MapError, match=r"gradient.png: .* rather than a map of flat colours"):
+        find_palette(gradient, name="gradient.png")
+    assert len(find_palette(quadrants(100))) == 4  # a map, anti-aliased: about 95 % flat
