@@ -126,16 +126,21 @@ def check_memory(
     style_shape: tuple[int, int],
     labels: int,
     device: torch.device,
+    *,
+    limit: int | None = None,
 ) -> MemoryEstimate:
-    """The estimate, or a :class:`DoodleError` with it and the ways out when it exceeds what is free."""
+    """The estimate, or a :class:`DoodleError` with it and the ways out when it exceeds what is free
+    (or ``limit`` bytes, a server's own bound, when that is less)."""
     settings = plan.settings
     estimate = estimate_memory(network, plan, shape, style_shape, labels)
     free = available_memory(device)
-    if estimate.total <= _HEADROOM * free:
+    budget = _HEADROOM * free if limit is None else min(_HEADROOM * free, limit)
+    if estimate.total <= budget:
         return estimate
     where = "on the GPU" if device.type == "cuda" else "in memory"
+    if limit is not None and limit < _HEADROOM * free:
+        free, where = limit, "to this server (its --max-memory)"
     ways = []
-    budget = _HEADROOM * free
     if shape[0] * shape[1] >= style_shape[0] * style_shape[1] / 4:  # (shrinking a small output saves little)
         fits = _largest_fitting(
             lambda f: _need(network, plan, _scale(shape, f), _scale(style_shape, f), labels), budget
@@ -146,8 +151,10 @@ def check_memory(
     fits = _largest_fitting(lambda f: _need(network, plan, shape, _scale(style_shape, f), labels), budget)
     if fits * settings.style_scale >= _SMALLEST_STYLE_SCALE:
         ways.append(f"a smaller `style_scale` ({fits * settings.style_scale:.2g} fits)")
-    if device.type != "cuda":
+    if device.type != "cuda" and limit is None:
         ways.append("a GPU")
+    if not ways:
+        ways.append("smaller images")
     raise DoodleError(
         f"this painting needs about {estimate.describe()}, and {free / 1e9:.1f} GB is free {where}; "
         f"use {', or '.join(ways)}"

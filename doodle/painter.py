@@ -197,6 +197,8 @@ class Painter:
     (``model``, ``weights``, ``preprocess``, ``pooling``) and ``device`` are those of the painter's.
     ``incremental=False`` paints every doodle whole, as :func:`paint` would (the painting's features
     are still reused): for a batch of jobs, where a small edit is no edit of the one before.
+    ``memory_limit`` (bytes): refuse a paint whose estimate exceeds it (a server's own bound), as one
+    that exceeds the memory free is refused.
 
     >>> painter = doodle.Painter(weights="vgg16_hed_caffe_fp16.pth")  # doctest: +SKIP
     >>> first = painter.paint("Monet.jpg", target_map="Coastline_sem.png")  # doctest: +SKIP
@@ -209,12 +211,13 @@ class Painter:
         *,
         network: VGGFeatures | None = None,
         incremental: bool = True,
+        memory_limit: int | None = None,
         **options,
     ) -> None:
         self.settings = (settings or PaintSettings()).replace(**options)
         self.device = resolve_device(self.settings.device)
         network_dtype(self.settings.precision, self.device)  # an unavailable device fails before any loading
-        self.network, self.incremental = network, incremental
+        self.network, self.incremental, self.memory_limit = network, incremental, memory_limit
         self.memory: Memory | None = None
 
     def reset(self) -> None:
@@ -237,7 +240,9 @@ class Painter:
         inputs, plan = self.plan(
             style, style_map=style_map, target_map=target_map, content=content, settings=settings, guide=guide
         )
-        check_memory(self.network, plan, inputs.shape, inputs.style_shape, inputs.labels, self.device)
+        check_memory(
+            self.network, plan, inputs.shape, inputs.style_shape, inputs.labels, self.device, limit=self.memory_limit
+        )
         scene = encode_scene(inputs)
         method = plan.settings.preserve_colors
         if method is None:

@@ -136,6 +136,18 @@ def test_a_paint_streams_progress_and_previews_then_its_result_follows_the_doodl
     assert session.painter.settings.random_seed == 0  # the studio's own settings are not changed
 
 
+def test_a_paint_past_the_server_s_memory_bound_is_refused_with_the_size_that_fits(tiny_net):
+    # The page's own maximum (2048x2048) grew a server past 12 GB: the studio bounds each paint itself.
+    image, map_rgb = two_halves()
+    bounded = Session(TINY, network=tiny_net, painting=Painting.from_arrays(image, map_rgb, "halves.png"),
+                      memory_limit=int(2e9))  # fmt: skip
+    with TestClient(create_app(bounded)) as client:
+        job = client.post("/api/paint", json=paint_request(np.zeros((2048, 2048), np.uint8))).json()["job"]
+        error = next(event for event in events_of(client, job) if event["type"] == "error")["message"]
+    assert "GB is free to this server (its --max-memory)" in error, error
+    assert "use a smaller output_size (about" in error and "a GPU" not in error
+
+
 def test_a_second_paint_is_refused_while_one_runs_and_stop_ends_it(client, session):
     labels = np.zeros((64, 64), np.uint8)
     first = client.post("/api/paint", json=paint_request(labels, iterations="5000")).json()["job"]

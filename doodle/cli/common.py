@@ -32,6 +32,7 @@ FLAGGED = frozenset(field.name for field in dataclasses.fields(PaintSettings)) |
     "host",
     "port",
     "painter",
+    "max_memory",
     "resume",
     "steps",
     "batch",

@@ -21,6 +21,13 @@ __all__ = ["studio_command"]
 
 Host = Annotated[str, typer.Option(help="Address to listen on; 127.0.0.1 is this computer only.")]
 Port = Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on (0: any free one).")]
+MaxMemory = Annotated[
+    float | None,
+    typer.Option(
+        min=0.1,
+        help="The most memory one paint may take, in GB; a page asking for more is refused. Default: half of it.",
+    ),
+]
 PainterFile = Annotated[
     Path | None,
     typer.Option(help="A painter file from `doodle train` for this painting: a live preview of every stroke."),
@@ -60,6 +67,7 @@ def studio_command(
     host: Host = "127.0.0.1",
     port: Port = 8000,
     painter: PainterFile = None,
+    max_memory: MaxMemory = None,
 ) -> None:
     """Paint doodles in the browser: a local web page with the painting, its labels and a canvas.
 
@@ -80,7 +88,7 @@ def _serve(ctx: typer.Context) -> None:
     except ImportError:
         fail('doodle studio needs its web server: pip install -e ".[studio]" (in a checkout) or "doodle[studio]"')
     from ..studio import bind, serve
-    from ..studio.session import Session
+    from ..studio.session import Session, default_memory_limit
 
     try:
         settings = o.settings_of(ctx)
@@ -96,7 +104,8 @@ def _serve(ctx: typer.Context) -> None:
         typer.echo(f"note: listening on {host}: anyone who can reach this computer can use the studio", err=True)
     typer.echo(f"doodle studio: http://{shown}:{address[1]}/  (Ctrl-C to stop)", err=True)
     with contextlib.suppress(KeyboardInterrupt):
-        serve(Session(settings, network=network, painting=painting, trained=trained), sock)
+        limit = default_memory_limit() if options["max_memory"] is None else int(options["max_memory"] * 1e9)
+        serve(Session(settings, network=network, painting=painting, trained=trained, memory_limit=limit), sock)
 
 
 def _trained_painter(path: Path, painting):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import itertools
+import os
 import threading
 import time
 import warnings
@@ -39,6 +40,7 @@ __all__ = [
     "MAX_UPLOAD_BYTES",
     "MAX_SIDE",
     "scale_indices",
+    "default_memory_limit",
 ]
 
 MAX_UPLOAD_BYTES = 16 * 2**20  # one uploaded image file
@@ -48,6 +50,11 @@ WORKING_SIDE = 1024  # a larger painting is scaled down to this, its longest sid
 SWATCH = 48  # side of the crop of the painting that shows a label in the palette
 PREVIEW_SECONDS = 1.0  # at most one preview image this often (and one at the end of every phase)
 PROGRESS_SECONDS = 0.2  # at most one progress event this often
+
+
+def default_memory_limit() -> int:
+    """Half of this machine's memory: the studio's bound on one paint unless ``--max-memory`` says."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
 
 
 class Busy(DoodleError):
@@ -206,10 +213,13 @@ class Session:
         network=None,
         painting: Painting | None = None,
         trained: TrainedPainter | None = None,
+        memory_limit: int | None = None,
     ) -> None:
-        """``trained``: a painter from ``doodle train`` for the live preview (of a painting in its labels)."""
+        """``trained``: a painter from ``doodle train`` for the live preview (of a painting in its labels).
+        ``memory_limit`` (bytes): the most one paint may take (:func:`default_memory_limit`); a page that
+        asks for more is refused with the size that fits, so no visitor can take the machine."""
         self.settings = settings
-        self.painter = Painter(settings, network=network)
+        self.painter = Painter(settings, network=network, memory_limit=memory_limit)
         self.painting = painting
         self.trained = trained
         self.job: Job | None = None
