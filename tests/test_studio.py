@@ -413,6 +413,37 @@ def test_doodle_studio_serves_until_ctrl_c(tmp_path, random_weights):
     assert process.returncode == 0 and "Traceback" not in errors, errors
 
 
+def test_ctrl_c_during_a_paint_ends_the_studio_cleanly(tmp_path, random_weights):
+    """The paint's thread is stopped and waited for: it used to be inside torch as the interpreter
+    exited, and the process aborted (SIGABRT, "terminate called without an active exception")."""
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    image, map_rgb = two_halves(32)
+    Image.fromarray(image).save(tmp_path / "p.png")
+    Image.fromarray(map_rgb).save(tmp_path / "p_sem.png")
+    command = [sys.executable, "-m", "doodle", "studio", "--style", str(tmp_path / "p.png"),
+               "--weights", str(random_weights), "--port", "0", "--style-layers", "1_1"]  # fmt: skip
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    try:
+        line = process.stderr.readline()
+        while line and not line.startswith("doodle studio: "):
+            line = process.stderr.readline()
+        body = json.dumps(paint_request(np.zeros((32, 32), np.uint8), iterations="100000")).encode()
+        request = urllib.request.Request(
+            line.split()[2] + "api/paint", data=body, headers={"content-type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert json.loads(response.read())["job"] == 1
+        time.sleep(1.5)  # painting
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, errors = process.communicate(timeout=60)
+    assert process.returncode == 0 and "terminate called" not in errors, (process.returncode, errors)
+
+
 def test_the_page_may_leave_the_iterations_to_the_start():
     from doodle.studio.app import _options
 

@@ -307,7 +307,8 @@ def create_app(session: Session) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette):
         yield
-        session.stop()  # a running paint ends after its iteration, and so does its event stream
+        # A running paint ends after its iteration (and so does its event stream); the server waits for it.
+        await run_in_threadpool(session.close)
 
     routes = [
         Route("/", page),

@@ -252,6 +252,7 @@ class Session:
                 raise Busy("a painting is under way; press Stop, or wait for it to finish")
             job = self.job = Job(next(self._ids), (width, height))
         thread = threading.Thread(target=self._run, args=(job, self.painting, doodle, settings), daemon=True)
+        self._thread = thread
         thread.start()
         return job
 
@@ -278,6 +279,14 @@ class Session:
         buffer = io.BytesIO()
         to_pil(image).save(buffer, format="JPEG", quality=90)
         return buffer.getvalue()
+
+    def close(self, timeout: float = 60.0) -> None:
+        """Stop the running paint and wait for its thread to end (a thread still inside torch when the
+        interpreter exits aborts the process: Ctrl-C during a paint ended in SIGABRT)."""
+        self.stop()
+        thread = getattr(self, "_thread", None)
+        if thread is not None:
+            thread.join(timeout)
 
     def stop(self) -> bool:
         """Ask the running paint to stop (it stops after its current iteration). False if none runs."""
