@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 from semantic_maps import MapError
 
-__all__ = ["DoodleError", "PaintingStopped", "map_errors", "Spelling", "as_python"]
+__all__ = ["DoodleError", "PaintingStopped", "Cancelled", "map_errors", "Spelling", "as_python"]
 
 _PARAMETER = re.compile(r"`(\w+)(?:=([^`]*))?`")  # `name` or `name=value`
 Spelling = Callable[[str, str | None], str]  # (parameter name, value as written or None) -> shown text
@@ -66,6 +66,11 @@ class PaintingStopped(DoodleError):
     def __init__(self, message: str, image) -> None:
         super().__init__(message)
         self.image = image
+
+
+class Cancelled(Exception):
+    """A paint asked to stop (its ``stop`` check said so) stopped: between iterations, or at a step of
+    its setup (the start image, each phase's objective), not only once it is painting."""
 
 
 @contextmanager

@@ -9,7 +9,7 @@ inputs and what made it; writers attach the record (:meth:`Result.save`).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -21,7 +21,7 @@ from torch import Tensor
 from . import colors
 from .budget import check_memory
 from .devices import network_dtype, resolve_device
-from .errors import DoodleError
+from .errors import Cancelled, DoodleError
 from .images import ImageInput, save_atomic, to_pil
 from .inputs import Inputs, read_inputs
 from .matching import Matches
@@ -218,6 +218,7 @@ class Painter:
         self.device = resolve_device(self.settings.device)
         network_dtype(self.settings.precision, self.device)  # an unavailable device fails before any loading
         self.network, self.incremental, self.memory_limit = network, incremental, memory_limit
+        self._stop: Callable[[], bool] | None = None  # the running paint's stop check
         self.memory: Memory | None = None
 
     def reset(self) -> None:
@@ -234,12 +235,18 @@ class Painter:
         settings: PaintSettings | None = None,
         callback: Callback | None = None,
         guide: FrameGuide | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> Result:
         """Paint the inputs of :func:`paint` with ``settings`` (default: the painter's). ``guide``: ties
-        to the frame before, for an animation's later frame (:mod:`doodle.temporal`)."""
+        to the frame before, for an animation's later frame (:mod:`doodle.temporal`). ``stop()``: asked
+        at each step of the setup and after every iteration; when it says so the paint raises
+        :class:`~doodle.errors.Cancelled` (the studio's Stop)."""
         inputs, plan = self.plan(
             style, style_map=style_map, target_map=target_map, content=content, settings=settings, guide=guide
         )
+        self._stop = stop
+        if stop is not None and stop():
+            raise Cancelled
         check_memory(
             self.network, plan, inputs.shape, inputs.style_shape, inputs.labels, self.device, limit=self.memory_limit
         )
@@ -311,7 +318,15 @@ class Painter:
             if region is None:
                 previous = None if same is None else same.objectives
                 image, objectives, matches = paint_phases(
-                    scene, plan, network, self.device, callback=callback, previous=previous, guide=guide, start=start
+                    scene,
+                    plan,
+                    network,
+                    self.device,
+                    callback=callback,
+                    previous=previous,
+                    guide=guide,
+                    start=start,
+                    stop=self._stop,
                 )
                 self.memory = Memory(key, objectives, settings, target, image, matches)
                 return image
@@ -340,6 +355,7 @@ class Painter:
             guide=None if guide is None else guide.cropped(box),
             context=(kept, region.free),
             start=start,
+            stop=self._stop,
         )
         image = same.image.clone()
         image[..., top : top + height, left : left + width] = part

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from .errors import PaintingStopped
+from .errors import Cancelled, PaintingStopped
 from .images import resize, to_pil
 from .matching import Matches
 from .objective import NotFinite, Objective
@@ -53,25 +53,35 @@ def paint_phases(
     guide: FrameGuide | None = None,
     context: tuple[Tensor, Tensor] | None = None,
     start: Tensor | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> tuple[Tensor, dict[float, Objective], dict[str, Matches]]:
     """Paint ``plan``'s phases. ``previous``: an earlier paint's objectives by scale, whose style side
     is reused. ``guide``: ties to the frame before (an animation's later frame). ``context = (image,
     free)``: start from ``image (1, 3, H, W)`` and paint only where ``free (1, 1, H, W)`` is 1 (0: keep).
-    ``start (1, 3, H, W)``: the start image, instead of the plan's. -> the image, each phase's
-    objective by scale, and the last phase's matches by MRF layer."""
+    ``start (1, 3, H, W)``: the start image, instead of the plan's. ``stop()``: checked at each step of
+    the setup and after every iteration; :class:`~doodle.errors.Cancelled` when it says so. -> the
+    image, each phase's objective by scale, and the last phase's matches by MRF layer."""
     settings = plan.settings
+
+    def check() -> None:
+        if stop is not None and stop():
+            raise Cancelled
+
     image = objective = None
     objectives = {}
     for number, phase in enumerate(plan.phases, start=1):
         started = time.perf_counter()
+        check()
         if image is None:
             image = plan_start(scene, plan, phase.shape) if start is None else resize(start, phase.shape)
         else:
             image = resize(image, phase.shape)
             if guide is not None:  # the coarser phase was for what is new; the frame before stays sharp
                 image = guide.keep_known(image)
+        check()
         same_style = None if previous is None else previous.get(phase.scale)
         coarser, objective = objective, Objective(network, scene, settings, phase, device, same_style)
+        check()
         if context is not None:
             free = resize(context[1], phase.shape)
             image = resize(context[0], phase.shape) * (1 - free) + image * free
@@ -82,7 +92,7 @@ def paint_phases(
         if guide is not None:
             objective.follow(guide, phase.scale)
         objectives[phase.scale] = objective
-        report = _reporter(callback, number, len(plan.phases), phase.iterations, phase.shape, started)
+        report = _reporter(callback, check, number, len(plan.phases), phase.iterations, phase.shape, started)
         try:
             image = optimise(
                 objective,
@@ -108,12 +118,20 @@ def paint_phases(
 
 
 def _reporter(
-    callback: Callback | None, phase: int, phases: int, iterations: int, shape: tuple[int, int], started: float
+    callback: Callback | None,
+    check: Callable[[], None],
+    phase: int,
+    phases: int,
+    iterations: int,
+    shape: tuple[int, int],
+    started: float,
 ) -> Callable[[int, float, Tensor], None]:
-    """``on_step(iteration, loss, image)`` for one phase: a :class:`Step` to ``callback``, if any."""
+    """``on_step(iteration, loss, image)`` for one phase: a :class:`Step` to ``callback``, if any,
+    then ``check()`` (which raises to stop)."""
     setup = time.perf_counter() - started
 
     def on_step(iteration: int, loss: float, current: Tensor) -> None:
+        check()
         if callback is not None:
             seconds = dict(setup=setup, total=time.perf_counter() - started)
             size = (shape[1], shape[0])  # the API's (width, height)

@@ -319,3 +319,25 @@ def test_the_plan_says_what_a_paint_does_and_its_record_keeps_it(inputs, tiny_ne
     assert result.record["plan"] == plan.describe()
     assert result.record["plan"]["phases"][1]["mrf_layers"] == ["relu2_1", "relu3_1"]
     assert result.record["settings"]["seed"] == "collage" and result.record["settings"]["content_layers"] is None
+
+
+def test_a_paint_asked_to_stop_stops_in_its_setup_too(inputs, tiny_net):
+    # The studio's Stop pressed while a large paint sets up (its collage, the painting's patch keys)
+    # used to wait for the whole setup: the stop check is asked at each of its steps.
+    from doodle import Painter
+    from doodle.errors import Cancelled
+
+    for asked in (1, 2, 3, 4):  # after reading the inputs, before the start image, before, after the objective
+        calls, steps = [], []
+        painter = Painter(network=tiny_net, output_size=(64, 64))
+        with pytest.raises(Cancelled):
+            painter.paint(
+                inputs / "style.png",
+                target_map=inputs / "doodle.png",
+                callback=steps.append,
+                stop=lambda calls=calls, asked=asked: calls.append(1) or len(calls) >= asked,
+            )
+        assert len(calls) == asked and not steps
+    steps.clear()
+    painter.paint(inputs / "style.png", target_map=inputs / "doodle.png", callback=steps.append, stop=lambda: False)
+    assert len(steps) == 60  # (20 and 40 iterations: a stop that never says so changes nothing)

@@ -24,7 +24,7 @@ from scipy import ndimage
 
 import semantic_maps
 
-from ..errors import DoodleError, as_python
+from ..errors import Cancelled, DoodleError, as_python
 from ..generator import TrainedPainter
 from ..images import png_record, to_pil
 from ..painter import Painter, Step
@@ -59,10 +59,6 @@ def default_memory_limit() -> int:
 
 class Busy(DoodleError):
     """A paint is under way; the studio paints one at a time."""
-
-
-class _Stopped(Exception):
-    """Raised from the paint's callback when the page pressed Stop."""
 
 
 def decode_image(data: bytes, *, what: str) -> np.ndarray:
@@ -300,8 +296,6 @@ class Session:
         timing = {"progress": 0.0, "preview": 0.0}
 
         def callback(step: Step) -> None:
-            if job.cancel.is_set():
-                raise _Stopped
             now = time.perf_counter()
             last = step.iteration == step.iterations
             if last or now - timing["progress"] >= PROGRESS_SECONDS:
@@ -322,7 +316,12 @@ class Session:
         try:
             job.publish("started", size=list(job.size))
             result = self.painter.paint(
-                painting.image, style_map=painting.map, target_map=doodle, settings=settings, callback=callback
+                painting.image,
+                style_map=painting.map,
+                target_map=doodle,
+                settings=settings,
+                callback=callback,
+                stop=job.cancel.is_set,  # (asked in the setup too: Stop need not wait for it)
             )
             job.result = encode_png(result.recorded())
             job.publish(
@@ -331,7 +330,7 @@ class Session:
                 seconds=round(time.perf_counter() - job.started, 1),
                 notes=list(result.notes),
             )
-        except _Stopped:
+        except Cancelled:
             job.publish("stopped")
         except DoodleError as error:
             job.publish("error", message=error.render(as_python))
