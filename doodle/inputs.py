@@ -20,6 +20,7 @@ from .plan import Mode
 from .settings import MIN_SIZE, PaintSettings
 
 MAX_PIXELS = semantic_maps.io.MAX_PIXELS  # the largest image read is also the largest painted
+SHADED_NOTE = 0.2  # a map more shaded than this (a continuous map cut into labels) gets a note
 
 __all__ = ["Inputs", "read_inputs", "found_map", "side_by_side", "name_of", "MAX_PIXELS"]
 
@@ -255,7 +256,15 @@ def _labels(style_rgb, target_rgb, names: dict, allow_missing: bool, notes: list
             f"{names['target_map']}: labels {' '.join(map(semantic_maps.to_hex, missing))} are not in the "
             "style map; those pixels are styled without semantics"
         )
-    specks = semantic_maps.stray_regions(target_rgb, np.concatenate([palette, missing]))
+    everything = np.concatenate([palette, missing])  # (the target's labels the style lacks are labels too)
+    for rgb, key, labels in ((style_rgb, "style_map", palette), (target_rgb, "target_map", everything)):
+        shaded = semantic_maps.shaded_share(rgb, labels)
+        if shaded > SHADED_NOTE:
+            notes.append(
+                f"{names[key]}: {100 * shaded:.0f} % of its regions are shades between its colours (a continuous "
+                f"map?); they are painted as the nearest of its {len(palette)} labels"
+            )
+    specks = semantic_maps.stray_regions(target_rgb, everything)
     if specks:
         notes.append(
             f"{names['target_map']}: {len(specks)} stray speck(s), painted as their label: {'; '.join(specks)}"

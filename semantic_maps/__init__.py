@@ -12,7 +12,7 @@ Plain functions, NumPy in and out::
 from .edit import grow_upward
 from .encode import encode_labels, snap_palette
 from .io import MapError, map_path_for, read_map, to_rgb
-from .palette import find_palette, to_hex
+from .palette import find_palette, shaded_share, to_hex
 from .validate import missing_labels, shared_palette, stray_regions
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "map_path_for",
     "missing_labels",
     "read_map",
+    "shaded_share",
     "shared_palette",
     "snap_palette",
     "stray_regions",

@@ -6,7 +6,15 @@ import numpy as np
 
 from .io import MapError
 
-__all__ = ["find_palette", "to_hex", "SOLID_TOLERANCE", "LABEL_DISTANCE", "MAX_LABELS", "MIN_SOLID_SHARE"]
+__all__ = [
+    "find_palette",
+    "shaded_share",
+    "to_hex",
+    "SOLID_TOLERANCE",
+    "LABEL_DISTANCE",
+    "MAX_LABELS",
+    "MIN_SOLID_SHARE",
+]
 
 # A pixel is solid (inside a region, not on an anti-aliased edge) when every channel of its 3x3
 # neighbours is within this of its own: loose enough for JPEG noise, tight enough for edges.
@@ -100,6 +108,20 @@ def find_palette(
         )
     kept = kept[np.argsort(-sizes[kept], kind="stable")]
     return np.clip(np.rint(totals[kept] / sizes[kept, None]), 0, 255).astype(np.uint8)
+
+
+def shaded_share(rgb: np.ndarray, palette: np.ndarray, *, tolerance: float = LABEL_DISTANCE / 2) -> float:
+    """The share of ``rgb``'s solid pixels farther than ``tolerance`` from every colour of ``palette``
+    (every fourth row and column, for speed): about 0 for a map of flat colours, large for a
+    continuous map (smooth shades) that :func:`find_palette` cut into labels."""
+    pixels = np.ascontiguousarray(rgb[::4, ::4])
+    highest, lowest = _neighbourhood(pixels, np.maximum), _neighbourhood(pixels, np.minimum)
+    solid = np.maximum(highest - pixels, pixels - lowest).max(axis=2) <= SOLID_TOLERANCE
+    colours = pixels[solid].astype(np.float32)
+    if len(colours) == 0 or len(palette) == 0:
+        return 0.0
+    nearest = np.min(np.linalg.norm(colours[:, None, :] - palette[None].astype(np.float32), axis=2), axis=1)
+    return float((nearest > tolerance).mean())
 
 
 def _neighbourhood(pixels: np.ndarray, pick) -> np.ndarray:

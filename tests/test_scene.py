@@ -109,3 +109,21 @@ def test_a_content_map_found_without_a_style_map_is_ignored(files, tmp_path):
         DoodleError, match="the style has no label map, and a target map needs one"
     ):  # but an explicit --map is kept
         build_scene(plain_style, content=files["photo"], target_map=files["dir"] / "photo_sem.png")
+
+
+def test_a_continuous_map_cut_into_labels_gets_a_note(tmp_path):
+    # A map of smooth shades was cut into ~30 labels without a word; a hand-painted map says nothing.
+    from PIL import Image
+
+    from doodle.inputs import read_inputs
+
+    rows, columns = np.mgrid[0:96, 0:128]
+    shades = np.stack([columns * 2, rows * 2, np.full_like(rows, 128)], -1).astype(np.uint8)
+    Image.fromarray(shades).save(tmp_path / "shades.png")
+    Image.fromarray(np.zeros((96, 128, 3), np.uint8) + 90).save(tmp_path / "painting.png")
+    read = read_inputs(tmp_path / "painting.png", style_map=tmp_path / "shades.png", target_map=tmp_path / "shades.png")
+    notes = [note for note in read.notes if "shades between its colours" in note]
+    assert len(notes) == 2 and notes[0].startswith(f"{tmp_path / 'shades.png'}: ") and read.labels > 10, read.notes
+    Image.fromarray(quadrants(96)).save(tmp_path / "map.png")
+    plain = read_inputs(tmp_path / "painting.png", style_map=tmp_path / "map.png", target_map=tmp_path / "map.png")
+    assert not [note for note in plain.notes if "shades" in note]
