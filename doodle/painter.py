@@ -218,7 +218,6 @@ class Painter:
         self.device = resolve_device(self.settings.device)
         network_dtype(self.settings.precision, self.device)  # an unavailable device fails before any loading
         self.network, self.incremental, self.memory_limit = network, incremental, memory_limit
-        self._stop: Callable[[], bool] | None = None  # the running paint's stop check
         self.memory: Memory | None = None
 
     def reset(self) -> None:
@@ -244,7 +243,6 @@ class Painter:
         inputs, plan = self.plan(
             style, style_map=style_map, target_map=target_map, content=content, settings=settings, guide=guide
         )
-        self._stop = stop
         if stop is not None and stop():
             raise Cancelled
         check_memory(
@@ -253,10 +251,11 @@ class Painter:
         scene = encode_scene(inputs)
         method = plan.settings.preserve_colors
         if method is None:
-            image = self._paint(scene, plan, callback, guide)
+            image = self._paint(scene, plan, callback, guide, stop)
         else:
             guide = None if guide is None else colors.prepare_guide(guide, method)
-            image = colors.finish(self._paint(colors.prepare(scene, method), plan, callback, guide), scene, method)
+            painted = self._paint(colors.prepare(scene, method), plan, callback, guide, stop)
+            image = colors.finish(painted, scene, method)
         return Result(to_pil(image), tuple(inputs.notes), plan, inputs)
 
     def plan(
@@ -293,7 +292,14 @@ class Painter:
             )
         return inputs, plan
 
-    def _paint(self, scene: Scene, plan: Plan, callback: Callback | None, guide: FrameGuide | None) -> Tensor:
+    def _paint(
+        self,
+        scene: Scene,
+        plan: Plan,
+        callback: Callback | None,
+        guide: FrameGuide | None,
+        stop: Callable[[], bool] | None,
+    ) -> Tensor:
         """Paint ``scene`` as ``plan`` says, reusing what the last paint left where it can. -> ``(1, 3, H, W)``."""
         network, settings = self.network, plan.settings
         key = _style_key(scene, plan, network)
@@ -326,17 +332,19 @@ class Painter:
                     previous=previous,
                     guide=guide,
                     start=start,
-                    stop=self._stop,
+                    stop=stop,
                 )
                 self.memory = Memory(key, objectives, settings, target, image, matches)
                 return image
-            image, matches = self._repaint(scene, plan, region, callback, guide, start)
+            image, matches = self._repaint(scene, plan, region, callback, guide, start, stop)
             self.memory = Memory(key, same.objectives, settings, target, image, matches)
             return image
         finally:
             network.to(home)
 
-    def _repaint(self, scene: Scene, plan: Plan, region, callback, guide, start) -> tuple[Tensor, dict[str, Matches]]:
+    def _repaint(
+        self, scene: Scene, plan: Plan, region, callback, guide, start, stop
+    ) -> tuple[Tensor, dict[str, Matches]]:
         """The last image with ``region``'s box painted again, and the matches with the box's pasted in."""
         same = self.memory
         top, left, height, width = box = region.box
@@ -355,7 +363,7 @@ class Painter:
             guide=None if guide is None else guide.cropped(box),
             context=(kept, region.free),
             start=start,
-            stop=self._stop,
+            stop=stop,
         )
         image = same.image.clone()
         image[..., top : top + height, left : left + width] = part

@@ -222,6 +222,7 @@ class Session:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._render_lock = threading.Lock()
+        self._thread: threading.Thread | None = None  # the last paint's
 
     @property
     def busy(self) -> bool:
@@ -280,9 +281,8 @@ class Session:
         """Stop the running paint and wait for its thread to end (a thread still inside torch when the
         interpreter exits aborts the process: Ctrl-C during a paint ended in SIGABRT)."""
         self.stop()
-        thread = getattr(self, "_thread", None)
-        if thread is not None:
-            thread.join(timeout)
+        if self._thread is not None:
+            self._thread.join(timeout)
 
     def stop(self) -> bool:
         """Ask the running paint to stop (it stops after its current iteration). False if none runs."""
