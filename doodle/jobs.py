@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .errors import DoodleError
 from .plan import SEED_KEYWORDS
-from .settings import PaintSettings, parse_iterations, parse_layers, parse_size, parse_weights
+from .settings import TEXT_PARSERS, PaintSettings
 
 __all__ = ["Job", "read_jobs", "job_spelling"]
 
@@ -26,13 +26,6 @@ _PAINT_INPUTS = {"style": "style", "style_map": "style_map", "map": "target_map"
 _PAINT_KEYS = {"command", "output", "content", *_PAINT_INPUTS, *_SETTINGS}
 _RENDER_KEYS = {"command", "output", "painter", "map", "output_size", "random_seed", "device"}
 _PATHS = ("style", "style_map", "target_map", "content", "painter")
-_TEXT_PARSERS = {
-    "output_size": parse_size,
-    "iterations": parse_iterations,
-    "style_layers": parse_layers,
-    "content_layers": parse_layers,
-    "style_blend": parse_weights,
-}
 
 
 @dataclass(frozen=True)
@@ -78,8 +71,8 @@ def _path(value, folder: Path, key: str) -> Path | list[Path]:
 
 def _setting(key: str, value):
     """A setting's value from JSON: text as the command line reads it, lists as tuples."""
-    if isinstance(value, str) and key in _TEXT_PARSERS:
-        return _TEXT_PARSERS[key](value)
+    if isinstance(value, str) and key in TEXT_PARSERS:
+        return TEXT_PARSERS[key](value)
     if isinstance(value, list):
         return tuple(value)
     return value

@@ -26,6 +26,7 @@ __all__ = [
     "parse_iterations",
     "parse_layers",
     "parse_weights",
+    "TEXT_PARSERS",
     "format_iterations",
     "MIN_SIZE",
 ]
@@ -81,6 +82,16 @@ def parse_size(text: str) -> tuple[int, int]:
     if width < MIN_SIZE or height < MIN_SIZE:
         raise DoodleError(f"size {text!r} is too small; use at least {MIN_SIZE}x{MIN_SIZE}")
     return width, height
+
+
+# The settings typed as text (on the command line, in a jobs file) and how each is read.
+TEXT_PARSERS = {
+    "output_size": parse_size,
+    "iterations": parse_iterations,
+    "style_layers": parse_layers,
+    "content_layers": parse_layers,
+    "style_blend": parse_weights,
+}
 
 
 # Fields whose value must be one of a Literal's choices (None allowed where the default is None).

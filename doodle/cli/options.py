@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from ..plan import DEFAULT_CONTENT_LAYERS, ITERATIONS_HELP, PHASES_HELP
-from ..settings import PaintSettings, format_iterations, parse_iterations, parse_layers, parse_size, parse_weights
+from ..settings import TEXT_PARSERS, PaintSettings, format_iterations
 
 D = PaintSettings()  # the defaults of every option below
 
@@ -209,13 +209,6 @@ From = Annotated[
 
 
 _SETTING_NAMES = {field.name for field in dataclasses.fields(PaintSettings)}
-_PARSERS = {
-    "output_size": parse_size,
-    "iterations": parse_iterations,
-    "style_layers": parse_layers,
-    "content_layers": parse_layers,
-    "style_blend": parse_weights,
-}
 
 
 def setting_values(options: dict) -> dict:
@@ -225,7 +218,7 @@ def setting_values(options: dict) -> dict:
     for name in _SETTING_NAMES & set(options):
         value = options[name]
         value = value.value if isinstance(value, Enum) else value
-        values[name] = _PARSERS[name](value) if name in _PARSERS and value is not None else value
+        values[name] = TEXT_PARSERS[name](value) if name in TEXT_PARSERS and value is not None else value
     return values
 
 
