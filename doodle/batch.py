@@ -85,19 +85,9 @@ class Worker:
         return Outcome("painted", notes=result.notes)
 
     def _render(self, job: Job) -> Outcome:
-        from .devices import resolve_device
-        from .generator import TrainedPainter
-        from .images import save_atomic
-        from .provenance import job_record, with_record
+        from .generator import render_to_file
 
-        painter = TrainedPainter.load(job.inputs["painter"])
-        painter.generator.to(resolve_device(job.settings.device))
-        settings = job.settings
-        image = painter.paint(job.inputs["target_map"], size=settings.output_size, seed=settings.random_seed)
-        record = job_record(
-            "render", settings, dict(painter=job.inputs["painter"], target_map=job.inputs["target_map"])
-        )
-        save_atomic(with_record(image, record), job.output)
+        render_to_file(job.inputs["painter"], job.inputs["target_map"], job.output, job.settings)
         return Outcome("painted")
 
 

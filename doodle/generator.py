@@ -30,10 +30,10 @@ from .budget import available_memory
 from .collage import Collage
 from .devices import network_dtype
 from .errors import DoodleError, map_errors
-from .images import ImageInput, load_rgb, resize, to_pil, write_via_temporary
+from .images import ImageInput, load_rgb, resize, save_atomic, to_pil, write_via_temporary
 from .settings import MIN_SIZE
 
-__all__ = ["Generator", "TrainedPainter", "FORMAT", "FORMAT_VERSION"]
+__all__ = ["Generator", "TrainedPainter", "render_to_file", "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "doodle painter"  # the kind of file, so another .pt file is named as such
 FORMAT_VERSION = 2  # 2: the painter paints over a collage of the painting, which the file holds
@@ -293,3 +293,20 @@ class TrainedPainter:
                 f"{name}: rendering {width}x{height} needs about {need / 1e9:.1f} GB, and {free / 1e9:.1f} GB is "
                 f"free; use a smaller `output_size` (about {int(width * side)}x{int(height * side)} fits)"
             )
+
+
+def render_to_file(
+    painter_file: str | os.PathLike, target_map: ImageInput, output: str | os.PathLike, settings
+) -> Image.Image:
+    """``target_map`` rendered by the painter in ``painter_file`` at ``settings.output_size`` (default:
+    the map's), with ``settings.random_seed`` on ``settings.device``, and written to ``output``
+    atomically with its record (`doodle render`, and a batch's render jobs). -> the image."""
+    from .devices import resolve_device
+    from .provenance import job_record, with_record
+
+    painter = TrainedPainter.load(painter_file)
+    painter.generator.to(resolve_device(settings.device))
+    image = painter.paint(target_map, size=settings.output_size, seed=settings.random_seed)
+    record = job_record("render", settings, dict(painter=painter_file, target_map=target_map))
+    save_atomic(with_record(image, record), output)
+    return image

@@ -8,10 +8,8 @@ from typing import Annotated
 import typer
 from rich.progress import TextColumn
 
-from .. import provenance
-from ..devices import resolve_device
 from ..errors import DoodleError
-from ..images import check_output_path, save_atomic
+from ..images import check_output_path
 from ..settings import PaintSettings, parse_size
 from ..training import DEFAULT_COLLAGE_WEIGHT, DEFAULT_LEARNING_RATE, DEFAULT_SIZE, DEFAULT_STEPS
 from . import options as o
@@ -152,18 +150,14 @@ def render_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No messages.")] = False,
 ) -> None:
     """Paint a doodle with a trained painter: one pass of its network, any size."""
-    from ..generator import TrainedPainter
+    from ..generator import render_to_file
 
     try:
         check_output_path(output)
         refuse_to_overwrite_inputs(output, [painter_file, target_map], found_beside=[])
         size = None if output_size is None else parse_size(output_size)
-        painter = TrainedPainter.load(painter_file)
-        painter.generator.to(resolve_device(device))
-        image = painter.paint(target_map, size=size, seed=random_seed)
         settings = PaintSettings(output_size=size, random_seed=random_seed, device=device)
-        record = provenance.job_record("render", settings, dict(painter=painter_file, target_map=target_map))
-        save_atomic(provenance.with_record(image, record), output)
+        image = render_to_file(painter_file, target_map, output, settings)
     except DoodleError as error:
         fail(error)
     if not quiet:
