@@ -89,11 +89,16 @@ def test_bad_jobs_fail_one_line_each_and_the_others_are_painted(inputs, random_w
     assert not any((inputs / name).exists() for name in ("nomap.png", "weight.png", "bogus.png"))
 
 
-def _busy_worker() -> int | None:
-    """The process id of a Ray worker painting a job (its title says so), if any."""
+def _busy_worker(mark: str) -> int | None:
+    """The process id of a Ray worker painting a job (its title says so) of the batch whose environment
+    holds ``mark`` (not another test run's, on the same machine), if any."""
     for entry in Path("/proc").iterdir():
         try:
-            if entry.name.isdigit() and (entry / "cmdline").read_bytes().startswith(b"ray::Worker.run"):
+            if (
+                entry.name.isdigit()
+                and (entry / "cmdline").read_bytes().startswith(b"ray::Worker.run")
+                and f"DOODLE_TEST_BATCH={mark}".encode() in (entry / "environ").read_bytes()
+            ):
                 return int(entry.name)
         except OSError:
             continue
@@ -105,10 +110,11 @@ def test_a_worker_killed_mid_job_is_replaced_and_its_job_painted_again(inputs, r
     slow = {"iterations": 200, "output_size": [64, 64]}
     jobs = _jobs(inputs, random_weights, {"output": "out/one.png", **slow}, {"output": "out/two.png"})
     command = [sys.executable, "-m", "doodle", "batch", str(jobs), "--workers", "1"]
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    environment = dict(os.environ, DOODLE_TEST_BATCH=str(inputs))  # (inherited by its Ray workers)
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=environment)
     killed, deadline = False, time.monotonic() + 90
     while not killed and time.monotonic() < deadline and process.poll() is None:
-        pid = _busy_worker()
+        pid = _busy_worker(str(inputs))
         if pid is not None:
             time.sleep(1.0)  # well inside the job's painting
             os.kill(pid, signal.SIGKILL)
