@@ -108,6 +108,7 @@ def main() -> int:
     parser.add_argument("--configs", default=",".join(CONFIGS), help="which ways to paint, of " + ", ".join(CONFIGS))
     parser.add_argument("--weight", type=float, help="the temporal weight where one is used (default: animate's)")
     parser.add_argument("--clip", action="store_true", help="the style transfer of a clip: the astronaut pan sample")
+    parser.add_argument("--finish", choices=("pixels", "neural"), help="the paint's finish (default: the plan's)")
     args = parser.parse_args()
     if not WEIGHTS.is_file():
         print(f"error: {WEIGHTS} not found; this benchmark needs ../shared", file=sys.stderr)
@@ -132,7 +133,7 @@ def main() -> int:
     results = {}
     for name in args.configs.split(","):
         weight, seeded, independent = CONFIGS[name]
-        painter = Painter(weights=WEIGHTS, **options)
+        painter = Painter(weights=WEIGHTS, finish=args.finish, **options)
         seconds = []
 
         def on_frame(index: int, count: int, seconds=seconds) -> None:

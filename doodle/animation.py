@@ -220,7 +220,8 @@ def paint_frames(
     """Paint the doodles ``maps`` (``(H, W, 3)`` uint8), or the photo frames ``contents`` with their
     maps or without (an empty ``maps``), in order into ``folder/frame_0001.png``, ...; -> the files.
 
-    The first frame is painted with ``settings`` (default: the painter's). Each later one
+    The first frame is painted with ``settings`` (default: the painter's; the network's stage of a
+    pixel finish at the frame's size). Each later one
     (:data:`LATER_FRAME`, :data:`LATER_CLIP_FRAME`) starts from the frame before it carried by the
     motion between them (:mod:`doodle.temporal`), is pulled toward it where known by
     ``temporal_weight``, and starts its patch search from the frame before's matches. With
@@ -229,10 +230,14 @@ def paint_frames(
     each frame's notes on its inputs.
     """
     settings = settings or painter.settings
-    later = settings.replace(**(LATER_FRAME if contents is None else LATER_CLIP_FRAME))
     count = len(maps) if contents is None else len(contents)
     maps = list(maps) if maps else [None] * count
-    motion = _motions(maps, contents, _output_shape(settings, maps, contents))
+    shape = _output_shape(settings, maps, contents)
+    # The network's stage paints the frame's own size: its ties to the frame before (the carried
+    # frame, its matches, the motion) are at that size.
+    settings = settings.replace(working_size=max(shape)) if settings.finish != "neural" else settings
+    later = settings.replace(**(LATER_FRAME if contents is None else LATER_CLIP_FRAME))
+    motion = _motions(maps, contents, shape)
     paths = [folder / f"frame_{index:04d}.png" for index in range(1, count + 1)]
     previous = matches = None
     for index, path in enumerate(paths):

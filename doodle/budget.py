@@ -20,6 +20,7 @@ from torch import nn
 from .errors import DoodleError
 from .patches import DEFAULT_CHUNK_ELEMENTS
 from .plan import Plan
+from .synthesis import DEFAULT_SYNTHESIS as SYNTHESIS
 from .vgg import VGGFeatures
 
 __all__ = ["MemoryEstimate", "estimate_memory", "available_memory", "check_memory"]
@@ -41,12 +42,14 @@ class MemoryEstimate:
     search: int
     scene: int
     total: int
+    pixels: int = 0  # the pixel finish at the output's size
 
     def describe(self) -> str:
         gb = 1e9
+        finish = f", pixel finish {self.pixels / gb:.1f}" if self.pixels else ""
         return (
             f"{self.total / gb:.1f} GB (network {self.network / gb:.1f}, painting's patches "
-            f"{self.style_keys / gb:.1f}, search {self.search / gb:.1f}, images {self.scene / gb:.1f})"
+            f"{self.style_keys / gb:.1f}, search {self.search / gb:.1f}, images {self.scene / gb:.1f}{finish})"
         )
 
 
@@ -69,7 +72,21 @@ def estimate_memory(
 ) -> MemoryEstimate:
     """Peak memory of painting ``plan`` at an output of ``shape = (H, W)`` from a style of
     ``style_shape`` (both at full scale), with ``labels`` label channels (0 without maps); the layers
-    counted are the plan's largest set of each term."""
+    counted are the plan's largest set of each term. Under a pixel finish the network's stage runs at
+    the plan's working size, and the finish at ``shape`` (:func:`pixel_finish_bytes`)."""
+    full_pixels = shape[0] * shape[1] + style_shape[0] * style_shape[1]
+    scene = 2 * _FLOAT * (3 + labels) * full_pixels  # images and label maps, and their resized copies
+    finish = 0
+    if plan.pixels:
+        finish = pixel_finish_bytes(shape, style_shape, labels, content=plan.content)
+        factor = plan.working_shape[1] / shape[1]
+        shape, style_shape = (
+            plan.working_shape,
+            (
+                max(1, round(style_shape[0] * factor)),
+                max(1, round(style_shape[1] * factor)),
+            ),
+        )
     settings = plan.settings
     mrf, gram = list(plan.mrf_layers), list(plan.gram_layers)
     used = mrf + gram + list(plan.content_layers)
@@ -100,10 +117,23 @@ def estimate_memory(
         searching += key_bytes if settings.matcher == "exact" else 0
         search = max(search, building, searching)
     keys = int(keys * 1.25)  # the coarser phase's objective is still alive while the next one is built
-    pixels = shape[0] * shape[1] + style_shape[0] * style_shape[1]
-    scene = 2 * _FLOAT * (3 + labels) * pixels  # images and label maps, and their resized copies
-    total = int(_PROCESS + _CALIBRATION * (network_bytes + keys + search + scene))
-    return MemoryEstimate(int(network_bytes), keys, int(search), int(scene), total)
+    # The network's stage is over before the finish begins: the larger of the two is the peak.
+    total = int(_PROCESS + _CALIBRATION * (max(network_bytes + keys + search, finish) + scene))
+    return MemoryEstimate(int(network_bytes), keys, int(search), int(scene), total, finish)
+
+
+def pixel_finish_bytes(shape: tuple[int, int], style_shape: tuple[int, int], labels: int, *, content: bool) -> int:
+    """The pixel finish's finest level (:mod:`doodle.synthesis`): per painting pixel its channels
+    (the painting, each guide's) with a resized copy, its compact patch and occupancy; per output
+    pixel its guides' channels, compact patches (the guides' part, the queries, the convolution's
+    output), matches, candidates and votes."""
+    guides = (labels > 0) + 2 * content  # the label guide; with a photo, the network's result and luminance
+    channels = 3 + labels + 4 * content
+    dimensions = SYNTHESIS.dimensions + SYNTHESIS.guide_dimensions * guides
+    source = style_shape[0] * style_shape[1] * (_FLOAT * (2 * channels + dimensions + 6) + 16)
+    candidates = 9 + 4 + SYNTHESIS.near_search + 1 + SYNTHESIS.random_candidates  # per round, for every pixel
+    output = shape[0] * shape[1] * (_FLOAT * (2 * channels + 3 * dimensions + 12) + 8 * (candidates + 6))
+    return source + output
 
 
 def available_memory(device: torch.device) -> int:

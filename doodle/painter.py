@@ -27,14 +27,15 @@ from .inputs import Inputs, read_inputs
 from .matching import Matches
 from .objective import Objective
 from .phases import Callback, Step, paint_phases
+from .pixels import finish_pixels, pixel_steps
 from .plan import Plan, Start, make_plan
 from .provenance import job_record, with_record
-from .repaint import changed_region, crop_scene
-from .scene import Scene, encode_scene
+from .repaint import changed_region, crop_scene, pasted_matches
+from .scene import Scene, encode_scene, scene_at
 from .settings import PaintSettings
 from .starts import plan_start, start_image
 from .temporal import FrameGuide
-from .vgg import VGGFeatures, layer_stride, load_vgg
+from .vgg import VGGFeatures, load_vgg
 
 _NETWORK_SETTINGS = ("model", "weights", "preprocess", "pooling", "device")  # a painter's own, whatever a paint asks
 
@@ -162,7 +163,10 @@ def paint_scene(
     device, home = resolve_device(settings.device), next(network.parameters()).device
     prepared = scene if settings.preserve_colors is None else colors.prepare(scene, settings.preserve_colors)
     try:
-        image = paint_phases(prepared, plan, network.to(device), device, callback=callback)[0]
+        working = scene_at(prepared, plan.working_shape)
+        image = paint_phases(working, plan, network.to(device), device, callback=callback)[0]
+        if plan.pixels:
+            image = finish_pixels(prepared, image, plan.settings, device, progress=pixel_steps(plan, callback))[0]
     finally:
         network.to(home)
     return image if settings.preserve_colors is None else colors.finish(image, scene, settings.preserve_colors)
@@ -219,10 +223,12 @@ class Painter:
         network_dtype(self.settings.precision, self.device)  # an unavailable device fails before any loading
         self.network, self.incremental, self.memory_limit = network, incremental, memory_limit
         self.memory: Memory | None = None
+        # The last network result, its pixel finish and that finish's matches (an animation's next frame's start)
+        self.finished: tuple[Tensor, Tensor, Tensor] | None = None
 
     def reset(self) -> None:
         """Forget what was kept of the last paint (the network stays)."""
-        self.memory = None
+        self.memory = self.finished = None
 
     def paint(
         self,
@@ -251,12 +257,37 @@ class Painter:
         scene = encode_scene(inputs)
         method = plan.settings.preserve_colors
         if method is None:
-            image = self._paint(scene, plan, callback, guide, stop)
+            image = self._finished(scene, plan, callback, guide, stop)
         else:
             guide = None if guide is None else colors.prepare_guide(guide, method)
-            painted = self._paint(colors.prepare(scene, method), plan, callback, guide, stop)
+            painted = self._finished(colors.prepare(scene, method), plan, callback, guide, stop)
             image = colors.finish(painted, scene, method)
         return Result(to_pil(image), tuple(inputs.notes), plan, inputs)
+
+    def _finished(
+        self,
+        scene: Scene,
+        plan: Plan,
+        callback: Callback | None,
+        guide: FrameGuide | None,
+        stop: Callable[[], bool] | None,
+    ) -> Tensor:
+        """The network's stage at the plan's working size, then under a pixel finish the output made of
+        the painting's pixels (the last one again when the network's result is the last one's)."""
+        image = self._paint(scene_at(scene, plan.working_shape), plan, callback, guide, stop)
+        if not plan.pixels:
+            return image
+        if self.finished is not None and self.finished[0] is image:
+            return self.finished[1]
+        if stop is not None and stop():
+            raise Cancelled
+        progress = pixel_steps(plan, callback, stop)
+        before = None if guide is None or self.finished is None else self.finished[2]
+        finished, matches = finish_pixels(
+            scene, image, plan.settings, self.device, frame=guide, before=before, progress=progress
+        )
+        self.finished = (image, finished, matches)
+        return finished
 
     def plan(
         self,
@@ -367,7 +398,7 @@ class Painter:
         )
         image = same.image.clone()
         image[..., top : top + height, left : left + width] = part
-        return image, _pasted_matches(same.matches, matches, (top, left))
+        return image, pasted_matches(same.matches, matches, (top, left))
 
 
 def _fresh_start(scene: Scene, settings: PaintSettings) -> Tensor:
@@ -376,29 +407,6 @@ def _fresh_start(scene: Scene, settings: PaintSettings) -> Tensor:
         Start.CONTENT if scene.content is not None else Start.LABELS if scene.target_labels is not None else Start.NOISE
     )
     return start_image(scene, start, scene.shape, random_seed=settings.random_seed, noise_ratio=0.0)
-
-
-def _pasted_matches(
-    whole: dict[str, Matches] | None, part: dict[str, Matches], origin: tuple[int, int]
-) -> dict[str, Matches] | None:
-    """The matches of a whole image ``whole`` with those of the box painted again at ``origin =
-    (top, left)`` pasted in (at the nearest patch positions: they start a later search, nothing more)."""
-    if whole is None:
-        return None
-    pasted = {}
-    for name, matches in whole.items():
-        inside = part.get(name)
-        if inside is None or inside.key_grid != matches.key_grid:
-            pasted[name] = matches
-            continue
-        stride = layer_stride(name)
-        top, left = round(origin[0] / stride), round(origin[1] / stride)
-        rows = min(inside.query_grid[0], matches.query_grid[0] - top)
-        columns = min(inside.query_grid[1], matches.query_grid[1] - left)
-        grid = matches.indices.view(matches.query_grid).clone()
-        grid[top : top + rows, left : left + columns] = inside.indices.view(inside.query_grid)[:rows, :columns]
-        pasted[name] = Matches(grid.flatten(), matches.query_grid, matches.key_grid)
-    return pasted
 
 
 def _fingerprint(tensor: Tensor | None) -> str:

@@ -92,7 +92,7 @@ def paint_phases(
         if guide is not None:
             objective.follow(guide, phase.scale)
         objectives[phase.scale] = objective
-        report = _reporter(callback, check, number, len(plan.phases), phase.iterations, phase.shape, started)
+        report = _reporter(callback, check, number, plan.stage_count, phase.iterations, phase.shape, started)
         try:
             image = optimise(
                 objective,

@@ -36,6 +36,7 @@ __all__ = [
     "DEFAULT_SCHEDULE",
     "COLLAGE_SCHEDULE",
     "PHOTO_SCHEDULE",
+    "WORKING_SIZES",
 ]
 
 
@@ -81,6 +82,11 @@ DEFAULT_SCHEDULE = (3, (100, 100, 70))
 COLLAGE_SCHEDULE = (2, (20, 40))
 PHOTO_SCHEDULE = (3, (100, 60, 40))
 
+# The network's stage under a pixel finish: its long side, by mode. It decides the layout and gives
+# the pixel stage its start (and, with a photo, a guide); the painting's own pixels make the detail,
+# so a small stage loses nothing that shows (benchmarks/README.md, "Crisp, fast, any size").
+WORKING_SIZES = {Mode.DOODLE: 192, Mode.TEXTURE: 192, Mode.SEMANTIC_TRANSFER: 256, Mode.TRANSFER: 256}
+
 ITERATIONS_HELP = (
     f"auto: {format_iterations(COLLAGE_SCHEDULE[1])} from a collage (a doodle or texture from one painting), "
     f"{format_iterations(PHOTO_SCHEDULE[1])} from a photo painted with patches, "
@@ -119,8 +125,10 @@ class Phase:
 @dataclass(frozen=True)
 class Plan:
     """What one paint does, in ``mode``, with a ``content`` photo or not. ``settings``: the settings
-    as painted (the start, style loss and schedule resolved; what a record stores to paint it
-    again); ``phases``, coarse to fine; ``smallest``: the
+    as painted (the start, style loss, schedule, finish and working size resolved; what a record
+    stores to paint it again); ``shape``: the output's ``(H, W)``; ``working_shape``: the network's
+    stage's (the output's under a neural finish); ``phases``, coarse to fine, of the network's
+    stage; ``smallest``: the
     smallest side a phase may have. ``mrf_layers``, ``gram_layers``, ``content_layers``: the
     largest set of each over the phases (what the memory estimate counts)."""
 
@@ -129,6 +137,8 @@ class Plan:
     start: Start
     start_file: Path | None
     settings: PaintSettings
+    shape: tuple[int, int]
+    working_shape: tuple[int, int]
     phases: tuple[Phase, ...]
     smallest: int
     mrf_layers: tuple[str, ...]
@@ -141,17 +151,30 @@ class Plan:
         return self.settings.style_loss
 
     @property
+    def pixels(self) -> bool:
+        """The output is made of the painting's pixels after the network's stage (:mod:`doodle.pixels`)."""
+        return self.settings.finish == "pixels"
+
+    @property
+    def stage_count(self) -> int:
+        """The phases a paint reports: the network's, and the pixel finish as one more."""
+        return len(self.phases) + self.pixels
+
+    @property
     def from_collage(self) -> bool:
         return self.start == Start.COLLAGE or (self.start == Start.FRAME and self.settings.seed == "collage")
 
     def for_shape(self, shape: tuple[int, int]) -> Plan:
-        """The same plan for an output of another ``shape`` (a box painted again)."""
+        """The same network stage for another ``shape`` (a box of the working image painted again)."""
         return _phased(self, shape, follows_frame=self.start == Start.FRAME)
 
     def describe(self) -> dict:
         """What the record keeps, and ``doodle info`` prints."""
         start = str(self.start_file) if self.start_file is not None else str(self.start)
-        return dict(mode=str(self.mode), start=start, phases=[phase.describe() for phase in self.phases])
+        described = dict(mode=str(self.mode), start=start, phases=[phase.describe() for phase in self.phases])
+        if self.pixels:
+            described["finish"] = dict(pixels="the painting's pixels", size=[self.shape[1], self.shape[0]])
+        return described
 
 
 def start_of(seed: str | Path, *, content: bool, paintings: int, target: bool) -> str:
@@ -210,7 +233,13 @@ def make_plan(
     seed = start_of(settings.seed, content=content, paintings=paintings, target=target)
     style_loss = settings.style_loss or ("both" if mode == Mode.TEXTURE else "mrf")
     phases, iterations = _schedule(settings, seed, style_loss)
-    painted = settings.replace(seed=seed, style_loss=style_loss, phases=phases, iterations=iterations)
+    # Gram statistics make no correspondences for pixels to follow: a Gram transfer stays the network's.
+    finish = settings.finish or ("neural" if style_loss == "gram" else "pixels")
+    working = (settings.working_size or WORKING_SIZES[mode]) if finish == "pixels" else None
+    painted = settings.replace(
+        seed=seed, style_loss=style_loss, phases=phases, iterations=iterations, finish=finish, working_size=working
+    )
+    working_shape = shape if working is None else scaled_shape(shape, min(1.0, working / max(shape)))
     if follows_frame:
         start, start_file = Start.FRAME, None
     elif seed in SEED_KEYWORDS:
@@ -225,6 +254,8 @@ def make_plan(
         start,
         start_file,
         painted,
+        shape,
+        working_shape,
         (),
         deepest * settings.patch_size,
         layers.mrf(False),
@@ -232,7 +263,7 @@ def make_plan(
         layers.content(False),
         layers,
     )
-    return _phased(plan, shape, follows_frame=follows_frame)
+    return _phased(plan, working_shape, follows_frame=follows_frame)
 
 
 def _phased(plan: Plan, shape: tuple[int, int], *, follows_frame: bool) -> Plan:

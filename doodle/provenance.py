@@ -167,6 +167,8 @@ def settings_from_record(record: dict, path: str | os.PathLike) -> PaintSettings
         values["iterations"] = values["iterations"][0]
     if record.get("doodle") in ("0.1.0", "0.2.0"):
         _as_then(values, record["doodle"], record["inputs"])
+    if record.get("doodle") in ("0.1.0", "0.2.0", "0.3.0"):
+        values["finish"] = "neural"  # before 0.4 the network painted every pixel
     known = {field.name for field in dataclasses.fields(PaintSettings)}
     unknown = sorted(set(values) - known)
     if unknown:

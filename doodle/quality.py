@@ -1,4 +1,6 @@
-"""Does a result obey its map? A measure for tests and benchmarks, in the network's own eyes."""
+"""Does a result obey its map, and keep the painting's detail? Measures for tests and benchmarks:
+in the network's own eyes (:func:`label_agreement`) and in pixels (:func:`patch_agreement`,
+:func:`crispness`, as the benchmark against EbSynth reports them)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from .mrf import pool_labels
 from .patches import extract_patches, match_keys, match_patches
 from .vgg import VGGFeatures
 
-__all__ = ["label_agreement", "looks_like"]
+__all__ = ["label_agreement", "looks_like", "crispness", "patch_agreement"]
 
 
 def looks_like(
@@ -103,3 +105,55 @@ def _centre_labels(rgb: np.ndarray, palette: np.ndarray, size: tuple[int, int]) 
     """Label weights at the centre of every 3x3 patch of the map pooled to ``size``. -> ``(N, K)``."""
     labels = pool_labels(torch.from_numpy(semantic_maps.encode_labels(rgb, palette))[None], size)
     return extract_patches(labels).view(-1, len(palette), 9)[:, :, 4]
+
+
+def crispness(image: torch.Tensor, painting: torch.Tensor, border: int = 4) -> float:
+    """How much of the painting's fine detail the image keeps: mean |Laplacian| (3x3, grey in
+    ``[0, 1]``, ``border`` pixels left out) of ``image`` over that of ``painting``, both ``(3, H, W)``."""
+
+    def detail(rgb: torch.Tensor) -> float:
+        grey = rgb.float().mean(0)[None, None]
+        kernel = torch.tensor([[0.0, 1, 0], [1, -4, 1], [0, 1, 0]])[None, None]
+        laplacian = torch.nn.functional.conv2d(grey, kernel)[0, 0].abs()
+        inner = border - 1
+        return laplacian[inner:-inner, inner:-inner].mean().item()
+
+    return detail(image) / detail(painting)
+
+
+def patch_agreement(
+    image: torch.Tensor,
+    painting: torch.Tensor,
+    painting_labels: torch.Tensor,
+    target_labels: torch.Tensor,
+    *,
+    samples: int = 3000,
+    patch: int = 5,
+    seed: int = 0,
+) -> float:
+    """Share of the image's interior pixels whose ``patch``-wide RGB patch is most like (least squared
+    difference) a patch of the painting in the label the target asks for there.
+
+    ``image (3, H, W)``, ``painting (3, Hs, Ws)``; ``painting_labels (Hs, Ws)`` and ``target_labels
+    (H, W)`` int labels, -1 where a pixel is no one label (an edge). Interior: the whole
+    ``2 * patch - 1`` square around the pixel has the pixel's label. ``samples`` of them, drawn
+    with ``seed``, are compared with every patch of the painting.
+    """
+    r, reach = patch // 2, patch - 1
+    labels = target_labels[None, None].float()
+    same = (
+        (torch.nn.functional.max_pool2d(labels, 2 * reach + 1, 1, reach) == labels)
+        & (-torch.nn.functional.max_pool2d(-labels, 2 * reach + 1, 1, reach) == labels)
+        & (labels >= 0)
+    )[0, 0]
+    same[:reach] = same[-reach:] = False
+    same[:, :reach] = same[:, -reach:] = False
+    inside = same.flatten().nonzero()[:, 0]
+    pick = inside[torch.randperm(len(inside), generator=torch.Generator().manual_seed(seed))[:samples]]
+    queries = torch.nn.functional.unfold(image[None].float(), patch, padding=r)[0].T[pick]  # (n, 3 p p)
+    keys = torch.nn.functional.unfold(painting[None].float(), patch)[0].T  # (valid positions, 3 p p)
+    hs, ws = painting.shape[-2] - 2 * r, painting.shape[-1] - 2 * r
+    key_labels = painting_labels[r : r + hs, r : r + ws].flatten()
+    key_norms = keys.square().sum(1)
+    best = torch.cat([(key_norms - 2 * chunk @ keys.T).argmin(1) for chunk in queries.split(256)])
+    return (key_labels[best] == target_labels.flatten()[pick]).float().mean().item()

@@ -54,10 +54,10 @@ def _inputs(path, inputs) -> None:
             _entry(path, f"inputs.{name}" + (f".{number}" if len(entries) > 1 else ""), entry)
 
 
-_WHOLE = ("phases", "patch_size", "match_every", "random_seed")
+_WHOLE = ("phases", "patch_size", "match_every", "random_seed", "working_size")
 _NUMBER = ("style_weight", "content_weight", "semantic_weight", "smoothness", "style_scale", "noise_ratio")
 _TEXT = ("style_loss", "matcher", "optimizer", "seed", "preserve_colors", "model", "weights", "preprocess")
-_TEXT += ("pooling", "device", "precision")
+_TEXT += ("pooling", "device", "precision", "finish")
 _ITEMS = {"output_size": int, "iterations": int, "style_layers": str, "content_layers": str, "style_blend": float}
 
 

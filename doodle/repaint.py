@@ -9,9 +9,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .matching import Matches
 from .scene import Scene
+from .vgg import layer_stride
 
-__all__ = ["Region", "changed_region", "crop_scene"]
+__all__ = ["Region", "changed_region", "crop_scene", "pasted_matches"]
 
 # Pixels this far from a changed one are painted again too: a 3x3 patch at relu4_1 spans 24 pixels.
 MARGIN = 24
@@ -69,3 +71,26 @@ def crop_scene(scene: Scene, box: tuple[int, int, int, int]) -> Scene:
     return dataclasses.replace(
         scene, target_labels=cut(scene.target_labels), content=cut(scene.content), shape=(height, width)
     )
+
+
+def pasted_matches(
+    whole: dict[str, Matches] | None, part: dict[str, Matches], origin: tuple[int, int]
+) -> dict[str, Matches] | None:
+    """The matches of a whole image ``whole`` with those of the box painted again at ``origin =
+    (top, left)`` pasted in (at the nearest patch positions: they start a later search, nothing more)."""
+    if whole is None:
+        return None
+    pasted = {}
+    for name, matches in whole.items():
+        inside = part.get(name)
+        if inside is None or inside.key_grid != matches.key_grid:
+            pasted[name] = matches
+            continue
+        stride = layer_stride(name)
+        top, left = round(origin[0] / stride), round(origin[1] / stride)
+        rows = min(inside.query_grid[0], matches.query_grid[0] - top)
+        columns = min(inside.query_grid[1], matches.query_grid[1] - left)
+        grid = matches.indices.view(matches.query_grid).clone()
+        grid[top : top + rows, left : left + columns] = inside.indices.view(inside.query_grid)[:rows, :columns]
+        pasted[name] = Matches(grid.flatten(), matches.query_grid, matches.key_grid)
+    return pasted

@@ -12,12 +12,12 @@ from torch import Tensor
 
 import semantic_maps
 
-from .images import ImageInput, resize, to_tensor
+from .images import ImageInput, resize, scaled_shape, to_tensor
 from .inputs import Inputs, read_inputs
 from .plan import Mode
 from .settings import PaintSettings
 
-__all__ = ["Scene", "encode_scene", "build_scene"]
+__all__ = ["Scene", "encode_scene", "build_scene", "scene_at"]
 
 
 @dataclass
@@ -70,6 +70,29 @@ def encode_scene(inputs: Inputs) -> Scene:
         shape=inputs.shape,
         palette=inputs.palette,
         paintings=None if inputs.paintings is None else resize(inputs.paintings, inputs.style_shape),
+    )
+
+
+def scene_at(scene: Scene, shape: tuple[int, int]) -> Scene:
+    """``scene`` for an output of ``shape = (H, W)``: the content and target map resized to it, the
+    painting (and its map) by the same factor, so the painting keeps its scale to the output."""
+    if tuple(shape) == tuple(scene.shape):
+        return scene
+    factor = (shape[0] / scene.shape[0] + shape[1] / scene.shape[1]) / 2
+    style_shape = scaled_shape(tuple(scene.style.shape[-2:]), factor)
+
+    def sized(tensor: Tensor | None, size: tuple[int, int]) -> Tensor | None:
+        return None if tensor is None else resize(tensor, size)
+
+    return Scene(
+        mode=scene.mode,
+        style=resize(scene.style, style_shape),
+        content=sized(scene.content, shape),
+        style_labels=sized(scene.style_labels, style_shape),
+        target_labels=sized(scene.target_labels, shape),
+        shape=tuple(shape),
+        palette=scene.palette,
+        paintings=sized(scene.paintings, style_shape),
     )
 
 

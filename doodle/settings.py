@@ -22,6 +22,7 @@ __all__ = [
     "Optimizer",
     "Precision",
     "PreserveColors",
+    "Finish",
     "parse_size",
     "parse_iterations",
     "parse_layers",
@@ -36,6 +37,7 @@ Optimizer = Literal["lbfgs", "adam"]
 Precision = Literal["auto", "float32", "float16", "bfloat16"]
 PatchSize = Literal[1, 3, 5]
 PreserveColors = Literal["luminance", "histogram"]
+Finish = Literal["pixels", "neural"]
 MIN_SIZE = 16  # smallest output side, in pixels: below it VGG's deeper layers have no positions left
 
 
@@ -105,6 +107,7 @@ _CHOICES = {
     "pooling": Pooling,
     "patch_size": PatchSize,
     "preserve_colors": PreserveColors,
+    "finish": Finish,
 }
 
 
@@ -129,6 +132,10 @@ class PaintSettings:
     ``style_blend``: one weight per painting when ``style`` is several (None: equal weights).
     ``preserve_colors`` (style transfer): ``luminance`` paints the luminance alone and keeps the
     content's chroma; ``histogram`` first gives the painting the content's colour mean and covariance.
+    ``finish``: ``pixels`` paints the network's result at ``working_size`` (its long side, in pixels)
+    and makes the output, at its full size, of the painting's own pixels (:mod:`doodle.pixels`);
+    ``neural`` paints the output with the network alone, at its full size; ``None``: the plan
+    decides (:func:`doodle.plan.make_plan`), as it decides ``working_size``.
     """
 
     output_size: tuple[int, int] | None = None
@@ -152,6 +159,8 @@ class PaintSettings:
     noise_ratio: float | None = None
     random_seed: int = 0
     preserve_colors: PreserveColors | None = None
+    finish: Finish | None = None
+    working_size: int | None = None
     model: ModelName | None = None
     weights: str | Path | None = None
     preprocess: Preprocess | None = None
@@ -187,6 +196,10 @@ class PaintSettings:
             (
                 self.content_layers is None or len(self.content_layers) > 0,
                 "`content_layers` is empty; name at least one layer, e.g. 4_2, or leave it out for the default",
+            ),
+            (
+                self.working_size is None or isinstance(self.working_size, int) and self.working_size >= MIN_SIZE,
+                f"`working_size` must be a whole number of at least {MIN_SIZE} pixels, got {self.working_size!r}",
             ),
             (
                 self.device in ("auto", "cpu", "cuda", "mps") or self.device.startswith("cuda:"),

@@ -174,7 +174,7 @@ def _guided(inputs, tiny_net, weight: float, **options) -> tuple[np.ndarray, np.
     labels = [semantic_maps.encode_labels(m, palette).argmax(axis=0) for m in maps]
     dark = np.full((48, 48, 3), 0.1, np.float32)
     guide = guide_from(dark, motion_from_labels(*labels), weight=weight, matches=None)
-    painter = Painter(network=tiny_net, phases=1, **options)
+    painter = Painter(network=tiny_net, phases=1, finish="neural", **options)  # the network's stage's own ties
     image = painter.paint(inputs / "style.png", target_map=maps[1], guide=guide).image
     return np.asarray(image, np.float64) / 255, dark, guide.known[0, 0].numpy() > 0
 
@@ -189,6 +189,23 @@ def test_the_temporal_loss_pulls_known_pixels_toward_the_frame_before(inputs, ti
     free, dark, known = _guided(inputs, tiny_net, 0.0, iterations=40)
     pulled, _, _ = _guided(inputs, tiny_net, 1000.0, iterations=40)
     assert np.abs(pulled - dark)[known].mean() < min(0.01, 0.2 * np.abs(free - dark)[known].mean())
+
+
+def test_the_pixel_finish_of_a_later_frame_keeps_the_patches_of_the_frame_before(inputs, tiny_net, monkeypatch):
+    """A still doodle, two frames, the default pixel finish: frame 2 is frame 1 again where known (the
+    carried frame guides its pixels), not a new draw of the painting's patches as without the tie."""
+    import doodle.pixels
+
+    maps = [np.asarray(Image.open(path)) for path in _frames(inputs / "maps", count=1)] * 2
+    changes = {}
+    for weight in (doodle.pixels.TEMPORAL_WEIGHT, 0.0):
+        monkeypatch.setattr(doodle.pixels, "TEMPORAL_WEIGHT", weight)
+        painter = Painter(network=tiny_net, phases=1, iterations=3, style_layers=("2_1", "3_1"))
+        first, second = paint_frames(painter, inputs / "style.png", None, maps, inputs / f"still{weight}")
+        frames = [np.asarray(Image.open(path), np.float64) / 255 for path in (first, second)]
+        changes[weight] = np.abs(frames[1] - frames[0]).mean()
+    tied, free = changes.values()
+    assert tied < 0.5 * free, changes
 
 
 def test_a_later_frame_searches_from_the_frame_before_s_matches(inputs, tiny_net, monkeypatch):
@@ -414,12 +431,12 @@ def test_animate_bad_clips_are_one_line_and_write_nothing(inputs, random_weights
 
 
 def test_matches_of_a_repainted_box_are_pasted_into_the_whole_frame_s():
-    from doodle.painter import _pasted_matches
+    from doodle.repaint import pasted_matches
 
     whole = {"relu3_1": Matches(torch.zeros(14 * 14, dtype=torch.long), (14, 14), (30, 30))}
     part = {"relu3_1": Matches(torch.ones(6 * 5, dtype=torch.long), (6, 5), (30, 30))}
-    pasted = _pasted_matches(whole, part, (8, 4))["relu3_1"]  # (stride 4: 2 rows, 1 column of patches)
+    pasted = pasted_matches(whole, part, (8, 4))["relu3_1"]  # (stride 4: 2 rows, 1 column of patches)
     grid = pasted.indices.view(14, 14)
     assert grid[2:8, 1:6].eq(1).all() and grid.sum() == 30 and pasted.query_grid == (14, 14)
     other = {"relu3_1": Matches(torch.ones(30, dtype=torch.long), (6, 5), (31, 30))}  # another painting's
-    assert torch.equal(_pasted_matches(whole, other, (8, 4))["relu3_1"].indices, whole["relu3_1"].indices)
+    assert torch.equal(pasted_matches(whole, other, (8, 4))["relu3_1"].indices, whole["relu3_1"].indices)

@@ -39,6 +39,7 @@ def test_each_optimiser_lowers_the_loss(tiny_net, noise_style, optimizer):
         seed="noise",
         style_layers=("1_1", "2_1"),
         optimizer=optimizer,
+        finish="neural",
         callback=lambda step: losses.append(step.loss),
     )
     assert len(losses) == 8
@@ -60,6 +61,7 @@ def test_a_start_image_file_is_where_painting_starts(tiny_net, noise_style, tmp_
         style_weight=0.0,
         smoothness=0.0,
         style_layers=("1_1",),
+        finish="neural",
     )
     assert np.abs(np.asarray(result.image).astype(int) - start).max() <= 1
 
@@ -181,6 +183,7 @@ def test_phases_run_their_own_iteration_counts(tiny_net, noise_style):
         phases=2,
         iterations=(3, 5),
         style_layers=("1_1",),
+        finish="neural",
         callback=lambda step: seen.__setitem__(step.phase, (step.iteration, step.iterations)),
     )
     assert seen == {1: (3, 3), 2: (5, 5)}
@@ -195,7 +198,7 @@ def test_a_small_edit_is_painted_again_only_around_it(tiny_net, noise_style):
     doodle[48:] = 255
     edited = doodle.copy()
     edited[10:20, 230:240] = 255  # a small white square in the black, near the right edge
-    options = dict(output_size=(256, 96), phases=2, iterations=4, style_layers=("1_1", "2_1"))
+    options = dict(output_size=(256, 96), phases=2, iterations=4, style_layers=("1_1", "2_1"), finish="neural")
     painter = Painter(network=tiny_net, **options)
     first = np.asarray(painter.paint(noise_style, style_map=style_map, target_map=doodle).image).astype(int)
     sizes = set()
@@ -227,7 +230,14 @@ def test_a_small_edit_started_from_an_image_starts_from_that_image_s_own_part(
     edited[10:20, 230:240] = 255
     start = np.random.default_rng(0).integers(0, 255, (96, 256, 3), dtype=np.uint8)
     Image.fromarray(start).save(tmp_path / "start.png")
-    painter = Painter(network=tiny_net, output_size=(256, 96), phases=1, iterations=2, seed=str(tmp_path / "start.png"))
+    painter = Painter(
+        network=tiny_net,
+        output_size=(256, 96),
+        phases=1,
+        iterations=2,
+        seed=str(tmp_path / "start.png"),
+        finish="neural",
+    )
     painter.paint(noise_style, style_map=style_map, target_map=doodle_map)
     starts = []
     optimise = doodle.phases.optimise
@@ -329,7 +339,7 @@ def test_a_paint_asked_to_stop_stops_in_its_setup_too(inputs, tiny_net):
 
     for asked in (1, 2, 3, 4):  # after reading the inputs, before the start image, before, after the objective
         calls, steps = [], []
-        painter = Painter(network=tiny_net, output_size=(64, 64))
+        painter = Painter(network=tiny_net, output_size=(64, 64), finish="neural")
         with pytest.raises(Cancelled):
             painter.paint(
                 inputs / "style.png",
@@ -341,3 +351,32 @@ def test_a_paint_asked_to_stop_stops_in_its_setup_too(inputs, tiny_net):
     steps.clear()
     painter.paint(inputs / "style.png", target_map=inputs / "doodle.png", callback=steps.append, stop=lambda: False)
     assert len(steps) == 60  # (20 and 40 iterations: a stop that never says so changes nothing)
+
+
+def test_the_default_finish_lays_out_at_the_working_size_and_paints_the_output_from_the_painting(inputs, tiny_net):
+    """The network's phases run at --working-size; the last step, the pixel finish, is the output's size,
+    and every output pixel is a blend of the painting's own pixels (none darker than its darkest)."""
+    from doodle import Painter
+    from doodle.errors import Cancelled
+
+    steps = []
+    painter = Painter(network=tiny_net, output_size=(160, 128), working_size=64)
+    result = painter.paint(inputs / "style.png", target_map=inputs / "doodle.png", callback=steps.append)
+    assert result.image.size == (160, 128) and result.plan.settings.finish == "pixels"
+    network_sizes = {step.size for step in steps[:-1] if step.phase < step.phases}
+    assert max(max(size) for size in network_sizes) == 64
+    assert steps[-1].size == (160, 128) and steps[-1].phase == steps[-1].phases == len(result.plan.phases) + 1
+    painting = np.asarray(Image.open(inputs / "style.png").convert("RGB")).astype(int)
+    assert np.asarray(result.image).astype(int).min() >= painting.min()
+    again = painter.paint(inputs / "style.png", target_map=inputs / "doodle.png")
+    assert np.array_equal(np.asarray(again.image), np.asarray(result.image))  # the same inputs: the same image
+    fresh = []
+    with pytest.raises(Cancelled):  # the studio's Stop reaches the pixel finish too
+        painter.paint(
+            inputs / "style.png",
+            target_map=inputs / "doodle.png",
+            settings=painter.settings.replace(random_seed=1),
+            callback=fresh.append,
+            stop=lambda: bool(fresh) and fresh[-1].phase == fresh[-1].phases,
+        )
+    assert fresh[-1].phase == fresh[-1].phases and fresh[-1].iteration < fresh[-1].iterations

@@ -122,7 +122,10 @@ def test_a_paint_streams_progress_and_previews_then_its_result_follows_the_doodl
     kinds = [event["type"] for event in events]
     assert kinds[0] == "started" and kinds[-1] == "done", kinds
     progress = [event for event in events if event["type"] == "progress"]
-    assert progress[-1]["iteration"] == progress[-1]["iterations"] == 4
+    network = [event for event in progress if event["phase"] < event["phases"]]
+    assert network[-1]["iteration"] == network[-1]["iterations"] == 4
+    last = progress[-1]  # the pixel finish, its levels as iterations
+    assert last["phase"] == last["phases"] == network[-1]["phase"] + 1 and last["iteration"] == last["iterations"]
     assert "preview" in kinds
     preview = next(event for event in events if event["type"] == "preview")["image"]
     assert preview.startswith("data:image/jpeg;base64,")

@@ -58,6 +58,8 @@ def animate_command(
     noise_ratio: o.NoiseRatio = o.D.noise_ratio,
     random_seed: o.RandomSeed = o.D.random_seed,
     preserve_colors: o.PreserveColors = None,
+    finish: o.Finish = None,
+    working_size: o.WorkingSize = None,
     model: o.Model = None,
     weights: o.Weights = None,
     preprocess: o.PreprocessOption = None,

@@ -13,8 +13,8 @@ from typing import Annotated
 
 import typer
 
-from ..plan import DEFAULT_CONTENT_LAYERS, ITERATIONS_HELP, PHASES_HELP
-from ..settings import TEXT_PARSERS, PaintSettings, format_iterations
+from ..plan import DEFAULT_CONTENT_LAYERS, ITERATIONS_HELP, PHASES_HELP, WORKING_SIZES, Mode
+from ..settings import MIN_SIZE, TEXT_PARSERS, PaintSettings, format_iterations
 
 D = PaintSettings()  # the defaults of every option below
 
@@ -28,6 +28,7 @@ def _choices(field: str) -> type[Enum]:
 StyleLossChoice, MatcherChoice, OptimizerChoice = _choices("style_loss"), _choices("matcher"), _choices("optimizer")
 ModelChoice, PreprocessChoice, PoolingChoice = _choices("model"), _choices("preprocess"), _choices("pooling")
 PrecisionChoice, PreserveColorsChoice = _choices("precision"), _choices("preserve_colors")
+FinishChoice = _choices("finish")
 DEFAULT_MATCHER, DEFAULT_POOLING = MatcherChoice(D.matcher), PoolingChoice(D.pooling)
 DEFAULT_OPTIMIZER, DEFAULT_PRECISION = OptimizerChoice(D.optimizer), PrecisionChoice(D.precision)
 DEFAULT_ITERATIONS = format_iterations(D.iterations)
@@ -168,6 +169,23 @@ PreserveColors = Annotated[
     typer.Option(
         help="Style transfer keeping the content's colours: luminance (paint the luminance, keep the "
         "photo's chroma) or histogram (give the painting the photo's colours first)."
+    ),
+]
+Finish = Annotated[
+    FinishChoice | None,
+    typer.Option(
+        help="pixels: the network lays the image out at --working-size, then the painting's own pixels make "
+        "it at its full size (crisp, fast, any size); neural: the network paints every pixel at full size "
+        "(doodle 0.3's way). Default: pixels, but neural for a Gram style transfer (--style-loss gram)."
+    ),
+]
+WorkingSize = Annotated[
+    int | None,
+    typer.Option(
+        min=MIN_SIZE,
+        help=f"Long side of the network's stage under --finish pixels, in pixels. Default: "
+        f"{WORKING_SIZES[Mode.DOODLE]} for doodles and textures, {WORKING_SIZES[Mode.TRANSFER]} with a photo "
+        "(never more than the output).",
     ),
 ]
 

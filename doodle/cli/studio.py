@@ -56,6 +56,8 @@ def studio_command(
     seed: o.Seed = str(o.D.seed),
     noise_ratio: o.NoiseRatio = o.D.noise_ratio,
     random_seed: o.RandomSeed = o.D.random_seed,
+    finish: o.Finish = None,
+    working_size: o.WorkingSize = None,
     model: o.Model = None,
     weights: o.Weights = None,
     preprocess: o.PreprocessOption = None,

@@ -1,0 +1,128 @@
+"""The pixel finish: the network's stage lays the image out at a working size; the painting's own
+pixels make the output, at its full size (:mod:`doodle.synthesis`).
+
+The network's result starts the synthesis at its coarsest level, so its layout, and the regions the
+semantic channels gave each part, carry into the output. The label maps are a guide (a patch keeps
+to its label's part of the painting). With a content photo, the network's result is a guide at every
+level too (it is the photo seen as the painting: the correspondences a pixel matcher cannot find),
+and so is the photo's luminance (its fine edges).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from .errors import Cancelled
+from .images import resize, scaled_shape
+from .phases import Callback, Step
+from .plan import Plan
+from .scene import Scene
+from .settings import PaintSettings
+from .synthesis import DEFAULT_SYNTHESIS, Guide, synthesize
+from .temporal import FrameGuide
+
+__all__ = [
+    "finish_pixels",
+    "pixel_guides",
+    "pixel_steps",
+    "SYNTHESIS",
+    "LABEL_WEIGHT",
+    "NEURAL_WEIGHT",
+    "LUMINANCE_WEIGHT",
+]
+
+SYNTHESIS = DEFAULT_SYNTHESIS
+LABEL_WEIGHT = 2.0  # a pixel of another label costs this; one of the painting's own pixels at most 1
+NEURAL_WEIGHT = 1.0  # the network's result, with a content photo
+LUMINANCE_WEIGHT = 0.5  # the photo's luminance against the painting's
+TEMPORAL_WEIGHT = 4.0  # an animation's frame before, carried by the motion
+
+Progress = Callable[[int, int, Tensor, float], None]
+
+
+def _luminance(image: Tensor) -> Tensor:
+    """``(3, H, W)`` -> ``(1, H, W)`` (Rec. 601)."""
+    weights = torch.tensor([0.299, 0.587, 0.114], dtype=image.dtype, device=image.device)
+    return torch.einsum("c,chw->hw", weights, image)[None]
+
+
+def pixel_guides(scene: Scene, neural: Tensor, frame: FrameGuide | None = None) -> list[Guide]:
+    """The guides of ``scene``'s pixel finish, given the network's result ``neural (1, 3, h, w)``;
+    with ``frame`` (an animation's later frame), the frame before carried by the motion where known
+    (the network's result elsewhere), beside the painting: a patch that was there stays."""
+    guides = []
+    if frame is not None:
+        carried, known = resize(frame.carried, scene.shape)[0], resize(frame.known, scene.shape)[0]
+        here = resize(neural, scene.shape)[0]
+        guides.append(Guide(scene.style[0], torch.where(known > 0.5, carried, here), TEMPORAL_WEIGHT))
+    if scene.style_labels is not None:
+        guides.append(Guide(scene.style_labels[0], scene.target_labels[0], LABEL_WEIGHT, labels=True))
+    if scene.content is not None:
+        style = scene.style[0]
+        # The painting as the network's stage saw it (at its scale), beside that stage's result.
+        factor = neural.shape[-1] / scene.shape[1]
+        seen = resize(resize(style[None], scaled_shape(tuple(style.shape[-2:]), factor)), tuple(style.shape[-2:]))[0]
+        guides.append(Guide(seen, neural[0], NEURAL_WEIGHT))
+        source, target = _luminance(style), _luminance(scene.content[0])
+        target = (target - target.mean()) / target.std().clamp_min(1e-6) * source.std() + source.mean()
+        guides.append(Guide(source, target, LUMINANCE_WEIGHT))
+    return guides
+
+
+def finish_pixels(
+    scene: Scene,
+    neural: Tensor,
+    settings: PaintSettings,
+    device: torch.device,
+    *,
+    frame: FrameGuide | None = None,
+    before: Tensor | None = None,
+    progress: Progress | None = None,
+) -> tuple[Tensor, Tensor]:
+    """The output of ``scene.shape`` made of the painting's pixels, laid out by the network's result
+    ``neural (1, 3, h, w)`` (any size); ``frame``: ties to an animation's frame before, and
+    ``before (H * W,)`` that frame's matches, carried by the motion to start from (None: coarse to
+    fine as a first frame). -> ``(1, 3, H, W)`` in ``[0, 1]`` on the CPU, and its matches."""
+    generator = torch.Generator(device).manual_seed(settings.random_seed)
+    guides = [
+        Guide(g.source.to(device), g.target.to(device), g.weight, g.labels, g.finest)
+        for g in pixel_guides(scene, neural, frame)
+    ]
+    matches = None
+    if frame is not None and before is not None and before.numel() == scene.shape[0] * scene.shape[1]:
+        carried = frame.motion.carry(before.view(scene.shape).cpu().numpy())
+        matches = torch.from_numpy(carried).flatten().to(device)
+    image, matches = synthesize(
+        scene.style[0].to(device),
+        guides,
+        scene.shape,
+        SYNTHESIS,
+        start=neural[0].to(device),
+        matches=matches,
+        generator=generator,
+        progress=progress,
+    )
+    return image[None].clamp(0, 1).cpu(), matches.cpu()
+
+
+def pixel_steps(
+    plan: Plan, callback: Callback | None, stop: Callable[[], bool] | None = None
+) -> Callable[[int, int, Tensor, float], None]:
+    """The pixel finish's progress as :class:`Step` s of one more phase (its levels its iterations,
+    its loss the mean patch distance), and the stop check after each level."""
+    started = time.perf_counter()
+    width, height = plan.shape[1], plan.shape[0]
+
+    def progress(level: int, levels: int, image: Tensor, cost: float) -> None:
+        if stop is not None and stop():
+            raise Cancelled
+        if callback is not None:
+            seconds = dict(setup=0.0, total=time.perf_counter() - started)
+            phases = plan.stage_count
+            callback(Step(phases, phases, level, levels, cost, (width, height), image[None].cpu(), seconds))
+
+    return progress
