@@ -19,7 +19,7 @@ from torch import nn
 
 from .errors import DoodleError
 from .patches import DEFAULT_CHUNK_ELEMENTS
-from .plan import Plan
+from .plan import Plan, working_shape_of
 from .synthesis import DEFAULT_SYNTHESIS as SYNTHESIS
 from .vgg import VGGFeatures
 

@@ -23,6 +23,7 @@ __all__ = [
     "Phase",
     "Plan",
     "make_plan",
+    "working_shape_of",
     "start_of",
     "iterations_per_phase",
     "SEED_KEYWORDS",
@@ -191,6 +192,14 @@ def start_of(seed: str | Path, *, content: bool, paintings: int, target: bool) -
     return "labels" if target else "noise"
 
 
+def working_shape_of(shape: tuple[int, int], working_size: int | None) -> tuple[int, int]:
+    """The network's stage's ``(H, W)`` for an output of ``shape``: its long side at most
+    ``working_size`` (None: the output's own, a neural finish)."""
+    if working_size is None:
+        return shape
+    return scaled_shape(shape, min(1.0, working_size / max(shape)))
+
+
 def iterations_per_phase(iterations: int | tuple[int, ...], phases: int) -> tuple[int, ...]:
     """Iterations of each of ``phases`` phases, coarse to fine: a list ends with the full-size
     phase (``(100, 100, 50)`` over 2 phases is ``(100, 50)``, over 4 ``(100, 100, 100, 50)``: the
@@ -239,7 +248,7 @@ def make_plan(
     painted = settings.replace(
         seed=seed, style_loss=style_loss, phases=phases, iterations=iterations, finish=finish, working_size=working
     )
-    working_shape = shape if working is None else scaled_shape(shape, min(1.0, working / max(shape)))
+    working_shape = working_shape_of(shape, working)
     if follows_frame:
         start, start_file = Start.FRAME, None
     elif seed in SEED_KEYWORDS:

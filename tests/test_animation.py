@@ -192,20 +192,28 @@ def test_the_temporal_loss_pulls_known_pixels_toward_the_frame_before(inputs, ti
 
 
 def test_the_pixel_finish_of_a_later_frame_keeps_the_patches_of_the_frame_before(inputs, tiny_net, monkeypatch):
-    """A still doodle, two frames, the default pixel finish: frame 2 is frame 1 again where known (the
-    carried frame guides its pixels), not a new draw of the painting's patches as without the tie."""
-    import doodle.pixels
+    """A still doodle, two frames, the default pixel finish: frame 2 keeps frame 1's patches (its
+    matches carried by the motion, the carried frame a guide), where a finish painted as a first
+    frame draws the painting's patches anew."""
+    import doodle.painter
 
+    ys, xs = np.mgrid[0:64, 0:64]
+    waves = np.stack([np.sin(xs / 3.0 + ys / 5.0), np.cos(ys / 2.5), np.sin((xs - ys) / 4.0)], axis=-1)
+    Image.fromarray(((waves + 1) * 127.5).astype(np.uint8)).save(inputs / "waves.png")
+    Image.fromarray(quadrants(64)).save(inputs / "waves_sem.png")
     maps = [np.asarray(Image.open(path)) for path in _frames(inputs / "maps", count=1)] * 2
+    real_finish = doodle.painter.finish_pixels
     changes = {}
-    for weight in (doodle.pixels.TEMPORAL_WEIGHT, 0.0):
-        monkeypatch.setattr(doodle.pixels, "TEMPORAL_WEIGHT", weight)
+    for tied in (True, False):
+        if not tied:  # every frame's finish as a first frame's: no frame before, no matches carried
+            monkeypatch.setattr(
+                doodle.painter, "finish_pixels", lambda *a, **k: real_finish(*a, **{**k, "frame": None, "before": None})
+            )
         painter = Painter(network=tiny_net, phases=1, iterations=3, style_layers=("2_1", "3_1"))
-        first, second = paint_frames(painter, inputs / "style.png", None, maps, inputs / f"still{weight}")
-        frames = [np.asarray(Image.open(path), np.float64) / 255 for path in (first, second)]
-        changes[weight] = np.abs(frames[1] - frames[0]).mean()
-    tied, free = changes.values()
-    assert tied < 0.5 * free, changes
+        files = paint_frames(painter, inputs / "waves.png", None, maps, inputs / f"still{tied}")
+        first, second = (np.asarray(Image.open(path), np.float64) / 255 for path in files)
+        changes[tied] = np.abs(second - first).mean()
+    assert changes[True] < 0.5 * changes[False], changes
 
 
 def test_a_later_frame_searches_from_the_frame_before_s_matches(inputs, tiny_net, monkeypatch):

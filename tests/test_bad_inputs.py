@@ -148,7 +148,9 @@ def test_a_huge_style_scale_is_refused(case):
 def test_a_painting_that_does_not_fit_in_memory_is_refused_with_the_estimate_and_ways_out(case, monkeypatch):
     monkeypatch.setattr(budget, "available_memory", lambda device: 2_000_000_000)
     Image.fromarray(quadrants(1200, antialias=False)[:, ::-1].copy()).save(case["dir"] / "big.png")
-    line = _fails(case, _paint(case, doodle=case["dir"] / "big.png"), "needs about", "2.0 GB is free")
+    line = _fails(
+        case, _paint(case, "--finish", "neural", doodle=case["dir"] / "big.png"), "needs about", "2.0 GB is free"
+    )
     assert "--output-size" in line and "a GPU" in line
     assert "--style-scale" not in line  # the painting is small: shrinking it would not help
 
@@ -165,13 +167,26 @@ def test_an_oversize_painting_for_a_small_output_suggests_a_style_scale(case, mo
 def test_the_estimate_grows_with_the_sizes_and_tracks_the_parts(tiny_net):
     from doodle import Mode, PaintSettings, make_plan
 
-    plan = make_plan(PaintSettings(), mode=Mode.DOODLE, shape=(96, 128), content=False, paintings=1, model="vgg16")
+    settings = PaintSettings(finish="neural")
+    plan = make_plan(settings, mode=Mode.DOODLE, shape=(96, 128), content=False, paintings=1, model="vgg16")
     small = budget.estimate_memory(tiny_net, plan, (96, 128), (96, 128), 4)
     large = budget.estimate_memory(tiny_net, plan, (384, 512), (384, 512), 4)
     for part in ("network", "style_keys", "scene"):  # 16x the pixels, about 16x the bytes
         assert 14 < getattr(large, part) / getattr(small, part) < 19, part
     assert large.search > small.search > 64 * 2**20  # at least the score block
     assert large.total > small.total > budget._PROCESS
+
+
+def test_under_the_pixel_finish_only_the_finish_grows_with_the_output(tiny_net):
+    """The network's stage stays at its working size; the finish grows with the pixels (16x here)."""
+    from doodle import Mode, PaintSettings, make_plan
+
+    plan = make_plan(PaintSettings(), mode=Mode.DOODLE, shape=(768, 1024), content=False, paintings=1, model="vgg16")
+    small = budget.estimate_memory(tiny_net, plan, (768, 1024), (768, 1024), 4)
+    large = budget.estimate_memory(tiny_net, plan, (3072, 4096), (3072, 4096), 4)
+    assert large.network == small.network and large.style_keys == small.style_keys
+    assert 15 < large.pixels / small.pixels < 17
+    assert large.total < 12e9  # 4096x3072 in 12 GB (measured in benchmarks/README.md)
 
 
 def test_palette_of_noise_says_it_is_not_a_map_quickly(tmp_path):
