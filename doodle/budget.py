@@ -127,9 +127,8 @@ def pixel_finish_bytes(shape: tuple[int, int], style_shape: tuple[int, int], lab
     (the painting, each guide's) with a resized copy, its compact patch and occupancy; per output
     pixel its guides' channels, compact patches (the guides' part, the queries, the convolution's
     output), matches, candidates and votes."""
-    guides = (labels > 0) + 2 * content  # the label guide; with a photo, the network's result and luminance
     channels = 3 + labels + 4 * content
-    dimensions = SYNTHESIS.dimensions + SYNTHESIS.guide_dimensions * guides
+    dimensions = SYNTHESIS.dimensions + SYNTHESIS.guide_dimensions * 2 * content + (labels + 2) * (labels > 0)
     source = style_shape[0] * style_shape[1] * (_FLOAT * (2 * channels + dimensions + 6) + 16)
     candidates = 9 + 4 + SYNTHESIS.near_search + 1 + SYNTHESIS.random_candidates  # per round, for every pixel
     output = shape[0] * shape[1] * (_FLOAT * (2 * channels + 3 * dimensions + 12) + 8 * (candidates + 6))

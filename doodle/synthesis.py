@@ -165,7 +165,8 @@ class _Level:
             target.append(resize(guide.target[None].to(style), shape)[0] * scale)
         self.style_scale = math.sqrt(settings.style_weight / 3)
         stand_in = resize(source[0][None], shape)[0]  # the painting's pixels in the output's style channels
-        self.basis = self._basis(list(zip(source, [stand_in] + target, strict=True)))  # (d, C, p, p)
+        kinds = [False] + [guide.labels for guide in guides]
+        self.basis = self._basis(list(zip(source, [stand_in] + target, kinds, strict=True)))  # (d, C, p, p)
         source_stack = torch.cat(source)
         target_guides = torch.cat(target) if target else style.new_zeros((0,) + shape)
         self.keys = _convolve(source_stack, self.basis)  # (Ms, d)
@@ -182,19 +183,21 @@ class _Level:
         self.jumps = coarsest  # (finer levels start coherent: longer jumps there cost more than they find)
         self.expected = (shape[0] * shape[1]) / (source_shape[0] * source_shape[1])
 
-    def _basis(self, groups: list[tuple[Tensor, Tensor]], sample: int = 4096) -> Tensor:
+    def _basis(self, groups: list[tuple[Tensor, Tensor, bool]], sample: int = 4096) -> Tensor:
         """Principal directions of each channel group's patches (the style's and each guide's, of the
         painting and the output together), block by block: the style keeps ``dimensions`` of its own,
-        a smooth guide's few are enough. -> ``(d, C, p, p)``."""
-        p, channels = self.settings.patch_size, sum(source.shape[0] for source, _ in groups)
+        a smooth guide's few are enough, and a label guide one per label and two more (a label of a
+        few pixels, the eyes of a portrait, has too little variance to be among a few). -> ``(d, C, p, p)``."""
+        p, channels = self.settings.patch_size, sum(source.shape[0] for source, _, _ in groups)
         blocks, first = [], 0
-        for number, (source, target) in enumerate(groups):
+        for number, (source, target, labels) in enumerate(groups):
             rows = []
             for stack in (source, target):
                 rows.append(_sample_patches(stack, p, sample, self.generator))
             rows = torch.cat(rows).float()
             _, _, vh = torch.linalg.svd(rows - rows.mean(0), full_matrices=False)
             wanted = self.settings.dimensions if number == 0 else self.settings.guide_dimensions
+            wanted = source.shape[0] + 2 if labels else wanted
             count, c = min(wanted, vh.shape[0]), source.shape[0]
             block = torch.zeros((count, channels, p, p), dtype=source.dtype, device=source.device)
             block[:, first : first + c] = vh[:count].reshape(count, c, p, p)
