@@ -79,14 +79,10 @@ def estimate_memory(
     finish = 0
     if plan.pixels:
         finish = pixel_finish_bytes(shape, style_shape, labels, content=plan.content)
-        factor = plan.working_shape[1] / shape[1]
-        shape, style_shape = (
-            plan.working_shape,
-            (
-                max(1, round(style_shape[0] * factor)),
-                max(1, round(style_shape[1] * factor)),
-            ),
-        )
+        working = working_shape_of(shape, plan.settings.working_size)
+        factor = working[1] / shape[1]
+        style_shape = max(1, round(style_shape[0] * factor)), max(1, round(style_shape[1] * factor))
+        shape = working
     settings = plan.settings
     mrf, gram = list(plan.mrf_layers), list(plan.gram_layers)
     used = mrf + gram + list(plan.content_layers)
