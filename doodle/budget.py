@@ -127,7 +127,7 @@ def pixel_finish_bytes(shape: tuple[int, int], style_shape: tuple[int, int], lab
     dimensions = SYNTHESIS.dimensions + SYNTHESIS.guide_dimensions * 2 * content + (labels + 2) * (labels > 0)
     source = style_shape[0] * style_shape[1] * (_FLOAT * (2 * channels + dimensions + 6) + 16)
     candidates = 9 + 4 + SYNTHESIS.near_search + 1 + SYNTHESIS.random_candidates  # per round, for every pixel
-    output = shape[0] * shape[1] * (_FLOAT * (2 * channels + 3 * dimensions + 12) + 8 * (candidates + 6))
+    output = shape[0] * shape[1] * (_FLOAT * (2 * channels + 2 * dimensions + 12) + 8 * (candidates + 6))
     return source + output
 
 

@@ -37,7 +37,7 @@ __all__ = [
 
 SYNTHESIS = DEFAULT_SYNTHESIS
 LABEL_WEIGHT = 2.0  # a pixel of another label costs this; one of the painting's own pixels at most 1
-NEURAL_WEIGHT = 1.0  # the network's result, with a content photo
+NEURAL_WEIGHT = 0.5  # the network's result, with a content photo
 LUMINANCE_WEIGHT = 0.5  # the photo's luminance against the painting's
 TEMPORAL_WEIGHT = 4.0  # an animation's frame before, carried by the motion
 

@@ -174,7 +174,7 @@ class Plan:
         start = str(self.start_file) if self.start_file is not None else str(self.start)
         described = dict(mode=str(self.mode), start=start, phases=[phase.describe() for phase in self.phases])
         if self.pixels:
-            described["finish"] = dict(pixels="the painting's pixels", size=[self.shape[1], self.shape[0]])
+            described["finish"] = dict(size=[self.shape[1], self.shape[0]])  # the painting's pixels, at this size
         return described
 
 

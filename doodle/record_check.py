@@ -125,6 +125,12 @@ def _plan(path, plan) -> None:
             layers = phase.get(key)
             if not (isinstance(layers, list) and all(isinstance(layer, str) for layer in layers)):
                 _fail(path, f"{field}.{key}", "a list of layer names expected")
+    finish = plan.get("finish")
+    if finish is not None:
+        _kind(path, "plan.finish", finish, (dict,), "an object")
+        size = finish.get("size")
+        if not (isinstance(size, list) and len(size) == 2 and all(isinstance(n, int) for n in size)):
+            _fail(path, "plan.finish.size", "[width, height] expected")
 
 
 def check_record(record, path: str | os.PathLike) -> dict:

@@ -171,7 +171,7 @@ class _Level:
         target_guides = torch.cat(target) if target else style.new_zeros((0,) + shape)
         self.keys = _convolve(source_stack, self.basis)  # (Ms, d)
         self.key_norms = self.keys.square().sum(1)
-        self.guide_part = _convolve(target_guides, self.basis[:, 3:]) if target else 0.0  # (N, d)
+        self.target_guides = target_guides  # (C - 3, H, W): the output's patches are projected with its pixels
         self.labels = _labels(guides, shape, source_shape)  # (target (N,), source order, starts, counts)
         ys, xs = torch.meshgrid(torch.arange(shape[0]), torch.arange(shape[1]), indexing="ij")
         even = ((ys + xs) % 2 == 0).flatten().to(style.device)
@@ -273,7 +273,7 @@ class _Level:
         Each round updates the pixels of one colour of a checkerboard, then the other, so a pixel
         takes up a neighbour's match while that neighbour keeps it (two neighbours that swapped
         their matches at once would stay incoherent, and their votes blur)."""
-        queries = _convolve(image * self.style_scale, self.basis[:, :3]) + self.guide_part  # (N, d)
+        queries = _convolve(torch.cat([image * self.style_scale, self.target_guides]), self.basis)  # (N, d)
         costs = torch.zeros(len(matches), dtype=queries.dtype, device=queries.device)
         for round_ in range(self.settings.rounds):
             for half in self.halves:

@@ -218,6 +218,18 @@ def test_a_record_of_doodle_0_2_paints_its_default_layers_as_defaults(tmp_path):
     assert layers("0.3.0", ("style", "content"), content_layers=["relu4_2"]) == (None, ("relu4_2",))  # given
 
 
+def test_a_record_of_doodle_0_3_or_before_paints_with_the_network_alone(tmp_path):
+    """Before 0.4 the network painted every pixel: a replay of such an image paints it so again."""
+    from doodle.provenance import settings_from_record
+
+    def finish(version: str, **settings) -> str | None:
+        record = dict(doodle=version, settings=settings, inputs=dict.fromkeys(("style", "target_map"), {}))
+        return settings_from_record(record, tmp_path / "x.png").finish
+
+    assert finish("0.1.0") == finish("0.2.0") == finish("0.3.0") == "neural"
+    assert finish("0.4.0", finish="pixels") == "pixels"
+
+
 def test_errors_name_their_file_and_parameters_in_fields():
     from doodle.errors import as_python
     from semantic_maps import MapError, shared_palette
@@ -253,6 +265,7 @@ def test_every_png_carries_its_job_and_doodle_info_prints_it(inputs, random_weig
     assert "--random-seed" in info.output and " 7\n" in info.output
     assert str(inputs / "doodle.png") in info.output and "(unchanged)" in info.output
     assert "plan: doodle, from collage\n  phase 1  48x48  2 iterations  patches 1_1,2_1\n" in info.output
+    assert "  finish   48x48  the painting's own pixels" in info.output
 
 
 def _with_record(source, target, change) -> None:

@@ -65,3 +65,16 @@ def test_the_pyramid_halves_both_until_the_smallest_side():
     assert levels[-1] == ((400, 600), (300, 200))
     assert min(levels[0][0] + levels[0][1]) >= 48 and min(levels[0][1]) < 96
     assert pyramid_shapes((20, 20), (20, 20), 48) == [((20, 20), (20, 20))]
+
+
+def test_the_measures_tell_a_copy_from_a_blur_and_a_swap():
+    """crispness: the painting itself 1, blurred less; patch_agreement: the painting against its own
+    labels 1, against its labels swapped near 0."""
+    from doodle.quality import patch_agreement
+
+    painting, labels = _stripes()
+    blurred = torch.nn.functional.avg_pool2d(painting[None], 3, 1, 1)[0]
+    assert crispness(painting, painting) == 1.0 and crispness(blurred, painting) < 0.6
+    own = labels.argmax(0)
+    assert patch_agreement(painting, painting, own, own, samples=200) == 1.0
+    assert patch_agreement(painting, painting, own, 1 - own, samples=200) < 0.1

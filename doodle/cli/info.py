@@ -50,7 +50,8 @@ def info_command(
 
 
 def _print_plan(plan: dict) -> None:
-    """The plan a paint followed: its mode, start and each phase's size, iterations and layers."""
+    """The plan a paint followed: its mode, start, each phase's size, iterations and layers, and its
+    pixel finish."""
     typer.echo(f"plan: {plan['mode']}, from {plan['start']}")
     for number, phase in enumerate(plan["phases"], start=1):
         width, height = phase["size"]
@@ -60,6 +61,9 @@ def _print_plan(plan: dict) -> None:
             if phase[key]
         ]
         typer.echo(f"  phase {number}  {width}x{height}  {phase['iterations']} iterations  {'; '.join(terms)}")
+    if plan.get("finish") is not None:
+        width, height = plan["finish"]["size"]
+        typer.echo(f"  finish   {width}x{height}  the painting's own pixels (guided patch synthesis)")
 
 
 def _flag_value(name: str, value) -> str:
