@@ -15,8 +15,8 @@ Cases (`--only` picks some):
   self-portrait (EbSynth's guides: the maps, greyscale appearance 0.5 and position 10 weighted as its
   FaceStyle example; the portrait's worst region in the network's eyes, doodle.quality.label_agreement);
 - texture: Renoir as a 384x384 texture (EbSynth: a blank guide pair), and flat paper's tint;
-- large: Monet -> Coastline at 2048x1536 (`--output-size`: doodle scales the painting and maps x4;
-  EbSynth is given them scaled so); `--huge` adds 4096x3072 (doodle only).
+- large: Monet -> Coastline at 2048x1536 (the painting and maps scaled x4); `--huge` adds 4096x3072
+  (doodle only, `--output-size`).
 
 Figures: seconds (process start to file written), peak RSS of the process (GB), crisp (mean
 |Laplacian| of the output over the painting's, doodle.quality.crispness), quality (share of interior
@@ -163,9 +163,14 @@ def cases(folder: Path, only: set[str], huge: bool) -> dict[str, dict]:
         Image.open(monet).resize(size, Image.BICUBIC).save(painting)
         painting_map = png(maps / "Monet_sem.png", folder, size)
         doodle_map = png(maps / "Coastline_sem.png", folder, size)
-        found[name] = dict(  # doodle scales the painting and maps itself: --output-size
-            args=["--style", monet, "--style-map", maps / "Monet_sem.png", "--map", maps / "Coastline_sem.png"]
-            + ["--output-size", f"{size[0]}x{size[1]}"],
+        # At x4 both get the scaled files; at x8 the maps' anti-aliased edges, scaled, are wide enough to
+        # read as labels of their own: doodle scales the painting and maps itself (--output-size).
+        args = ["--style", painting, "--style-map", painting_map, "--map", doodle_map]
+        if factor == 8:
+            args = ["--style", monet, "--style-map", maps / "Monet_sem.png", "--map", maps / "Coastline_sem.png"]
+            args += ["--output-size", f"{size[0]}x{size[1]}"]
+        found[name] = dict(
+            args=args,
             guides=[(painting_map, doodle_map, 1.0)],
             painting=painting,
             maps=(painting_map, doodle_map),

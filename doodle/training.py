@@ -315,7 +315,9 @@ def _prepared(
         style, style_map=map_source, target_map=map_source, settings=settings.replace(output_size=None)
     )
     network = (network or load_network(settings)).to(device)
-    plan = make_plan(settings, mode=Mode.DOODLE, shape=(size, size), content=False, paintings=1, model=network.model)
+    # The painter learns the network's loss on its doodles at full size: no working size, no pixel finish.
+    neural = settings.replace(finish="neural")
+    plan = make_plan(neural, mode=Mode.DOODLE, shape=(size, size), content=False, paintings=1, model=network.model)
     check_memory(network, plan, (size, size), inputs.style_shape, inputs.labels, device)
     # A batch of doodles holds each one's activations at once: as one doodle of all their pixels.
     need = estimate_memory(network, plan, (size, size * batch), inputs.style_shape, inputs.labels)
