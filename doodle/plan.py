@@ -256,7 +256,12 @@ def make_plan(
     else:
         start, start_file = (Start.PAINTER if Path(seed).suffix == ".pt" else Start.IMAGE), Path(seed)
     layers = _Layers(painted, mode, content and settings.content_weight > 0, model)
+    # A phase's short side holds a whole patch at the deepest patch layer. Without patches (a Gram
+    # transfer), twice the deepest layer's stride: relu5_1 is 1/16 of the image, and the painting, often
+    # smaller than the photo, must keep a position there too.
     deepest = max([layer_stride(name) for name in layers.mrf(False)] or [1])
+    deepest_other = max([layer_stride(name) for name in layers.gram(False) + layers.content(False)] or [1])
+    deepest_other = 2 * deepest_other if not layers.mrf(False) else 1
     plan = Plan(
         mode,
         content,
@@ -266,7 +271,7 @@ def make_plan(
         shape,
         working_shape,
         (),
-        deepest * settings.patch_size,
+        max(deepest * settings.patch_size, deepest_other),
         layers.mrf(False),
         layers.gram(False),
         layers.content(False),

@@ -380,3 +380,13 @@ def test_the_default_finish_lays_out_at_the_working_size_and_paints_the_output_f
             stop=lambda: bool(fresh) and fresh[-1].phase == fresh[-1].phases,
         )
     assert fresh[-1].phase == fresh[-1].phases and fresh[-1].iteration < fresh[-1].iterations
+
+
+def test_a_gram_transfer_of_a_small_output_leaves_out_phases_too_small_for_its_deepest_layer(tiny_net, noise_style):
+    """relu5_1 is 1/16 of the image: a 64x96 transfer's quarter-size phase (16x24) had no position
+    there and failed inside torch; it now starts at half size."""
+    photo = np.random.default_rng(2).integers(0, 255, (96, 64, 3), dtype=np.uint8)
+    result = paint(noise_style, content=photo, network=tiny_net, style_loss="gram", output_size=(64, 96), iterations=2)
+    assert result.image.size == (64, 96)
+    assert [phase.shape for phase in result.plan.phases] == [(48, 32), (96, 64)]
+    assert not result.plan.pixels  # a Gram transfer keeps the network's result
