@@ -89,7 +89,7 @@ def finish_pixels(
     fine as a first frame). -> ``(1, 3, H, W)`` in ``[0, 1]`` on the CPU, and its matches."""
     generator = torch.Generator(device).manual_seed(settings.random_seed)
     guides = [
-        Guide(g.source.to(device), g.target.to(device), g.weight, g.labels, g.finest)
+        Guide(g.source.to(device), g.target.to(device), g.weight, g.labels)
         for g in pixel_guides(scene, neural, frame)
     ]
     matches = None

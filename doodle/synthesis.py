@@ -40,14 +40,12 @@ class Guide:
     """A pair of guide images: ``source (C, Hs, Ws)`` beside the painting and ``target (C, H, W)``
     beside the output, any ``C`` and any values (as in ``[0, 1]``); ``weight`` is shared by its channels.
     ``labels``: the guide is a label map (its channels one label each), whose argmax picks random
-    candidates of the same label. ``finest``: used only at levels whose output height is at most
-    this (a guide known only at a coarser resolution)."""
+    candidates of the same label."""
 
     source: Tensor
     target: Tensor
     weight: float
     labels: bool = False
-    finest: int | None = None
 
 
 @dataclass(frozen=True)
@@ -158,7 +156,6 @@ class _Level:
         # A label guide's pixel of another label differs in two channels: its weight is that pixel's cost.
         source = [self.style * math.sqrt(settings.style_weight / 3)]
         target = []
-        guides = [guide for guide in guides if guide.finest is None or shape[0] <= guide.finest]
         for guide in guides:
             scale = math.sqrt(guide.weight / (2 if guide.labels else guide.source.shape[0]))
             source.append(resize(guide.source[None].to(style), source_shape)[0] * scale)
