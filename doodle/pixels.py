@@ -89,8 +89,7 @@ def finish_pixels(
     fine as a first frame). -> ``(1, 3, H, W)`` in ``[0, 1]`` on the CPU, and its matches."""
     generator = torch.Generator(device).manual_seed(settings.random_seed)
     guides = [
-        Guide(g.source.to(device), g.target.to(device), g.weight, g.labels)
-        for g in pixel_guides(scene, neural, frame)
+        Guide(g.source.to(device), g.target.to(device), g.weight, g.labels) for g in pixel_guides(scene, neural, frame)
     ]
     matches = None
     if frame is not None and before is not None and before.numel() == scene.shape[0] * scene.shape[1]:
