@@ -21,7 +21,7 @@ from .scene import Scene
 from .settings import PreserveColors
 from .temporal import FrameGuide
 
-__all__ = ["rgb_to_yiq", "yiq_to_rgb", "match_colors", "prepare", "prepare_guide", "finish"]
+__all__ = ["rgb_to_yiq", "yiq_to_rgb", "luminance", "match_colors", "prepare", "prepare_guide", "finish"]
 
 _RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
 
@@ -50,7 +50,7 @@ def match_colors(image: Tensor, reference: Tensor) -> Tensor:
     return matched.reshape(image.shape).to(image.dtype).clamp(0.0, 1.0)
 
 
-def _luminance(image: Tensor) -> Tensor:
+def luminance(image: Tensor) -> Tensor:
     """``(1, 3, H, W)`` -> ``(1, 1, H, W)``."""
     return rgb_to_yiq(image)[:, :1]
 
@@ -64,7 +64,7 @@ def prepare(scene: Scene, method: PreserveColors) -> Scene:
         )
     if method == "histogram":
         return dataclasses.replace(scene, style=match_colors(scene.style, scene.content))
-    content, style = _luminance(scene.content), _luminance(scene.style)
+    content, style = luminance(scene.content), luminance(scene.style)
     style = (style - style.mean()) / style.std().clamp_min(1e-6) * content.std() + content.mean()
     grey = dict(style=style.clamp(0.0, 1.0).expand(-1, 3, -1, -1), content=content.expand(-1, 3, -1, -1))
     return dataclasses.replace(scene, **grey)
@@ -75,7 +75,7 @@ def prepare_guide(guide: FrameGuide, method: PreserveColors) -> FrameGuide:
     :func:`prepare` paints in: for ``luminance``, the frame before's luminance."""
     if method == "histogram":
         return guide
-    return dataclasses.replace(guide, carried=_luminance(guide.carried).expand(-1, 3, -1, -1).contiguous())
+    return dataclasses.replace(guide, carried=luminance(guide.carried).expand(-1, 3, -1, -1).contiguous())
 
 
 def finish(image: Tensor, scene: Scene, method: PreserveColors) -> Tensor:
@@ -84,4 +84,4 @@ def finish(image: Tensor, scene: Scene, method: PreserveColors) -> Tensor:
     if method == "histogram":
         return image
     chroma = rgb_to_yiq(resize(scene.content, tuple(image.shape[-2:])))[:, 1:]
-    return yiq_to_rgb(torch.cat([_luminance(image), chroma], dim=1)).clamp(0.0, 1.0)
+    return yiq_to_rgb(torch.cat([luminance(image), chroma], dim=1)).clamp(0.0, 1.0)

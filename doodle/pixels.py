@@ -10,12 +10,14 @@ and so is the photo's luminance (its fine edges).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
+from .colors import luminance
 from .errors import Cancelled
 from .images import resize, scaled_shape
 from .phases import Callback, Step
@@ -44,12 +46,6 @@ TEMPORAL_WEIGHT = 4.0  # an animation's frame before, carried by the motion
 Progress = Callable[[int, int, Tensor, float], None]
 
 
-def _luminance(image: Tensor) -> Tensor:
-    """``(3, H, W)`` -> ``(1, H, W)`` (Rec. 601)."""
-    weights = torch.tensor([0.299, 0.587, 0.114], dtype=image.dtype, device=image.device)
-    return torch.einsum("c,chw->hw", weights, image)[None]
-
-
 def pixel_guides(scene: Scene, neural: Tensor, frame: FrameGuide | None = None) -> list[Guide]:
     """The guides of ``scene``'s pixel finish, given the network's result ``neural (1, 3, h, w)``;
     with ``frame`` (an animation's later frame), the frame before carried by the motion where known
@@ -67,7 +63,7 @@ def pixel_guides(scene: Scene, neural: Tensor, frame: FrameGuide | None = None) 
         factor = neural.shape[-1] / scene.shape[1]
         seen = resize(resize(style[None], scaled_shape(tuple(style.shape[-2:]), factor)), tuple(style.shape[-2:]))[0]
         guides.append(Guide(seen, neural[0], NEURAL_WEIGHT))
-        source, target = _luminance(style), _luminance(scene.content[0])
+        source, target = luminance(style[None])[0], luminance(scene.content)[0]
         target = (target - target.mean()) / target.std().clamp_min(1e-6) * source.std() + source.mean()
         guides.append(Guide(source, target, LUMINANCE_WEIGHT))
     return guides
@@ -89,7 +85,8 @@ def finish_pixels(
     fine as a first frame). -> ``(1, 3, H, W)`` in ``[0, 1]`` on the CPU, and its matches."""
     generator = torch.Generator(device).manual_seed(settings.random_seed)
     guides = [
-        Guide(g.source.to(device), g.target.to(device), g.weight, g.labels) for g in pixel_guides(scene, neural, frame)
+        dataclasses.replace(g, source=g.source.to(device), target=g.target.to(device))
+        for g in pixel_guides(scene, neural, frame)
     ]
     matches = None
     if frame is not None and before is not None and before.numel() == scene.shape[0] * scene.shape[1]:
