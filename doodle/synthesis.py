@@ -71,6 +71,7 @@ class Synthesis:
     guide_dimensions: int = 4
     random_candidates: int = 2
     near_search: int = 2
+    last_vote: int = 3
 
 
 DEFAULT_SYNTHESIS = Synthesis()
@@ -131,6 +132,8 @@ def synthesize(
             matches, cost = level.search(image, matches)
             image = level.vote(matches)
         previous = (target_shape, source_shape)
+        if index == len(levels) - 1 and settings.last_vote < settings.patch_size:
+            image = level.vote(matches, radius=settings.last_vote // 2)
         if progress is not None:
             progress(index + 1, len(levels), image, cost)
     return image, matches
@@ -292,9 +295,11 @@ class _Level:
         lowest, chosen = cost.min(1)
         return candidates.gather(1, chosen[:, None])[:, 0], lowest
 
-    def vote(self, matches: Tensor) -> Tensor:
-        """The M-step: each output pixel the mean of what the patches covering it say. -> ``(3, H, W)``."""
-        (h, w), (hs, ws), r = self.shape, self.source_shape, self.radius
+    def vote(self, matches: Tensor, radius: int | None = None) -> Tensor:
+        """The M-step: each output pixel the mean of what the patches covering it say (those centred
+        within ``radius``, by default the patch's). -> ``(3, H, W)``."""
+        (h, w), (hs, ws) = self.shape, self.source_shape
+        r = self.radius if radius is None else radius
         y, x = (matches // ws).view(h, w), (matches % ws).view(h, w)
         padded_y = F.pad(y[None, None].float(), (r, r, r, r), value=-1).long()[0, 0]
         padded_x = F.pad(x[None, None].float(), (r, r, r, r), value=-1).long()[0, 0]
