@@ -15,25 +15,14 @@ import dataclasses
 import torch
 from torch import Tensor
 
+from .colorspace import luminance, rgb_to_yiq, yiq_to_rgb
 from .errors import DoodleError
 from .images import resize
 from .scene import Scene
 from .settings import PreserveColors
 from .temporal import FrameGuide
 
-__all__ = ["rgb_to_yiq", "yiq_to_rgb", "luminance", "match_colors", "prepare", "prepare_guide", "finish"]
-
-_RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
-
-
-def rgb_to_yiq(image: Tensor) -> Tensor:
-    """``(N, 3, H, W)`` RGB -> YIQ (Y is the luminance, in ``[0, 1]`` for RGB in ``[0, 1]``)."""
-    return torch.einsum("ij,njhw->nihw", _RGB_TO_YIQ.to(image), image)
-
-
-def yiq_to_rgb(image: Tensor) -> Tensor:
-    """The inverse of :func:`rgb_to_yiq`."""
-    return torch.einsum("ij,njhw->nihw", torch.linalg.inv(_RGB_TO_YIQ).to(image), image)
+__all__ = ["match_colors", "prepare", "prepare_guide", "finish"]
 
 
 def _matrix_power(covariance: Tensor, power: float) -> Tensor:
@@ -48,11 +37,6 @@ def match_colors(image: Tensor, reference: Tensor) -> Tensor:
     transform = _matrix_power(torch.cov(wanted), 0.5) @ _matrix_power(torch.cov(pixels), -0.5)
     matched = transform @ (pixels - mean) + wanted_mean
     return matched.reshape(image.shape).to(image.dtype).clamp(0.0, 1.0)
-
-
-def luminance(image: Tensor) -> Tensor:
-    """``(1, 3, H, W)`` -> ``(1, 1, H, W)``."""
-    return rgb_to_yiq(image)[:, :1]
 
 
 def prepare(scene: Scene, method: PreserveColors) -> Scene:

@@ -15,6 +15,7 @@ from torch import Tensor
 import semantic_maps
 
 from .errors import DoodleError, map_errors
+from .guides import InputGuide, read_guides
 from .images import ImageInput, load_rgb, scaled_shape
 from .plan import Mode
 from .settings import MIN_SIZE, PaintSettings
@@ -36,6 +37,8 @@ class Inputs:
     target's or content's own, ``style_shape`` the painting's at the output's scale. ``given``:
     the sources as the caller named them, ``found``: maps found beside their images (``X_sem.png``),
     both by parameter name, for the record. ``notes``: what the user should hear about them.
+    ``guides``: the guide pairs read (:mod:`doodle.guides`), each weighted; ``position_weight`` and
+    ``luminance_weight``: of the guides the tool makes (0: none; None: the luminance's default).
     """
 
     mode: Mode
@@ -53,6 +56,9 @@ class Inputs:
     given: dict[str, object]
     found: dict[str, Path | list[Path]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    guides: list[InputGuide] = field(default_factory=list)
+    position_weight: float = 0.0
+    luminance_weight: float | None = None
 
     @property
     def painting_count(self) -> int:
@@ -62,6 +68,12 @@ class Inputs:
     def labels(self) -> int:
         """Label channels painted (0 without maps)."""
         return 0 if self.palette is None else len(self.palette)
+
+    @property
+    def side_channels(self) -> int:
+        """Channels painted beside the features: labels and guides (2 for position, 1 for luminance)."""
+        made = (2 if self.position_weight > 0 else 0) + (1 if self.luminance_weight and self.content is not None else 0)
+        return self.labels + sum(guide.source.shape[2] for guide in self.guides) + made
 
 
 def name_of(source: ImageInput | None, default: str) -> str:
@@ -194,17 +206,22 @@ def _target_map(style, painting: _Painting, target_map, content, style_map_given
 
 
 def _sizes(
-    inputs: dict, painting: _Painting, target_rgb, content_image, output_size, style_scale: float
+    inputs: dict, painting: _Painting, target_rgb, content_image, guide_target, output_size, style_scale: float
 ) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
-    """``(shape, reference, style_shape)``, each ``(H, W)``, checked against the smallest and largest sizes."""
+    """``(shape, reference, style_shape)``, each ``(H, W)``, checked against the smallest and largest
+    sizes. The reference is the content's size, else the target map's, else the first guide target's
+    (``guide_target (H, W, C)`` or None), else the painting's."""
     if content_image is not None:
         reference = (content_image.height, content_image.width)
     elif target_rgb is not None:
         reference = target_rgb.shape[:2]
+    elif guide_target is not None:
+        reference = guide_target.shape[:2]
     else:
         reference = painting.first_shape
     shape = reference if output_size is None else (output_size[1], output_size[0])  # (width, height) -> shape
-    scale = 1.0 if content_image is None and target_rgb is None else (shape[0] * shape[1] / np.prod(reference)) ** 0.5
+    laid_out = content_image is not None or target_rgb is not None or guide_target is not None
+    scale = (shape[0] * shape[1] / np.prod(reference)) ** 0.5 if laid_out else 1.0
     style = inputs["style"]
     if min(shape) < MIN_SIZE:
         too_small = f"{shape[1]}x{shape[0]} is too small to paint (at least {MIN_SIZE}x{MIN_SIZE})"
@@ -215,6 +232,8 @@ def _sizes(
             if content_image is not None
             else inputs["target_map"]
             if target_rgb is not None
+            else inputs["guide"]
+            if guide_target is not None
             else style
         )
         raise DoodleError(f"{name_of(source, 'image')}: {too_small}; pass a larger `output_size`", path=_path(source))
@@ -279,25 +298,60 @@ def _mismatch(rgb: np.ndarray, shape: tuple[int, int], name: str, image_name: st
     return [f"{name}: map is {rgb.shape[1]}x{rgb.shape[0]} but {image_name} is {shape[1]}x{shape[0]}; resizing the map"]
 
 
+def _guides(guides, settings: PaintSettings, content: bool) -> list[InputGuide]:
+    """The guide pairs read and weighted (:func:`~doodle.guides.read_guides`); the luminance guide
+    checked to have a photo."""
+    if settings.luminance_guide and not content:
+        raise DoodleError(
+            "`luminance_guide` weighs the content photo's luminance against the painting's; give `content`, "
+            "or pass a greyscale guide pair with `guides`",
+            parameter="luminance_guide",
+        )
+    return read_guides(guides, settings.guide_weights)
+
+
+def _maps(painting: _Painting, target_rgb, content: bool, reference, names: dict, settings: PaintSettings, notes: list):
+    """The style map's pixels, the labels both maps share and the target's the style lacks (None, None,
+    none without maps), with notes on them."""
+    if target_rgb is None:
+        return None, None, np.zeros((0, 3), np.uint8)
+    style_rgb = (
+        painting.map_rgb
+        if painting.map_rgb is not None
+        else np.asarray(load_rgb(painting.map_source, what="style map"))
+    )
+    palette, missing = _labels(style_rgb, target_rgb, names, settings.allow_missing_labels, notes)
+    if painting.paintings is None:
+        notes += _mismatch(style_rgb, painting.first_shape, names["style_map"], names["style"])
+    if content:
+        notes += _mismatch(target_rgb, reference, names["target_map"], names["content"])
+    return style_rgb, palette, missing
+
+
 def read_inputs(
     style: ImageInput | Sequence[ImageInput],
     *,
     style_map: ImageInput | Sequence[ImageInput | None] | None = None,
     target_map: ImageInput | None = None,
     content: ImageInput | None = None,
+    guides: Sequence[tuple[ImageInput, ImageInput]] | None = None,
     settings: PaintSettings | None = None,
 ) -> Inputs:
     """Read and check the inputs of a paint and decide its mode (the settings used are
-    ``output_size``, ``style_scale``, ``allow_missing_labels`` and ``style_blend``).
+    ``output_size``, ``style_scale``, ``allow_missing_labels``, ``style_blend`` and the guides').
 
     Modes: a target map and no content -> doodle; content + both maps -> semantic style transfer;
-    content alone -> style transfer; style alone -> texture synthesis. Maps are found beside their
+    content alone -> style transfer; guides alone -> guided synthesis, at the first guide target's
+    size; style alone -> texture synthesis. ``guides``: pairs ``(source, target)`` of guide images
+    beside the painting and beside the output (:mod:`doodle.guides`). Maps are found beside their
     images by the ``X.jpg`` -> ``X_sem.png`` convention when not given. Several paintings (a list of
     ``style``, and of ``style_map`` in the same order or None) are painted from as one atlas, their
     labels shared by colour; a texture then takes the first painting's size.
     """
     settings = settings or PaintSettings()
     given = dict(style=style, style_map=style_map, target_map=target_map, content=content)
+    if guides:
+        given["guides"] = [list(pair) if isinstance(pair, (tuple, list)) else pair for pair in guides]
     if isinstance(style, (list, tuple)) or settings.style_blend is not None:
         styles = list(style) if isinstance(style, (list, tuple)) else [style]
         maps = list(style_map) if isinstance(style_map, (list, tuple)) else style_map
@@ -309,9 +363,11 @@ def read_inputs(
         style, painting, target_map, content, given["style_map"] is not None, notes
     )
     first = style[0] if isinstance(style, (list, tuple)) else style
-    sources = dict(style=first, target_map=target_source, content=content)
+    guide_pairs = _guides(guides, settings, content_image is not None)
+    guide_target = guide_pairs[0].target if guide_pairs else None
+    sources = dict(style=first, target_map=target_source, content=content, guide=guides[0][1] if guides else None)
     shape, reference, style_shape = _sizes(
-        sources, painting, target_rgb, content_image, settings.output_size, settings.style_scale
+        sources, painting, target_rgb, content_image, guide_target, settings.output_size, settings.style_scale
     )
     names = dict(
         style=name_of(first, "the style"),
@@ -319,19 +375,9 @@ def read_inputs(
         target_map=name_of(target_source, "target map"),
         content=name_of(content, "the content"),
     )
-    style_rgb = palette = None
-    missing = np.zeros((0, 3), np.uint8)
-    if target_rgb is not None:
-        style_rgb = (
-            painting.map_rgb
-            if painting.map_rgb is not None
-            else np.asarray(load_rgb(painting.map_source, what="style map"))
-        )
-        palette, missing = _labels(style_rgb, target_rgb, names, settings.allow_missing_labels, notes)
-        if painting.paintings is None:
-            notes += _mismatch(style_rgb, painting.first_shape, names["style_map"], names["style"])
-        if content_image is not None:
-            notes += _mismatch(target_rgb, reference, names["target_map"], names["content"])
+    style_rgb, palette, missing = _maps(
+        painting, target_rgb, content_image is not None, reference, names, settings, notes
+    )
     found = {}
     if painting.found is not None and target_rgb is not None:
         found["style_map"] = painting.found
@@ -340,7 +386,7 @@ def read_inputs(
     if content_image is not None:
         mode = Mode.SEMANTIC_TRANSFER if target_rgb is not None else Mode.TRANSFER
     else:
-        mode = Mode.DOODLE if target_rgb is not None else Mode.TEXTURE
+        mode = Mode.DOODLE if target_rgb is not None else Mode.GUIDED if guide_pairs else Mode.TEXTURE
     return Inputs(
         mode,
         painting.image,
@@ -357,4 +403,7 @@ def read_inputs(
         given,
         found,
         notes,
+        guide_pairs,
+        settings.position_guide,
+        settings.luminance_guide,
     )

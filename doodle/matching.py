@@ -67,8 +67,14 @@ class Matcher(Protocol):
 
     def __call__(self, patches: Tensor, query_grid: Grid, previous: Matches | None = None) -> Tensor: ...
 
-    def for_target(self, target_label_patches: Tensor | None, *, generator: torch.Generator | None = None) -> Matcher:
-        """The same style side, for another output's ``(N, E)`` label patches."""
+    def for_target(
+        self,
+        target_label_patches: Tensor | None,
+        target_guide_keys: Tensor | None = None,
+        *,
+        generator: torch.Generator | None = None,
+    ) -> Matcher:
+        """The same style side, for another output's ``(N, E)`` label patches and ``(N, X)`` guide columns."""
         ...
 
 
@@ -91,8 +97,14 @@ class ExactMatcher:
     key_grid : (hs, ws)
         Positions of the style patches.
     key_bias : (M,) tensor, optional
-        Added to every score of each style patch (several paintings blended by weight); as one more
-        key column, met by a column of ones in the queries.
+        Added to every score of each style patch (several paintings blended by weight, guides); as
+        one more key column, met by a column of ones in the queries.
+    style_guide_keys, target_guide_keys : (M, X) and (N, X) tensors, or None (both or neither)
+        Guide columns of the keys and of the queries (:func:`~doodle.mrf.guide_columns`), whose dot
+        product, with ``key_bias``, is minus the guides' weighted distance.
+    guide_range : float
+        How much the guides can change a score (their weights' sum): the search is split by label
+        only when the labels outweigh the features and the guides together.
     """
 
     def __init__(
@@ -106,41 +118,56 @@ class ExactMatcher:
         key_grid: Grid,
         chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
         key_bias: Tensor | None = None,
+        style_guide_keys: Tensor | None = None,
+        target_guide_keys: Tensor | None = None,
+        guide_range: float = 0.0,
     ) -> None:
         self.key_grid, self.semantic_weight, self.chunk_elements = key_grid, semantic_weight, chunk_elements
         self.feature_dims, self.label_count = style_patches.shape[1], label_count
         self.keys = match_keys(style_patches, style_label_patches, semantic_weight)
+        if style_guide_keys is not None:
+            self.keys = torch.cat([self.keys, style_guide_keys.to(self.keys)], dim=1)
         self.biased = key_bias is not None
         if self.biased:
             self.keys = torch.cat([self.keys, key_bias[:, None].to(self.keys)], dim=1)
         # Feature NCC lies in [0, 1] for non-negative (ReLU) features, else in [-1, 1].
         feature_range = 1.0 if bool((style_patches >= 0).all()) else 2.0
-        self.splits = style_label_patches is not None and semantic_weight >= _LABEL_MARGIN * feature_range
+        self.splits = style_label_patches is not None and semantic_weight >= _LABEL_MARGIN * (
+            feature_range + guide_range
+        )
         self.key_labels = label_presence(style_label_patches, label_count) if self.splits else None
-        self._bind(target_label_patches)
+        self._bind(target_label_patches, target_guide_keys)
 
-    def _bind(self, target_label_patches: Tensor | None) -> None:
-        self.target_label_patches = target_label_patches
+    def _bind(self, target_label_patches: Tensor | None, target_guide_keys: Tensor | None) -> None:
+        self.target_label_patches, self.target_guide_keys = target_label_patches, target_guide_keys
         self.by_label = self.splits and target_label_patches is not None
         self.query_labels = label_presence(target_label_patches, self.label_count) if self.by_label else None
 
-    def with_bias_column(self, queries: Tensor | None, count: int = 0) -> Tensor | None:
-        """``queries (N, D)`` with the column of ones that meets the keys' bias (``count`` rows when None)."""
-        if not self.biased:
-            return queries
-        ones = self.keys.new_ones(count if queries is None else queries.shape[0], 1)
-        return ones if queries is None else torch.cat([queries, ones], dim=1)
+    def with_extra_columns(self, queries: Tensor | None, count: int = 0) -> Tensor | None:
+        """``queries (N, D)`` with the columns that meet the keys' guide columns and bias (``count``
+        rows when None; None when there are none)."""
+        parts = [] if queries is None else [queries]
+        if self.target_guide_keys is not None:
+            parts.append(self.target_guide_keys.to(self.keys))
+        if self.biased:
+            parts.append(self.keys.new_ones(count if queries is None else queries.shape[0], 1))
+        return torch.cat(parts, dim=1) if parts else None
 
     def for_target(
-        self, target_label_patches: Tensor | None, *, generator: torch.Generator | None = None
+        self,
+        target_label_patches: Tensor | None,
+        target_guide_keys: Tensor | None = None,
+        *,
+        generator: torch.Generator | None = None,
     ) -> ExactMatcher:
-        """The same style keys, for another output's label patches (shared, not copied; no randomness)."""
+        """The same style keys, for another output's label patches and guide columns (shared, not
+        copied; no randomness)."""
         other = copy.copy(self)
-        other._bind(target_label_patches)
+        other._bind(target_label_patches, target_guide_keys)
         return other
 
     def __call__(self, patches: Tensor, query_grid: Grid, previous: Matches | None = None) -> Tensor:
-        queries = self.with_bias_column(match_keys(patches, self.target_label_patches, self.semantic_weight))
+        queries = self.with_extra_columns(match_keys(patches, self.target_label_patches, self.semantic_weight))
         if self.by_label:
             return match_patches_by_label(
                 queries, self.keys, self.query_labels, self.key_labels, chunk_elements=self.chunk_elements
@@ -198,11 +225,16 @@ class FastMatcher:
         self.small_label_queries = self._in_small_labels()
 
     def for_target(
-        self, target_label_patches: Tensor | None, *, generator: torch.Generator | None = None
+        self,
+        target_label_patches: Tensor | None,
+        target_guide_keys: Tensor | None = None,
+        *,
+        generator: torch.Generator | None = None,
     ) -> FastMatcher:
-        """The same style keys and projection, for another output's label patches and random stream."""
+        """The same style keys and projection, for another output's label patches, guide columns and
+        random stream."""
         other = copy.copy(self)
-        other._bind(self.exact.for_target(target_label_patches))
+        other._bind(self.exact.for_target(target_label_patches, target_guide_keys))
         other.patchmatch = copy.copy(self.patchmatch)
         other.patchmatch.generator = generator
         return other
@@ -218,8 +250,10 @@ class FastMatcher:
     def _search_unknown(self, patches: Tensor, query_grid: Grid, seed: Tensor, unknown: Tensor) -> Tensor:
         """``seed`` with the exact search's matches where ``unknown``."""
         rows = unknown.nonzero().squeeze(1)
-        labels = self.exact.target_label_patches
-        exact = self.exact.for_target(None if labels is None else labels[rows])
+        labels, guides = self.exact.target_label_patches, self.exact.target_guide_keys
+        exact = self.exact.for_target(
+            None if labels is None else labels[rows], None if guides is None else guides[rows]
+        )
         seed = seed.clone()
         seed[rows] = exact(patches[rows], query_grid)
         return seed
@@ -234,7 +268,7 @@ class FastMatcher:
         else:  # from a coarser phase
             seed = rescale_matches(previous.indices, previous.query_grid, previous.key_grid, query_grid, self.key_grid)
             rounds = 2 * self.patchmatch.rounds
-        extra = self.exact.with_bias_column(self.label_queries, patches.shape[0])  # the queries' non-feature part
+        extra = self.exact.with_extra_columns(self.label_queries, patches.shape[0])  # the queries' non-feature part
         matches = self.patchmatch(patches, query_grid, seed, self.query_labels, extra, rounds=rounds)
         small = self.small_label_queries
         return matches if small is None else self._search_unknown(patches, query_grid, matches, small)
@@ -262,6 +296,9 @@ def build_matcher(
     chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
     generator: torch.Generator | None = None,
     key_bias: Tensor | None = None,
+    style_guide_keys: Tensor | None = None,
+    target_guide_keys: Tensor | None = None,
+    guide_range: float = 0.0,
 ) -> Matcher:
     """The matcher called ``name`` (one of :data:`MATCHERS`); see :class:`ExactMatcher` for the parameters."""
     if name not in MATCHERS:
@@ -275,6 +312,9 @@ def build_matcher(
         key_grid=key_grid,
         chunk_elements=chunk_elements,
         key_bias=key_bias,
+        style_guide_keys=style_guide_keys,
+        target_guide_keys=target_guide_keys,
+        guide_range=guide_range,
     )
     return exact if name == "exact" else FastMatcher(exact, style_label_patches, generator=generator)
 

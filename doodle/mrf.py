@@ -11,7 +11,7 @@ from torch import Tensor, nn
 from .matching import Grid, MatcherName, Matches, build_matcher
 from .patches import DEFAULT_CHUNK_ELEMENTS, extract_patches
 
-__all__ = ["MRFLoss", "pool_labels", "blend_bias", "BLEND_TEMPERATURE"]
+__all__ = ["MRFLoss", "pool_labels", "blend_bias", "guide_columns", "BLEND_TEMPERATURE"]
 
 
 def pool_labels(labels: Tensor, size: tuple[int, int]) -> Tensor:
@@ -34,6 +34,20 @@ def blend_bias(paintings: Tensor, weights: Tensor, size: int) -> Tensor:
     ]
     prior = BLEND_TEMPERATURE * torch.log(weights / weights.max())
     return prior.to(paintings)[owner.argmax(dim=0).flatten()]
+
+
+def guide_columns(guides: Tensor, groups: tuple[tuple[int, float], ...], size: int) -> tuple[Tensor, Tensor]:
+    """The guide part of the patch keys: for guides ``(1, G, h, w)`` pooled to a layer, in groups of
+    ``(channels, weight)`` (:class:`~doodle.scene.Scene`), each patch's columns ``(N, G * size²)`` and
+    bias ``(N,)``, such that a query's columns dotted with a key's, plus the key's bias, is minus
+    each guide's weight times the mean squared difference of the two patches' values (less a constant
+    per query): ``-w |q - k|² / n = (2 q.k - |k|²) w / n - |q|² w / n``."""
+    per_channel = torch.cat(
+        [torch.full((channels,), weight / (channels * size * size)) for channels, weight in groups]
+    ).to(guides)
+    scale = per_channel.repeat_interleave(size * size)  # (G * size²,): channel-major, as unfold
+    patches = extract_patches(guides, size)
+    return patches * (2 * scale).sqrt(), -(patches.square() * scale).sum(1)
 
 
 class MRFLoss(nn.Module):
@@ -66,6 +80,10 @@ class MRFLoss(nn.Module):
     key_bias : (Hs - size + 1) * (Ws - size + 1) tensor, optional
         Added to the match score of each style patch: several paintings blended by weight
         (:func:`blend_bias`).
+    style_guides, target_guides : (1, G, Hs, Ws) and (1, G, h, w) tensors, or None
+        Guide channels (:mod:`doodle.guides`), pooled to this layer's size; ``guide_groups`` their
+        ``(channels, weight)`` each: the score less each guide's weight times the mean squared
+        difference of the patches' guide values (:func:`guide_columns`).
 
     Shape: ``forward((1, C, h, w)) -> scalar``.
     """
@@ -82,11 +100,21 @@ class MRFLoss(nn.Module):
         chunk_elements: int = DEFAULT_CHUNK_ELEMENTS,
         generator: torch.Generator | None = None,
         key_bias: Tensor | None = None,
+        style_guides: Tensor | None = None,
+        target_guides: Tensor | None = None,
+        guide_groups: tuple[tuple[int, float], ...] = (),
     ) -> None:
         super().__init__()
         if (style_labels is None) != (target_labels is None):
             raise ValueError("give label channels for both the style and the target, or for neither")
-        self.size = size
+        if (style_guides is None) != (target_guides is None):
+            raise ValueError("give guide channels for both the style and the target, or for neither")
+        self.size, self.guide_groups = size, guide_groups
+        style_guide_keys = target_guide_keys = None
+        if style_guides is not None:
+            style_guide_keys, guide_bias = guide_columns(style_guides, guide_groups, size)
+            target_guide_keys = guide_columns(target_guides, guide_groups, size)[0]
+            key_bias = guide_bias if key_bias is None else key_bias + guide_bias
         with torch.no_grad():
             patches = extract_patches(style, size)
             # Style features as rows (Hs * Ws, C): matched patches are gathered from here, never stored.
@@ -105,6 +133,9 @@ class MRFLoss(nn.Module):
                 chunk_elements=chunk_elements,
                 generator=generator,
                 key_bias=key_bias,
+                style_guide_keys=style_guide_keys,
+                target_guide_keys=target_guide_keys,
+                guide_range=sum(weight for _, weight in guide_groups),
             )
         self.style_width = style.shape[-1]
         self.forget()
@@ -117,15 +148,23 @@ class MRFLoss(nn.Module):
         self.target = self.coverage = self.offset = torch.zeros(())
         self.elements = 0
 
-    def for_target(self, target_labels: Tensor | None, *, generator: torch.Generator | None = None) -> MRFLoss:
+    def for_target(
+        self,
+        target_labels: Tensor | None,
+        target_guides: Tensor | None = None,
+        *,
+        generator: torch.Generator | None = None,
+    ) -> MRFLoss:
         """A fresh loss for another output of the same style layer: the style's features, keys and
         search index are shared, not recomputed (a repaint of the same painting at the same size).
 
-        ``target_labels``: ``(1, K, h, w)`` as in the constructor (None without labels).
+        ``target_labels``: ``(1, K, h, w)``, ``target_guides``: ``(1, G, h, w)``, as in the constructor
+        (None without labels, guides).
         """
         other = copy.copy(self)  # shares the buffers: they are never written after __init__
         labels = None if target_labels is None else extract_patches(target_labels, self.size)
-        other.matcher = self.matcher.for_target(labels, generator=generator)
+        guides = None if target_guides is None else guide_columns(target_guides, self.guide_groups, self.size)[0]
+        other.matcher = self.matcher.for_target(labels, guides, generator=generator)
         other.forget()
         return other
 

@@ -102,7 +102,9 @@ class Objective:
             }
         else:
             self.mrf = {
-                name: loss.for_target(self._target_labels(scene, name), generator=self._generator())
+                name: loss.for_target(
+                    self._target_labels(scene, name), self._target_guides(scene, name), generator=self._generator()
+                )
                 for name, loss in same_style.mrf.items()
             }
             self.gram = same_style.gram
@@ -121,10 +123,18 @@ class Objective:
         target_shape = self.network.feature_shape(name, self.shape)
         return pool_labels(resize(scene.target_labels, self.shape).to(self.device), target_shape)
 
+    def _target_guides(self, scene: Scene, name: str) -> Tensor | None:
+        """The output's guide channels pooled to layer ``name``'s positions. ``(1, G, h', w')``."""
+        if scene.target_guides is None:
+            return None
+        target_shape = self.network.feature_shape(name, self.shape)
+        return pool_labels(resize(scene.target_guides, self.shape).to(self.device), target_shape)
+
     def _mrf_losses(self, scene: Scene, style_shape, paintings: Tensor | None, blend: Tensor | None) -> dict:
-        """Each MRF layer's loss, its keys made from the painting's features (and labels, and blend)."""
+        """Each MRF layer's loss, its keys made from the painting's features (and labels, guides, blend)."""
         settings, losses = self.settings, {}
         style_labels = None if scene.style_labels is None else resize(scene.style_labels, style_shape).to(self.device)
+        style_guides = None if scene.style_guides is None else resize(scene.style_guides, style_shape).to(self.device)
         for name in self.mrf_layers:
             style = self.style[name]
             if (
@@ -144,6 +154,9 @@ class Objective:
                 matcher=settings.matcher,
                 generator=self._generator(),
                 key_bias=None if blend is None else blend_bias(_pooled(paintings, style), blend, settings.patch_size),
+                style_guides=None if style_guides is None else pool_labels(style_guides, tuple(style.shape[-2:])),
+                target_guides=self._target_guides(scene, name),
+                guide_groups=scene.guide_groups,
             )
         return losses
 

@@ -8,7 +8,6 @@ inputs and what made it; writers attach the record (:meth:`Result.save`).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -25,7 +24,7 @@ from .errors import Cancelled, DoodleError
 from .images import ImageInput, save_atomic, to_pil
 from .inputs import Inputs, read_inputs
 from .matching import Matches
-from .objective import Objective
+from .memory import Memory, style_key, target_of
 from .phases import Callback, Step, paint_phases
 from .pixels import finish_pixels, pixel_steps
 from .plan import Plan, Start, make_plan
@@ -95,6 +94,7 @@ def paint(
     style_map: ImageInput | Sequence[ImageInput | None] | None = None,
     target_map: ImageInput | None = None,
     content: ImageInput | None = None,
+    guides: Sequence[tuple[ImageInput, ImageInput]] | None = None,
     settings: PaintSettings | None = None,
     network: VGGFeatures | None = None,
     callback: Callback | None = None,
@@ -111,6 +111,10 @@ def paint(
         map). Found beside their images as ``X_sem.png`` when not given.
     content : same types, optional
         A photo whose layout the output keeps.
+    guides : list of (source, target) pairs of the same types, optional
+        Guide images beside the painting and beside the output, any number of shades (a soft
+        segmentation, a render pass, a gradient), weighed by ``guide_weights`` (:mod:`doodle.guides`).
+        Without a map or content, the output takes the first target's size.
     settings : PaintSettings, optional; ``**options`` override its fields (e.g. ``iterations=50``).
     network : VGGFeatures, optional
         A loaded network to reuse (then the ``model``, ``weights``, ``preprocess`` and ``pooling``
@@ -138,7 +142,9 @@ def paint(
     >>> result.save("coastline.png")  # doctest: +SKIP
     """
     painter = Painter(settings, network=network, **options)
-    return painter.paint(style, style_map=style_map, target_map=target_map, content=content, callback=callback)
+    return painter.paint(
+        style, style_map=style_map, target_map=target_map, content=content, guides=guides, callback=callback
+    )
 
 
 def plan_scene(scene: Scene, settings: PaintSettings, network: VGGFeatures) -> Plan:
@@ -170,21 +176,6 @@ def paint_scene(
     finally:
         network.to(home)
     return image if settings.preserve_colors is None else colors.finish(image, scene, settings.preserve_colors)
-
-
-@dataclass
-class Memory:
-    """What one paint leaves for the next in the same process: each phase's objective (its style
-    features and patch keys), the plan's settings, what was painted (labels or content), the result
-    (as painted, before colours are restored), and the full-size phase's patch matches by MRF layer
-    (where an animation's next frame starts its search)."""
-
-    key: tuple
-    objectives: dict[float, Objective]
-    settings: PaintSettings
-    target: Tensor
-    image: Tensor
-    matches: dict[str, Matches] | None = None
 
 
 class Painter:
@@ -237,6 +228,7 @@ class Painter:
         style_map: ImageInput | Sequence[ImageInput | None] | None = None,
         target_map: ImageInput | None = None,
         content: ImageInput | None = None,
+        guides: Sequence[tuple[ImageInput, ImageInput]] | None = None,
         settings: PaintSettings | None = None,
         callback: Callback | None = None,
         guide: FrameGuide | None = None,
@@ -247,12 +239,24 @@ class Painter:
         at each step of the setup and after every iteration; when it says so the paint raises
         :class:`~doodle.errors.Cancelled` (the studio's Stop)."""
         inputs, plan = self.plan(
-            style, style_map=style_map, target_map=target_map, content=content, settings=settings, guide=guide
+            style,
+            style_map=style_map,
+            target_map=target_map,
+            content=content,
+            guides=guides,
+            settings=settings,
+            guide=guide,
         )
         if stop is not None and stop():
             raise Cancelled
         check_memory(
-            self.network, plan, inputs.shape, inputs.style_shape, inputs.labels, self.device, limit=self.memory_limit
+            self.network,
+            plan,
+            inputs.shape,
+            inputs.style_shape,
+            inputs.side_channels,
+            self.device,
+            limit=self.memory_limit,
         )
         scene = encode_scene(inputs)
         method = plan.settings.preserve_colors
@@ -296,6 +300,7 @@ class Painter:
         style_map: ImageInput | Sequence[ImageInput | None] | None = None,
         target_map: ImageInput | None = None,
         content: ImageInput | None = None,
+        guides: Sequence[tuple[ImageInput, ImageInput]] | None = None,
         settings: PaintSettings | None = None,
         guide: FrameGuide | None = None,
     ) -> tuple[Inputs, Plan]:
@@ -303,7 +308,9 @@ class Painter:
         painting (the network is loaded: its layers name the plan's)."""
         network_settings = {name: getattr(self.settings, name) for name in _NETWORK_SETTINGS}
         settings = self.settings if settings is None else settings.replace(**network_settings)
-        inputs = read_inputs(style, style_map=style_map, target_map=target_map, content=content, settings=settings)
+        inputs = read_inputs(
+            style, style_map=style_map, target_map=target_map, content=content, guides=guides, settings=settings
+        )
         if self.network is None:  # once the inputs are read: their errors come first, then the weights'
             self.network = load_network(self.settings)
         plan = make_plan(
@@ -333,14 +340,14 @@ class Painter:
     ) -> Tensor:
         """Paint ``scene`` as ``plan`` says, reusing what the last paint left where it can. -> ``(1, 3, H, W)``."""
         network, settings = self.network, plan.settings
-        key = _style_key(scene, plan, network)
+        key = style_key(scene, plan, network)
         if self.memory is not None and self.memory.key != key:
             self.memory = None  # another painting: free what was kept before painting it
         start = None  # (1, 3, H, W): the start image, where it is not the plan's
         if guide is not None:
             fresh = None if guide.filled else _fresh_start(scene, settings)
             start = guide.start(fresh)
-        same, target, region = self.memory, _target(scene), None
+        same, target, region = self.memory, target_of(scene), None
         from_file = plan.start in (Start.IMAGE, Start.PAINTER)  # a start file may have changed on disk
         if same is not None and same.settings == settings and same.target.shape == target.shape:
             # Deterministic: the same inputs and settings paint the same image (with a start image file,
@@ -407,29 +414,3 @@ def _fresh_start(scene: Scene, settings: PaintSettings) -> Tensor:
         Start.CONTENT if scene.content is not None else Start.LABELS if scene.target_labels is not None else Start.NOISE
     )
     return start_image(scene, start, scene.shape, random_seed=settings.random_seed, noise_ratio=0.0)
-
-
-def _fingerprint(tensor: Tensor | None) -> str:
-    if tensor is None:
-        return ""
-    return hashlib.blake2b(tensor.detach().cpu().contiguous().numpy().tobytes(), digest_size=16).hexdigest()
-
-
-def _style_key(scene: Scene, plan: Plan, network: VGGFeatures) -> tuple:
-    """Equal for two paints whose style side (features, keys) is the same."""
-    return (
-        id(network),
-        _fingerprint(scene.style),
-        _fingerprint(scene.style_labels),
-        scene.shape,
-        None if scene.palette is None else scene.palette.tobytes(),
-        scene.content is None,  # (which phases are laid out)
-        plan.from_collage,
-        plan.settings.replace(random_seed=0, seed="auto", noise_ratio=None),
-    )
-
-
-def _target(scene: Scene) -> Tensor:
-    """What is painted besides the style: the target labels and the content. ``(1, C, H, W)``."""
-    parts = [part for part in (scene.target_labels, scene.content) if part is not None]
-    return torch.cat(parts, dim=1) if parts else torch.zeros((1, 0) + scene.shape)

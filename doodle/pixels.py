@@ -3,9 +3,10 @@ pixels make the output, at its full size (:mod:`doodle.synthesis`).
 
 The network's result starts the synthesis at its coarsest level, so its layout, and the regions the
 semantic channels gave each part, carry into the output. The label maps are a guide (a patch keeps
-to its label's part of the painting). With a content photo, the network's result is a guide at every
-level too (it is the photo seen as the painting: the correspondences a pixel matcher cannot find),
-and so is the photo's luminance (its fine edges).
+to its label's part of the painting), and so is every guide of the scene (:mod:`doodle.guides`). With
+a content photo, the network's result is a guide at every level too (it is the photo seen as the
+painting: the correspondences a pixel matcher cannot find), and so is the photo's luminance (its
+fine edges) unless `luminance_guide` weighs it otherwise.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from .colors import luminance
+from .colorspace import luminance
 from .errors import Cancelled
+from .guides import PHOTO_LUMINANCE_WEIGHT, luminance_guide
 from .images import resize, scaled_shape
 from .phases import Callback, Step
 from .plan import Plan
@@ -32,41 +34,42 @@ __all__ = [
     "pixel_guides",
     "pixel_steps",
     "SYNTHESIS",
-    "LABEL_WEIGHT",
     "NEURAL_WEIGHT",
-    "LUMINANCE_WEIGHT",
 ]
 
 SYNTHESIS = DEFAULT_SYNTHESIS
-LABEL_WEIGHT = 2.0  # a pixel of another label costs this; one of the painting's own pixels at most 1
 NEURAL_WEIGHT = 0.5  # the network's result, with a content photo
-LUMINANCE_WEIGHT = 0.5  # the photo's luminance against the painting's
 TEMPORAL_WEIGHT = 4.0  # an animation's frame before, carried by the motion
 
 Progress = Callable[[int, int, Tensor, float], None]
 
 
-def pixel_guides(scene: Scene, neural: Tensor, frame: FrameGuide | None = None) -> list[Guide]:
+def pixel_guides(
+    scene: Scene, neural: Tensor, frame: FrameGuide | None = None, luminance_weight: float | None = None
+) -> list[Guide]:
     """The guides of ``scene``'s pixel finish, given the network's result ``neural (1, 3, h, w)``;
     with ``frame`` (an animation's later frame), the frame before carried by the motion where known
-    (the network's result elsewhere), beside the painting: a patch that was there stays."""
+    (the network's result elsewhere), beside the painting: a patch that was there stays.
+    ``luminance_weight``: the settings' `luminance_guide` (None: the photo's luminance at
+    :data:`~doodle.guides.PHOTO_LUMINANCE_WEIGHT`; given, the scene holds it)."""
     guides = []
     if frame is not None:
         carried, known = resize(frame.carried, scene.shape)[0], resize(frame.known, scene.shape)[0]
         here = resize(neural, scene.shape)[0]
         guides.append(Guide(scene.style[0], torch.where(known > 0.5, carried, here), TEMPORAL_WEIGHT))
+    labelled = scene.pixel_guides()
     if scene.style_labels is not None:
-        guides.append(Guide(scene.style_labels[0], scene.target_labels[0], LABEL_WEIGHT, labels=True))
+        guides.append(labelled.pop(0))
     if scene.content is not None:
         style = scene.style[0]
         # The painting as the network's stage saw it (at its scale), beside that stage's result.
         factor = neural.shape[-1] / scene.shape[1]
         seen = resize(resize(style[None], scaled_shape(tuple(style.shape[-2:]), factor)), tuple(style.shape[-2:]))[0]
         guides.append(Guide(seen, neural[0], NEURAL_WEIGHT))
-        source, target = luminance(style[None])[0], luminance(scene.content)[0]
-        target = (target - target.mean()) / target.std().clamp_min(1e-6) * source.std() + source.mean()
-        guides.append(Guide(source, target, LUMINANCE_WEIGHT))
-    return guides
+        if luminance_weight is None:
+            source, target = luminance_guide(luminance(style[None]), luminance(scene.content))
+            guides.append(Guide(source[0], target[0], PHOTO_LUMINANCE_WEIGHT))
+    return guides + labelled
 
 
 def finish_pixels(
@@ -86,7 +89,7 @@ def finish_pixels(
     generator = torch.Generator(device).manual_seed(settings.random_seed)
     guides = [
         dataclasses.replace(g, source=g.source.to(device), target=g.target.to(device))
-        for g in pixel_guides(scene, neural, frame)
+        for g in pixel_guides(scene, neural, frame, settings.luminance_guide)
     ]
     matches = None
     if frame is not None and before is not None and before.numel() == scene.shape[0] * scene.shape[1]:

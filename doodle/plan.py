@@ -48,6 +48,7 @@ class Mode(StrEnum):
     SEMANTIC_TRANSFER = "semantic style transfer"  # content and both maps
     TRANSFER = "style transfer"  # content alone
     TEXTURE = "texture synthesis"  # the style alone
+    GUIDED = "guided synthesis"  # guide pairs, no map, no content
 
 
 class Start(StrEnum):
@@ -86,7 +87,13 @@ PHOTO_SCHEDULE = (3, (100, 60, 40))
 # The network's stage under a pixel finish: its long side, by mode. It decides the layout and gives
 # the pixel stage its start (and, with a photo, a guide); the painting's own pixels make the detail,
 # so a small stage loses nothing that shows (benchmarks/README.md, "Crisp, fast, any size").
-WORKING_SIZES = {Mode.DOODLE: 192, Mode.TEXTURE: 192, Mode.SEMANTIC_TRANSFER: 256, Mode.TRANSFER: 256}
+WORKING_SIZES = {
+    Mode.DOODLE: 192,
+    Mode.TEXTURE: 192,
+    Mode.GUIDED: 192,
+    Mode.SEMANTIC_TRANSFER: 256,
+    Mode.TRANSFER: 256,
+}
 
 ITERATIONS_HELP = (
     f"auto: {format_iterations(COLLAGE_SCHEDULE[1])} from a collage (a doodle or texture from one painting), "

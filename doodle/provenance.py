@@ -39,7 +39,7 @@ __all__ = [
 
 KEY = RECORD_KEY  # the PNG text key
 FORMAT_VERSION = 1
-_TUPLES = ("output_size", "iterations", "style_layers", "content_layers", "style_blend")
+_TUPLES = ("output_size", "iterations", "style_layers", "content_layers", "style_blend", "guide_weights")
 
 
 @functools.lru_cache(maxsize=64)
@@ -66,8 +66,10 @@ def _input(source: ImageInput | Path, *, found: bool = False) -> dict:
 
 
 def _inputs(source) -> dict | list[dict]:
-    """One input's entry, or a list of them (several paintings)."""
-    return [_input(one) for one in source] if isinstance(source, (list, tuple)) else _input(source)
+    """One input's entry, or a list of them (several paintings; guide pairs, source then target)."""
+    if isinstance(source, (list, tuple)):
+        return [_input(part) for one in source for part in (one if isinstance(one, (list, tuple)) else [one])]
+    return _input(source)
 
 
 def entries(record: dict) -> list[tuple[str, dict]]:
@@ -204,7 +206,9 @@ def input_paths(record: dict, path: str | os.PathLike) -> dict[str, Path | None]
 
     paths = {}
     for name, value in record["inputs"].items():
-        if name not in ("weights", "seed"):
+        if name == "guides":  # (source, target) pairs
+            paths[name] = [(path_of(value[i]), path_of(value[i + 1])) for i in range(0, len(value), 2)]
+        elif name not in ("weights", "seed"):
             paths[name] = [path_of(e) for e in value] if isinstance(value, list) else path_of(value)
             if isinstance(value, list) and all(p is None for p in paths[name]):
                 paths[name] = None  # found beside each painting, as they will be again

@@ -157,3 +157,15 @@ def patch_agreement(
     key_norms = keys.square().sum(1)
     best = torch.cat([(key_norms - 2 * chunk @ keys.T).argmin(1) for chunk in queries.split(256)])
     return (key_labels[best] == target_labels.flatten()[pick]).float().mean().item()
+
+
+def luminance_correlation(image: torch.Tensor, reference: torch.Tensor, mask: torch.Tensor | None = None) -> float:
+    """How well ``image`` keeps ``reference``'s shading: the correlation of their luminances (Pearson,
+    in ``[-1, 1]``) over ``mask``'s pixels (all of them when None). ``(3, H, W)``, ``(3, H, W)``,
+    ``(H, W)`` bool."""
+    weights = torch.tensor([0.299, 0.587, 0.114])[:, None, None]
+    ours, theirs = (image.float() * weights).sum(0), (reference.float() * weights).sum(0)
+    if mask is not None:
+        ours, theirs = ours[mask], theirs[mask]
+    ours, theirs = ours.flatten() - ours.mean(), theirs.flatten() - theirs.mean()
+    return float((ours * theirs).sum() / (ours.norm() * theirs.norm()).clamp_min(1e-12))

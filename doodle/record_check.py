@@ -18,7 +18,7 @@ __all__ = ["check_record"]
 _COMMANDS = ("paint", "render", "animate")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _FIELDS = {field.name for field in dataclasses.fields(PaintSettings)}
-_INPUTS = ("style", "style_map", "target_map", "content", "weights", "seed", "painter")
+_INPUTS = ("style", "style_map", "target_map", "content", "guides", "weights", "seed", "painter")
 
 
 def _fail(path, field: str, problem: str) -> None:
@@ -49,16 +49,20 @@ def _inputs(path, inputs) -> None:
     for name, value in inputs.items():
         if name not in _INPUTS:
             _fail(path, "inputs", f"unknown input {name}")
-        entries = value if isinstance(value, list) and name in ("style", "style_map") else [value]
+        if name == "guides" and not (isinstance(value, list) and value and len(value) % 2 == 0):
+            _fail(path, "inputs.guides", "a list of sources and targets, in pairs, expected")
+        entries = value if isinstance(value, list) and name in ("style", "style_map", "guides") else [value]
         for number, entry in enumerate(entries, start=1):
             _entry(path, f"inputs.{name}" + (f".{number}" if len(entries) > 1 else ""), entry)
 
 
 _WHOLE = ("phases", "patch_size", "match_every", "random_seed", "working_size")
 _NUMBER = ("style_weight", "content_weight", "semantic_weight", "smoothness", "style_scale", "noise_ratio")
+_NUMBER += ("position_guide", "luminance_guide")
 _TEXT = ("style_loss", "matcher", "optimizer", "seed", "preserve_colors", "model", "weights", "preprocess")
 _TEXT += ("pooling", "device", "precision", "finish")
 _ITEMS = {"output_size": int, "iterations": int, "style_layers": str, "content_layers": str, "style_blend": float}
+_ITEMS["guide_weights"] = float
 
 
 def _value_kind(path, name: str, value) -> None:

@@ -62,14 +62,18 @@ def _span(start: int, end: int, size: int, smallest: int) -> tuple[int, int]:
 
 
 def crop_scene(scene: Scene, box: tuple[int, int, int, int]) -> Scene:
-    """The scene's output side (target labels, content) cut to ``box``; the style is the whole painting."""
+    """The scene's output side (target labels, guides, content) cut to ``box``; the style is the whole painting."""
     top, left, height, width = box
 
     def cut(tensor: Tensor | None) -> Tensor | None:
         return None if tensor is None else tensor[..., top : top + height, left : left + width]
 
     return dataclasses.replace(
-        scene, target_labels=cut(scene.target_labels), content=cut(scene.content), shape=(height, width)
+        scene,
+        target_labels=cut(scene.target_labels),
+        target_guides=cut(scene.target_guides),
+        content=cut(scene.content),
+        shape=(height, width),
     )
 
 

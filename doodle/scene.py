@@ -12,10 +12,13 @@ from torch import Tensor
 
 import semantic_maps
 
+from .colorspace import luminance
+from .guides import LABEL_WEIGHT, luminance_guide, position_guide
 from .images import ImageInput, resize, scaled_shape, to_tensor
 from .inputs import Inputs, read_inputs
 from .plan import Mode
 from .settings import PaintSettings
+from .synthesis import Guide
 
 __all__ = ["Scene", "encode_scene", "build_scene", "scene_at"]
 
@@ -29,6 +32,9 @@ class Scene:
     ``shape = (H, W)`` of the output; ``palette (K, 3)`` uint8 or None. With several paintings,
     ``style`` is an atlas of them side by side (see :func:`~doodle.inputs.side_by_side`) and
     ``paintings (1, P, Hs, Ws)`` says which painting each position belongs to (None for one painting).
+    Guides (:mod:`doodle.guides`): ``style_guides (1, G, Hs, Ws)`` and ``target_guides (1, G, H, W)``,
+    both or neither, in ``[0, 1]``; ``guide_groups``: each guide's ``(channels, weight)``, in order
+    (their channels add up to ``G``).
     """
 
     mode: Mode
@@ -39,6 +45,26 @@ class Scene:
     shape: tuple[int, int]
     palette: np.ndarray | None
     paintings: Tensor | None = None
+    style_guides: Tensor | None = None
+    target_guides: Tensor | None = None
+    guide_groups: tuple[tuple[int, float], ...] = ()
+
+    def guides(self) -> list[tuple[Tensor, Tensor, float]]:
+        """Each guide's ``(source (1, C, Hs, Ws), target (1, C, H, W), weight)``, in order."""
+        pairs, first = [], 0
+        for channels, weight in self.guide_groups:
+            part = slice(first, first + channels)
+            pairs.append((self.style_guides[:, part], self.target_guides[:, part], weight))
+            first += channels
+        return pairs
+
+    def pixel_guides(self) -> list[Guide]:
+        """The label maps and every guide as the pixel stage takes them (:mod:`doodle.synthesis`)."""
+        guides = []
+        if self.style_labels is not None:
+            guides.append(Guide(self.style_labels[0], self.target_labels[0], LABEL_WEIGHT, labels=True))
+        guides += [Guide(source[0], target[0], weight) for source, target, weight in self.guides() if weight > 0]
+        return guides
 
 
 def _encoded(rgb: np.ndarray, palette: np.ndarray, shape: tuple[int, int]) -> Tensor:
@@ -61,16 +87,48 @@ def encode_scene(inputs: Inputs) -> Scene:
         everything = np.concatenate([palette, inputs.missing])
         own = inputs.reference if inputs.content is not None else inputs.target_map.shape[:2]
         target_labels = resize(_encoded(inputs.target_map, everything, own)[:, : len(palette)], inputs.shape)
+    style = resize(to_tensor(inputs.style), inputs.style_shape)
+    content = None if inputs.content is None else resize(to_tensor(inputs.content), inputs.shape)
+    style_guides, target_guides, groups = _guides(inputs, style, content)
     return Scene(
         mode=inputs.mode,
-        style=resize(to_tensor(inputs.style), inputs.style_shape),
-        content=None if inputs.content is None else resize(to_tensor(inputs.content), inputs.shape),
+        style=style,
+        content=content,
         style_labels=style_labels,
         target_labels=target_labels,
         shape=inputs.shape,
         palette=inputs.palette,
         paintings=None if inputs.paintings is None else resize(inputs.paintings, inputs.style_shape),
+        style_guides=style_guides,
+        target_guides=target_guides,
+        guide_groups=groups,
     )
+
+
+def _guides(inputs: Inputs, style: Tensor, content: Tensor | None) -> tuple[Tensor | None, Tensor | None, tuple]:
+    """The guide pairs given and made (position, luminance), stacked at the painting's and the output's
+    scale: ``(1, G, Hs, Ws)``, ``(1, G, H, W)`` (None, None without guides) and each one's ``(C, weight)``."""
+    pairs = [
+        (
+            resize(_as_tensor(guide.source), inputs.style_shape),
+            resize(_as_tensor(guide.target), inputs.shape),
+            guide.weight,
+        )
+        for guide in inputs.guides
+    ]
+    if inputs.position_weight > 0:
+        pairs.append((position_guide(inputs.style_shape), position_guide(inputs.shape), inputs.position_weight))
+    if inputs.luminance_weight and content is not None:
+        pairs.append((*luminance_guide(luminance(style), luminance(content)), inputs.luminance_weight))
+    if not pairs:
+        return None, None, ()
+    groups = tuple((source.shape[1], float(weight)) for source, _, weight in pairs)
+    return torch.cat([p[0] for p in pairs], dim=1), torch.cat([p[1] for p in pairs], dim=1), groups
+
+
+def _as_tensor(values: np.ndarray) -> Tensor:
+    """``(H, W, C)`` float32 -> ``(1, C, H, W)``."""
+    return torch.from_numpy(np.ascontiguousarray(values.transpose(2, 0, 1)))[None]
 
 
 def scene_at(scene: Scene, shape: tuple[int, int]) -> Scene:
@@ -93,6 +151,9 @@ def scene_at(scene: Scene, shape: tuple[int, int]) -> Scene:
         shape=tuple(shape),
         palette=scene.palette,
         paintings=sized(scene.paintings, style_shape),
+        style_guides=sized(scene.style_guides, style_shape),
+        target_guides=sized(scene.target_guides, shape),
+        guide_groups=scene.guide_groups,
     )
 
 
@@ -102,6 +163,7 @@ def build_scene(
     style_map: ImageInput | Sequence[ImageInput | None] | None = None,
     target_map: ImageInput | None = None,
     content: ImageInput | None = None,
+    guides: Sequence[tuple[ImageInput, ImageInput]] | None = None,
     output_size: tuple[int, int] | None = None,
     style_scale: float = 1.0,
     allow_missing_labels: bool = False,
@@ -115,7 +177,9 @@ def build_scene(
     settings = PaintSettings(
         output_size=output_size, style_scale=style_scale, allow_missing_labels=allow_missing_labels
     )
-    inputs = read_inputs(style, style_map=style_map, target_map=target_map, content=content, settings=settings)
+    inputs = read_inputs(
+        style, style_map=style_map, target_map=target_map, content=content, guides=guides, settings=settings
+    )
     for note in inputs.notes:
         warnings.warn(note, stacklevel=2)
     return encode_scene(inputs)

@@ -27,6 +27,7 @@ __all__ = [
     "parse_iterations",
     "parse_layers",
     "parse_weights",
+    "parse_guide_weights",
     "TEXT_PARSERS",
     "format_iterations",
     "MIN_SIZE",
@@ -75,6 +76,17 @@ def parse_weights(text: str) -> tuple[float, ...]:
         raise DoodleError(f"`style_blend` {text!r} is not a list of weights like 0.7,0.3") from None
 
 
+def parse_guide_weights(text: str | tuple[float, ...]) -> tuple[float, ...]:
+    """``'0.5,1.5'`` (or the weights already as numbers) -> ``(0.5, 1.5)``: one weight per guide, in
+    order (`guide_weights`)."""
+    try:
+        return tuple(float(part) for part in (text.split(",") if isinstance(text, str) else text))
+    except ValueError:
+        raise DoodleError(
+            f"`guide_weights` {text!r} is not a list of weights like 0.5,1.5", parameter="guide_weights"
+        ) from None
+
+
 def parse_size(text: str) -> tuple[int, int]:
     """``'512x384'`` -> ``(512, 384)`` as (width, height)."""
     try:
@@ -93,6 +105,7 @@ TEXT_PARSERS = {
     "style_layers": parse_layers,
     "content_layers": parse_layers,
     "style_blend": parse_weights,
+    "guide_weights": parse_guide_weights,
 }
 
 
@@ -136,6 +149,10 @@ class PaintSettings:
     and makes the output, at its full size, of the painting's own pixels (:mod:`doodle.pixels`);
     ``neural`` paints the output with the network alone, at its full size; ``None``: the plan
     decides (:func:`doodle.plan.make_plan`), as it decides ``working_size``.
+    ``guide_weights``: one per guide pair (``guides`` of :func:`doodle.paint`), in order; None: 1 each.
+    ``position_guide``: the weight of a guide the tool makes, each image's x/y position (0: none);
+    ``luminance_guide``: of the painting's and the content photo's luminance (None: 0.5 in the pixel
+    stage alone with a photo, none without; see :mod:`doodle.guides`).
     """
 
     output_size: tuple[int, int] | None = None
@@ -159,6 +176,9 @@ class PaintSettings:
     noise_ratio: float | None = None
     random_seed: int = 0
     preserve_colors: PreserveColors | None = None
+    guide_weights: tuple[float, ...] | None = None
+    position_guide: float = 0.0
+    luminance_guide: float | None = None
     finish: Finish | None = None
     working_size: int | None = None
     model: ModelName | None = None
@@ -186,6 +206,19 @@ class PaintSettings:
                 f"`style_blend` must be weights of 0 or more, not all 0, got {self.style_blend}",
             ),
             (
+                self.guide_weights is None
+                or isinstance(self.guide_weights, tuple | list)
+                and all(isinstance(w, int | float) and math.isfinite(w) and w >= 0 for w in self.guide_weights),
+                f"`guide_weights` must be numbers of 0 or more, one per guide, got {self.guide_weights!r}",
+            ),
+            (
+                self.luminance_guide is None
+                or isinstance(self.luminance_guide, int | float)
+                and math.isfinite(self.luminance_guide)
+                and self.luminance_guide >= 0,
+                f"`luminance_guide` must be a number of 0 or more, got {self.luminance_guide!r}",
+            ),
+            (
                 self.noise_ratio is None or 0 <= self.noise_ratio <= 1,
                 f"`noise_ratio` must be between 0 and 1, got {self.noise_ratio}",
             ),
@@ -210,7 +243,14 @@ class PaintSettings:
             value, allowed = getattr(self, name), get_args(choices)
             if not (value in allowed or (value is None and getattr(PaintSettings, name) is None)):
                 checks.append((False, f"`{name}` {value!r} is not one of {', '.join(map(str, allowed))}"))
-        for name in ("style_weight", "content_weight", "semantic_weight", "smoothness", "style_scale"):
+        for name in (
+            "style_weight",
+            "content_weight",
+            "semantic_weight",
+            "smoothness",
+            "style_scale",
+            "position_guide",
+        ):
             value = getattr(self, name)
             checks.append((math.isfinite(value), f"`{name}` must be a finite number, got {value}"))
             checks.append((value >= 0, f"`{name}` must be 0 or more, got {value}"))

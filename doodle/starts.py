@@ -14,6 +14,7 @@ from .generator import TrainedPainter
 from .images import load_rgb, resize, to_tensor
 from .plan import Plan, Start
 from .scene import Scene
+from .synthesis import DEFAULT_SYNTHESIS, synthesize
 
 __all__ = ["start_image", "plan_start", "label_colours"]
 
@@ -72,7 +73,13 @@ def plan_start(scene: Scene, plan: Plan, shape: tuple[int, int]) -> Tensor:
 
 def _collage(scene: Scene, random_seed: int) -> Tensor:
     """The doodle filled with pieces of the painting cut where it has the same labels, or, for a
-    texture, the painting quilted anew (:class:`~doodle.collage.Collage`), at full size. -> ``(1, 3, H, W)``."""
+    texture, the painting quilted anew (:class:`~doodle.collage.Collage`), at full size; with guides,
+    the painting's pixels put where the guides and labels say (:func:`~doodle.synthesis.synthesize`).
+    -> ``(1, 3, H, W)``."""
+    if scene.target_guides is not None and scene.paintings is None:
+        generator = torch.Generator().manual_seed(random_seed)
+        image, _ = synthesize(scene.style[0], scene.pixel_guides(), scene.shape, DEFAULT_SYNTHESIS, generator=generator)
+        return image[None].clamp(0, 1)
     texture = scene.target_labels is None
     if scene.paintings is not None or (texture and scene.content is not None):
         raise DoodleError("`seed='collage'` needs one painting, and with a `content` photo a `target_map`")

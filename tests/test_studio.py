@@ -348,7 +348,8 @@ def test_doodle_studio_takes_every_paint_setting(monkeypatch, tmp_path, tiny_net
     seen = {}
     monkeypatch.setattr(doodle.cli.studio, "load_network", lambda settings: tiny_net)
     monkeypatch.setattr(doodle.studio, "serve", lambda session, sock: seen.update(session=session, sock=sock))
-    not_here = ("device", "preserve_colors", "style_blend")  # (the studio paints one painting's doodles)
+    # (the studio paints one painting's doodles: no photo, no guide files)
+    not_here = ("device", "preserve_colors", "style_blend", "guide_weights", "luminance_guide")
     arguments = [argument for name, (flags, _) in EVERY_SETTING.items() if name not in not_here for argument in flags]
     result = CliRunner().invoke(cli.app, ["studio", "--style", str(tmp_path / "p.png"), "--port", "0", *arguments])
     assert result.exit_code == 0, result.output

@@ -58,6 +58,8 @@ def animate_command(
     noise_ratio: o.NoiseRatio = o.D.noise_ratio,
     random_seed: o.RandomSeed = o.D.random_seed,
     preserve_colors: o.PreserveColors = None,
+    position_guide: o.PositionGuide = o.D.position_guide,
+    luminance_guide: o.LuminanceGuide = None,
     finish: o.Finish = None,
     working_size: o.WorkingSize = None,
     model: o.Model = None,

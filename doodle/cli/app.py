@@ -9,6 +9,7 @@ from .animate import animate_command
 from .batch import batch_command
 from .info import info_command
 from .maps import palette_command, segment_command
+from .options import PairedGuides
 from .paint import WATCH_HELP, paint_command
 from .studio import studio_command
 from .train import render_command, train_command
@@ -21,8 +22,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-app.command("paint")(paint_command)
-app.command("watch", help=WATCH_HELP)(paint_command)  # one command, two names: watch takes paint's options
+app.command("paint", cls=PairedGuides)(paint_command)
+app.command("watch", help=WATCH_HELP, cls=PairedGuides)(
+    paint_command
+)  # one command, two names: watch takes paint's options
 app.command("studio")(studio_command)
 app.command("train")(train_command)
 app.command("animate")(animate_command)

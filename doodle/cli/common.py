@@ -25,6 +25,7 @@ FLAGGED = frozenset(field.name for field in dataclasses.fields(PaintSettings)) |
     "style_map",
     "target_map",
     "content",
+    "guides",
     "output",
     "from_",
     "quiet",
@@ -44,7 +45,7 @@ FLAGGED = frozenset(field.name for field in dataclasses.fields(PaintSettings)) |
 
 # A parameter's flag is its name with dashes (`output_size` -> --output-size), but for these. (The
 # commands declare their flags in options.py; a test holds this table to what they declare.)
-_FLAG_NAMES = {"target_map": "--map", "from_": "--from"}
+_FLAG_NAMES = {"target_map": "--map", "from_": "--from", "guides": "--guide", "guide_weights": "--guide-weight"}
 
 
 def _flag(name: str) -> str:

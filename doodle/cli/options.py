@@ -11,7 +11,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
+from typer.core import TyperCommand
 
 from ..plan import DEFAULT_CONTENT_LAYERS, ITERATIONS_HELP, PHASES_HELP, WORKING_SIZES, Mode
 from ..settings import MIN_SIZE, TEXT_PARSERS, PaintSettings, format_iterations
@@ -71,6 +73,59 @@ OneStyleMap = Annotated[
     ),
 ]
 Content = Annotated[Path | None, typer.Option("--content", "-c", help="A photo whose layout to keep.")]
+Guides = Annotated[  # two values each: see PairedGuides
+    list[str] | None,
+    typer.Option(
+        "--guide",
+        metavar="SOURCE TARGET",
+        help="A guide pair: an image beside the painting and one beside the output, any mode and any number of "
+        "shades (a soft segmentation, a render pass, a gradient). Repeatable. Without --map or --content the "
+        "output takes the first TARGET's size.",
+    ),
+]
+
+
+class PairedGuides(TyperCommand):
+    """A command whose ``--guide`` takes two values, SOURCE and TARGET, each time it is given (typer
+    declares no repeatable option of several values)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if param.name == "guides":
+                param.nargs = 2
+                param.process_value = _guide_pairs  # (typer's own would read each pair as one string)
+
+
+def _guide_pairs(ctx: click.Context, value) -> list[tuple[Path, Path]] | None:
+    """``--guide`` given twice: ``(('a', 'b'), ('c', 'd'))`` -> ``[(Path('a'), Path('b')), (Path('c'), Path('d'))]``."""
+    return [(Path(source), Path(target)) for source, target in value] if value else None
+
+
+GuideWeights = Annotated[
+    list[float] | None,
+    typer.Option(
+        "--guide-weight",
+        metavar="W",
+        help="The weight of each --guide, in order (repeatable, one per guide). Default: 1 each.",
+    ),
+]
+PositionGuide = Annotated[
+    float,
+    typer.Option(
+        min=0.0,
+        help="Weight of a guide made of each image's x/y position: keep the layout where the painting has it "
+        "(0: none; EbSynth's FaceStyle weighs it 10).",
+    ),
+]
+LuminanceGuide = Annotated[
+    float | None,
+    typer.Option(
+        min=0.0,
+        help="Weight of a guide made of the painting's and the content photo's luminance, in both stages. "
+        "Default: 0.5 in the pixel finish alone, with a photo.",
+    ),
+]
 AllowMissingLabels = Annotated[
     bool, typer.Option(help="Paint map colours the style's map lacks without semantics, instead of stopping.")
 ]
@@ -236,6 +291,7 @@ def setting_values(options: dict) -> dict:
     for name in _SETTING_NAMES & set(options):
         value = options[name]
         value = value.value if isinstance(value, Enum) else value
+        value = tuple(value) if isinstance(value, list) else value  # (a repeatable option)
         values[name] = TEXT_PARSERS[name](value) if name in TEXT_PARSERS and value is not None else value
     return values
 

@@ -24,7 +24,7 @@ WATCH_HELP = (
     "Takes every option of `doodle paint`. Each result is written atomically to --output; a half-written or "
     "broken map is reported and retried, never a crash. Stop with Ctrl-C."
 )
-_INPUTS = ("style", "style_map", "target_map", "content")
+_INPUTS = ("style", "style_map", "target_map", "content", "guides")
 
 
 def paint_command(
@@ -34,6 +34,10 @@ def paint_command(
     target_map: o.TargetMap = None,
     style_map: o.StyleMaps = None,
     content: o.Content = None,
+    guides: o.Guides = None,
+    guide_weights: o.GuideWeights = None,
+    position_guide: o.PositionGuide = o.D.position_guide,
+    luminance_guide: o.LuminanceGuide = None,
     allow_missing_labels: o.AllowMissingLabels = o.D.allow_missing_labels,
     output_size: o.OutputSize = None,
     iterations: o.Iterations = o.DEFAULT_ITERATIONS,
@@ -74,6 +78,7 @@ def paint_command(
     semantic transfer:  --content photo.jpg --content-map photo_sem.png --style ... --style-map ...
     style transfer:     --content photo.jpg --style painting.jpg
     texture synthesis:  --style painting.jpg --output-size 512x512
+    guided synthesis:   --style painting.jpg --guide painting_seg.png face_seg.png --guide-weight 1.5
     """
     _run(ctx, dict(ctx.params))
 
@@ -108,6 +113,7 @@ def _job(ctx: typer.Context, options: dict) -> tuple[PaintSettings, dict]:
         style_map=o.one_or_many(options["style_map"]),
         target_map=options["target_map"],
         content=options["content"],
+        guides=[tuple(map(Path, pair)) for pair in options["guides"]] if options["guides"] else None,
     )
     source = options["from_"]
     if source is None:
@@ -117,6 +123,7 @@ def _job(ctx: typer.Context, options: dict) -> tuple[PaintSettings, dict]:
     if inputs["style"] is None:
         raise DoodleError("give `style`: the painting whose style to use (or `from_`, an image doodle painted)")
     listed = [path for value in inputs.values() for path in (value if isinstance(value, list) else [value])]
+    listed = [part for path in listed for part in (path if isinstance(path, tuple) else [path])]
     styles = inputs["style"] if isinstance(inputs["style"], list) else [inputs["style"]]
     refuse_to_overwrite_inputs(
         Path(options["output"]),

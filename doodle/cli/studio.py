@@ -56,6 +56,7 @@ def studio_command(
     seed: o.Seed = str(o.D.seed),
     noise_ratio: o.NoiseRatio = o.D.noise_ratio,
     random_seed: o.RandomSeed = o.D.random_seed,
+    position_guide: o.PositionGuide = o.D.position_guide,
     finish: o.Finish = None,
     working_size: o.WorkingSize = None,
     model: o.Model = None,

@@ -131,13 +131,13 @@ def _options(data: object) -> dict:
     """The paint settings the page may choose, checked: the rest come from ``doodle studio``'s options."""
     if not isinstance(data, dict):
         raise DoodleError("options must be an object")
-    unknown = set(data) - {"iterations", "style_weight", "semantic_weight", "random_seed"}
+    unknown = set(data) - {"iterations", "style_weight", "semantic_weight", "position_guide", "random_seed"}
     if unknown:
         raise DoodleError(f"unknown option(s): {', '.join(sorted(unknown))}")
     options = {}
     if "iterations" in data:
         options["iterations"] = parse_iterations(str(data["iterations"]))
-    for name in ("style_weight", "semantic_weight"):
+    for name in ("style_weight", "semantic_weight", "position_guide"):
         if name in data:
             try:
                 options[name] = float(data[name])
@@ -189,6 +189,7 @@ def state(request: Request) -> JSONResponse:
                 "iterations": format_iterations(settings.iterations),
                 "style_weight": settings.style_weight,
                 "semantic_weight": settings.semantic_weight,
+                "position_guide": settings.position_guide,
                 "random_seed": settings.random_seed,
             },
         }

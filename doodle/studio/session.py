@@ -199,7 +199,7 @@ class Session:
     """The painting, a :class:`~doodle.Painter` kept between paints, and at most one paint at a time.
 
     ``settings``: every paint's settings; the page chooses ``output_size`` (the doodle's),
-    ``iterations``, ``style_weight``, ``semantic_weight`` and ``random_seed``.
+    ``iterations``, ``style_weight``, ``semantic_weight``, ``position_guide`` and ``random_seed``.
     """
 
     def __init__(

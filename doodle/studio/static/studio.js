@@ -297,7 +297,7 @@ async function loadState(resetDoodle) {
   const state = await api("/api/state");
   const defaults = state.defaults;
   for (const [id, key] of [["iterations", "iterations"], ["style-weight", "style_weight"],
-    ["semantic-weight", "semantic_weight"], ["seed", "random_seed"]]) {
+    ["semantic-weight", "semantic_weight"], ["position-guide", "position_guide"], ["seed", "random_seed"]]) {
     if ($(id).value === "") $(id).value = defaults[key];
   }
   preview.enabled = state.preview;
@@ -420,7 +420,8 @@ $("paint").addEventListener("click", async () => {
       width: doodle.width, height: doodle.height, labels: toBase64(doodle.labels),
       options: {
         iterations: $("iterations").value, style_weight: $("style-weight").value,
-        semantic_weight: $("semantic-weight").value, random_seed: $("seed").value,
+        semantic_weight: $("semantic-weight").value, position_guide: $("position-guide").value,
+        random_seed: $("seed").value,
       },
     });
     $("download-result").hidden = true;
