@@ -48,7 +48,8 @@ _GREY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
 @dataclass(frozen=True)
 class InputGuide:
     """A guide pair as read: ``source (Hs, Ws, C)`` beside the painting and ``target (H, W, C)`` beside
-    the output, float32 in ``[0, 1]``, the same ``C`` (1 or 3); ``weight``; ``names`` of both, for messages."""
+    the output, float32 in ``[0, 1]``, the same ``C`` (1 or 3 from image files, any from arrays);
+    ``weight``; ``names`` of both, for messages."""
 
     source: np.ndarray
     target: np.ndarray
@@ -74,8 +75,8 @@ def _read(source: ImageInput, what: str) -> np.ndarray:
     if isinstance(source, np.ndarray) and source.dtype != np.uint8:
         values = np.asarray(source, dtype=np.float32)
         values = values[..., None] if values.ndim == 2 else values
-        if values.ndim != 3 or values.shape[2] not in (1, 3) or not np.isfinite(values).all():
-            raise DoodleError(f"{what}: an array guide is (H, W), (H, W, 1) or (H, W, 3) of finite values in [0, 1]")
+        if values.ndim != 3 or values.shape[2] == 0 or not np.isfinite(values).all():
+            raise DoodleError(f"{what}: an array guide is (H, W) or (H, W, C) of finite values in [0, 1]")
         return np.clip(values, 0.0, 1.0)
     if isinstance(source, np.ndarray):
         source = Image.fromarray(source)
@@ -108,8 +109,15 @@ def read_guides(
         source, target = pair
         names = (_name(source, f"guide {index + 1}'s source"), _name(target, f"guide {index + 1}'s target"))
         values = [_read(source, "guide source"), _read(target, "guide target")]
-        if values[0].shape[2] != values[1].shape[2]:
+        channels = sorted({values[0].shape[2], values[1].shape[2]})
+        if channels == [1, 3]:
             values = [v if v.shape[2] == 3 else np.repeat(v, 3, axis=2) for v in values]
+        elif len(channels) > 1:
+            raise DoodleError(
+                f"guide {index + 1}: its source has {values[0].shape[2]} channels and its target "
+                f"{values[1].shape[2]}; give both the same",
+                parameter="guides",
+            )
         weight = 1.0 if weights is None else float(weights[index])
         read.append(InputGuide(values[0], values[1], weight, names))
     return read

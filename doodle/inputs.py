@@ -22,6 +22,7 @@ from .settings import MIN_SIZE, PaintSettings
 
 MAX_PIXELS = semantic_maps.io.MAX_PIXELS  # the largest image read is also the largest painted
 SHADED_NOTE = 0.2  # a map more shaded than this (a continuous map cut into labels) gets a note
+GUIDE_HINT = "a map of soft shades (a soft segmentation, a gradient, a render pass) is a guide: pass it with `guides`"
 
 __all__ = ["Inputs", "read_inputs", "found_map", "side_by_side", "name_of", "MAX_PIXELS"]
 
@@ -261,15 +262,21 @@ def _path(source) -> str | None:
 
 
 def _labels(style_rgb, target_rgb, names: dict, allow_missing: bool, notes: list) -> tuple[np.ndarray, np.ndarray]:
-    """The palette the two maps share and the target's colours the style lacks, with notes on both."""
-    with map_errors():
-        palette, missing = semantic_maps.shared_palette(
-            style_rgb,
-            target_rgb,
-            allow_missing=allow_missing,
-            target_name=names["target_map"],
-            style_name=names["style_map"],
-        )
+    """The palette the two maps share and the target's colours the style lacks, with notes on both.
+    A map that is no label map, or a target whose colours the style lacks, is an error that points
+    to guides too (:data:`GUIDE_HINT`)."""
+    try:
+        with map_errors():
+            palette, missing = semantic_maps.shared_palette(
+                style_rgb,
+                target_rgb,
+                allow_missing=allow_missing,
+                target_name=names["target_map"],
+                style_name=names["style_map"],
+            )
+    except DoodleError as error:
+        hint = GUIDE_HINT if error.hint is None else f"{error.hint}; or, {GUIDE_HINT}"
+        raise DoodleError(error.message, path=error.path, hint=hint) from None
     if len(missing):
         notes.append(
             f"{names['target_map']}: labels {' '.join(map(semantic_maps.to_hex, missing))} are not in the "
@@ -281,7 +288,7 @@ def _labels(style_rgb, target_rgb, names: dict, allow_missing: bool, notes: list
         if shaded > SHADED_NOTE:
             notes.append(
                 f"{names[key]}: {100 * shaded:.0f} % of its regions are shades between its colours (a continuous "
-                f"map?); they are painted as the nearest of its {len(palette)} labels"
+                f"map?); they are painted as the nearest of its {len(palette)} labels ({GUIDE_HINT})"
             )
     specks = semantic_maps.stray_regions(target_rgb, everything)
     if specks:

@@ -66,7 +66,10 @@ def find_palette(
     highest, lowest = _neighbourhood(pixels, np.maximum), _neighbourhood(pixels, np.minimum)
     spread = np.maximum(highest - pixels, pixels - lowest).max(axis=2)  # uint8: no wrap, both >= 0
     interior = pixels.reshape(-1, 3)[(spread <= SOLID_TOLERANCE).reshape(-1)]
-    if len(interior) == 0:  # nothing solid at all (tiny or noisy map): fall back to every pixel
+    large = rgb.shape[0] * rgb.shape[1] >= 32 * 32
+    if len(interior) == 0 and large:  # not one flat pixel (noise, smooth shades): no label map
+        raise _not_flat(name, 0.0)
+    if len(interior) == 0:  # nothing solid at all in a tiny map: fall back to every pixel
         interior = pixels.reshape(-1, 3)
     # Colours in bins of 8 levels a channel: a 15-bit key, so the bins are counted, not sorted.
     keys = (
@@ -99,15 +102,20 @@ def find_palette(
             path=name,
         )
     solid = sizes[kept].sum() / (rgb.shape[0] * rgb.shape[1])
-    if solid < MIN_SOLID_SHARE and rgb.shape[0] * rgb.shape[1] >= 32 * 32:
-        raise MapError(
-            f"{name}: only {100 * solid:.0f} % of it is regions of flat colour, and a label map is made of them "
-            "(a hand-painted map is about 95 %); is it a photo, noise or a continuous map rather than a map of "
-            "flat colours?",
-            path=name,
-        )
+    if solid < MIN_SOLID_SHARE and large:
+        raise _not_flat(name, solid)
     kept = kept[np.argsort(-sizes[kept], kind="stable")]
     return np.clip(np.rint(totals[kept] / sizes[kept, None]), 0, 255).astype(np.uint8)
+
+
+def _not_flat(name: str, solid: float) -> MapError:
+    """The error of a map whose regions of flat colour are only ``solid`` of it."""
+    return MapError(
+        f"{name}: only {100 * solid:.0f} % of it is regions of flat colour, and a label map is made of them "
+        "(a hand-painted map is about 95 %); is it a photo, noise or a continuous map rather than a map of "
+        "flat colours?",
+        path=name,
+    )
 
 
 def shaded_share(rgb: np.ndarray, palette: np.ndarray, *, tolerance: float = LABEL_DISTANCE / 2) -> float:

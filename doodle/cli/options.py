@@ -291,7 +291,7 @@ def setting_values(options: dict) -> dict:
     for name in _SETTING_NAMES & set(options):
         value = options[name]
         value = value.value if isinstance(value, Enum) else value
-        value = tuple(value) if isinstance(value, list) else value  # (a repeatable option)
+        value = (tuple(value) or None) if isinstance(value, list | tuple) else value  # (repeatable; none: None)
         values[name] = TEXT_PARSERS[name](value) if name in TEXT_PARSERS and value is not None else value
     return values
 
