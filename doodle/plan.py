@@ -86,11 +86,13 @@ PHOTO_SCHEDULE = (3, (100, 60, 40))
 
 # The network's stage under a pixel finish: its long side, by mode. It decides the layout and gives
 # the pixel stage its start (and, with a photo, a guide); the painting's own pixels make the detail,
-# so a small stage loses nothing that shows (benchmarks/README.md, "Crisp, fast, any size").
+# so a small stage loses nothing that shows (benchmarks/README.md, "Crisp, fast, any size"). Guides
+# lay out a guided synthesis themselves: its stage is smaller still (the same figures at 128 as at 192,
+# benchmarks/README.md, "Guides").
 WORKING_SIZES = {
     Mode.DOODLE: 192,
     Mode.TEXTURE: 192,
-    Mode.GUIDED: 192,
+    Mode.GUIDED: 128,
     Mode.SEMANTIC_TRANSFER: 256,
     Mode.TRANSFER: 256,
 }

@@ -1,6 +1,7 @@
 """Make the bundled sample inputs: a brush-stroke seaside "painting", its map, a new doodle, the same
 seaside at sunset (a second painter for blends), ink shapes on light paper (for textures), the
-keyframes of a rock rising from the sea and a camera's pan across the astronaut photo (animations).
+keyframes of a rock rising from the sea and a camera's pan across the astronaut photo (animations),
+and a StyLit-style pair for guides: a painted sphere, its render passes, and a new shape's passes.
 
 Everything here is drawn by this script, so it is ours to ship; the pan is cut from scikit-image's
 public-domain astronaut photo (samples/astronaut.png).
@@ -98,6 +99,58 @@ def shapes_on_paper(rng: np.random.Generator, size: int = 192) -> Image.Image:
     return canvas.filter(ImageFilter.SMOOTH)
 
 
+# The StyLit-style pair (Fišer et al. 2016): one light from the upper left, a sphere and a new shape
+# (a snowman of three spheres) rendered as passes, and the sphere painted in brush strokes by its shading.
+LIGHT = np.array([-0.5, -0.6, 0.62]) / np.linalg.norm([-0.5, -0.6, 0.62])
+SPHERE = [(96, 96, 72)]
+SNOWMAN = [(96, 140, 46), (96, 82, 34), (96, 38, 24)]
+SHADES = [(40, 30, 70), (120, 50, 60), (200, 100, 50), (240, 190, 110)]  # dark to light, as painted
+BACKDROP = [(225, 215, 190), (210, 200, 175), (235, 228, 205)]
+
+
+def render_passes(spheres: list[tuple[int, int, int]], size: int = 192) -> tuple[np.ndarray, np.ndarray]:
+    """Spheres ``(x, y, radius)`` lit by :data:`LIGHT`, as passes: ``(size, size, 3)`` floats, red the
+    diffuse light, green the highlight, blue where the object is; and its normals ``(size, size, 3)``."""
+    ys, xs = np.mgrid[0:size, 0:size].astype(float)
+    depth, normals = np.full((size, size), -np.inf), np.zeros((size, size, 3))
+    for x, y, radius in spheres:
+        inside = (xs - x) ** 2 + (ys - y) ** 2 < radius**2
+        z = np.sqrt(np.clip(radius**2 - (xs - x) ** 2 - (ys - y) ** 2, 0, None))
+        nearer = inside & (z > depth)
+        depth[nearer] = z[nearer]
+        normals[nearer] = np.stack([xs - x, ys - y, z], 2)[nearer] / radius
+    mask = np.isfinite(depth)
+    diffuse = np.clip(normals @ LIGHT, 0, 1)
+    reflected = 2 * (normals @ LIGHT)[..., None] * normals - LIGHT
+    highlight = np.clip(reflected[..., 2], 0, 1) ** 24
+    passes = np.stack([diffuse * mask, highlight * mask, mask.astype(float)], 2)
+    return passes, normals
+
+
+def painted_sphere(rng: np.random.Generator, size: int = 192) -> Image.Image:
+    """The sphere of :func:`render_passes` painted in short strokes: their colour by its light (dark
+    violet to warm yellow, white in the highlight), their direction along its surface; the backdrop in
+    light strokes."""
+    passes, normals = render_passes(SPHERE, size)
+    canvas = Image.new("RGB", (size, size), BACKDROP[0])
+    draw = ImageDraw.Draw(canvas)
+    for _ in range(7000):
+        x, y = int(rng.integers(0, size)), int(rng.integers(0, size))
+        diffuse, highlight, inside = passes[y, x]
+        if inside:
+            shade = min(int(diffuse * len(SHADES) + rng.normal(0, 0.3)), len(SHADES) - 1)
+            base = np.array((250, 245, 235) if highlight > 0.5 else SHADES[max(shade, 0)], float)
+            theta = np.arctan2(normals[y, x, 1], normals[y, x, 0]) + np.pi / 2 + rng.normal(0, 0.3)
+        else:
+            base = np.array(BACKDROP[rng.integers(len(BACKDROP))], float)
+            theta = 0.4 + rng.normal(0, 0.5)
+        colour = tuple(int(v) for v in np.clip(base + rng.normal(0, 10, 3), 0, 255))
+        length = rng.uniform(4, 10)
+        dx, dy = np.cos(theta) * length / 2, np.sin(theta) * length / 2
+        draw.line([(x - dx, y - dy), (x + dx, y + dy)], fill=colour, width=int(rng.integers(2, 4)))
+    return canvas.filter(ImageFilter.SMOOTH)
+
+
 def rising_rock(height: int) -> Image.Image:
     """A keyframe of the animated sample: sea and sky, the beach, and a rock stack ``height`` pixels
     above the sea line (0: not yet risen)."""
@@ -141,6 +194,10 @@ def main() -> None:
     (HERE / "rising_rock").mkdir(exist_ok=True)  # keyframes of the animated sample (doodle animate)
     for index, height in enumerate((0, 45, 90), start=1):
         rising_rock(height).save(HERE / "rising_rock" / f"key{index}.png")
+    painted_sphere(np.random.default_rng(2016)).save(HERE / "sphere_painted.png")  # guides: StyLit's pair
+    for name, spheres in (("sphere", SPHERE), ("snowman", SNOWMAN)):
+        passes = render_passes(spheres)[0]
+        Image.fromarray((passes * 255).round().astype(np.uint8)).save(HERE / f"{name}_passes.png")
     (HERE / "astronaut_pan").mkdir(exist_ok=True)  # the clip of the animated style transfer sample
     for index in range(PAN_FRAMES):
         astronaut_pan(index).save(HERE / "astronaut_pan" / f"frame{index + 1}.png")
