@@ -21,7 +21,7 @@ Builds EbSynth from ../shared/peers/ebsynth (its build.sh) into a folder of this
 bytes: a doodle with only its label maps must paint as it did before guides.
 
     python benchmarks/bench_guides.py --out DIR                # ~2 min on 2 CPU cores
-    python benchmarks/bench_guides.py --before f591233         # and the label-map check
+    python benchmarks/bench_guides.py --before badd5f1         # and the label-map check (the commit before guides)
 """
 
 from __future__ import annotations
@@ -148,9 +148,10 @@ def same_as_before(reference: str, folder: Path) -> None:
             for version, code in (("before", before), ("now", ROOT)):
                 output = folder / f"labels_{name.replace(' ', '_')}_{version}.png"
                 command = [sys.executable, "-m", "doodle", "paint", *map(str, arguments), "--weights", str(WEIGHTS)]
-                subprocess.run(
-                    [*command, "-o", str(output), "-q"], env=dict(os.environ, PYTHONPATH=str(code)), check=True
-                )
+                environment = dict(
+                    os.environ, PYTHONPATH=str(code)
+                )  # run from `code`: its package, not the installed one
+                subprocess.run([*command, "-o", str(output), "-q"], env=environment, cwd=code, check=True)
                 outputs.append(np.asarray(Image.open(output)))
             same = outputs[0].shape == outputs[1].shape and np.array_equal(*outputs)
             print(f"label maps only, {name}: {'the same pixels' if same else 'DIFFERENT'} as {reference}")
