@@ -99,7 +99,7 @@ def finish_pixels(
         scene.style[0].to(device),
         guides,
         scene.shape,
-        SYNTHESIS,
+        dataclasses.replace(SYNTHESIS, last_vote=settings.last_vote),
         start=neural[0].to(device),
         matches=matches,
         generator=generator,

@@ -171,6 +171,8 @@ def settings_from_record(record: dict, path: str | os.PathLike) -> PaintSettings
         _as_then(values, record["doodle"], record["inputs"])
     if record.get("doodle") in ("0.1.0", "0.2.0", "0.3.0"):
         values["finish"] = "neural"  # before 0.4 the network painted every pixel
+    if record.get("doodle") == "0.4.0":
+        values["last_vote"] = 5  # 0.4's pixel finish voted with all of each patch to the end
     known = {field.name for field in dataclasses.fields(PaintSettings)}
     unknown = sorted(set(values) - known)
     if unknown:

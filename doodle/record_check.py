@@ -56,7 +56,7 @@ def _inputs(path, inputs) -> None:
             _entry(path, f"inputs.{name}" + (f".{number}" if len(entries) > 1 else ""), entry)
 
 
-_WHOLE = ("phases", "patch_size", "match_every", "random_seed", "working_size")
+_WHOLE = ("phases", "patch_size", "match_every", "random_seed", "working_size", "last_vote")
 _NUMBER = ("style_weight", "content_weight", "semantic_weight", "smoothness", "style_scale", "noise_ratio")
 _NUMBER += ("position_guide", "luminance_guide")
 _TEXT = ("style_loss", "matcher", "optimizer", "seed", "preserve_colors", "model", "weights", "preprocess")

@@ -39,6 +39,7 @@ Precision = Literal["auto", "float32", "float16", "bfloat16"]
 PatchSize = Literal[1, 3, 5]
 PreserveColors = Literal["luminance", "histogram"]
 Finish = Literal["pixels", "neural"]
+LastVote = Literal[3, 5]
 MIN_SIZE = 16  # smallest output side, in pixels: below it VGG's deeper layers have no positions left
 
 
@@ -121,6 +122,7 @@ _CHOICES = {
     "patch_size": PatchSize,
     "preserve_colors": PreserveColors,
     "finish": Finish,
+    "last_vote": LastVote,
 }
 
 
@@ -149,6 +151,8 @@ class PaintSettings:
     and makes the output, at its full size, of the painting's own pixels (:mod:`doodle.pixels`);
     ``neural`` paints the output with the network alone, at its full size; ``None``: the plan
     decides (:func:`doodle.plan.make_plan`), as it decides ``working_size``.
+    ``last_vote``: the pixel finish's last vote takes each output pixel from the central
+    ``last_vote`` x ``last_vote`` of the patches covering it (5: all of each patch, doodle 0.4's).
     ``guide_weights``: one per guide pair (``guides`` of :func:`doodle.paint`), in order; None: 1 each.
     ``position_guide``: the weight of a guide the tool makes, each image's x/y position (0: none);
     ``luminance_guide``: of the painting's and the content photo's luminance (None: 0.5 in the pixel
@@ -181,6 +185,7 @@ class PaintSettings:
     luminance_guide: float | None = None
     finish: Finish | None = None
     working_size: int | None = None
+    last_vote: LastVote = 3
     model: ModelName | None = None
     weights: str | Path | None = None
     preprocess: Preprocess | None = None

@@ -1,3 +1,3 @@
 """doodle's version: recorded in every image it writes (:mod:`doodle.provenance`)."""
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"

@@ -129,6 +129,7 @@ EVERY_SETTING = {  # each PaintSettings field: its flag and a value other than t
     "luminance_guide": (["--luminance-guide", "0.5"], 0.5),
     "finish": (["--finish", "neural"], "neural"),
     "working_size": (["--working-size", "128"], 128),
+    "last_vote": (["--last-vote", "5"], 5),
     "model": (["--model", "vgg16"], "vgg16"),
     "weights": (["--weights", "w.pth"], Path("w.pth")),
     "preprocess": (["--preprocess", "caffe"], "caffe"),

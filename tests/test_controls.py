@@ -230,6 +230,17 @@ def test_a_record_of_doodle_0_3_or_before_paints_with_the_network_alone(tmp_path
     assert finish("0.4.0", finish="pixels") == "pixels"
 
 
+def test_a_record_of_doodle_0_4_votes_as_0_4_did(tmp_path):
+    """0.4's pixel finish voted with all of each patch to the end; a replay of its image does so again."""
+    from doodle.provenance import settings_from_record
+
+    def last_vote(version: str) -> int:
+        record = dict(doodle=version, settings=dict(finish="pixels"), inputs=dict.fromkeys(("style", "target_map"), {}))
+        return settings_from_record(record, tmp_path / "x.png").last_vote
+
+    assert last_vote("0.4.0") == 5 and last_vote("0.5.0") == 3
+
+
 def test_errors_name_their_file_and_parameters_in_fields():
     from doodle.errors import as_python
     from semantic_maps import MapError, shared_palette

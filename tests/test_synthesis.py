@@ -78,3 +78,23 @@ def test_the_measures_tell_a_copy_from_a_blur_and_a_swap():
     own = labels.argmax(0)
     assert patch_agreement(painting, painting, own, own, samples=200) == 1.0
     assert patch_agreement(painting, painting, own, 1 - own, samples=200) < 0.1
+
+
+def test_the_last_vote_takes_the_central_pixels_of_each_patch():
+    """With ``last_vote`` 3 the output is crisper than with every patch's whole 5x5 (0.4's vote), from the
+    very same matches: only the last vote differs."""
+    painting, labels = _stripes()
+    target = torch.zeros(2, 40, 80)
+    target[1, :20] = 1
+    target[0, 20:] = 1
+    guides = [Guide(labels, target, 2.0, labels=True)]
+    whole, matches = synthesize(
+        painting,
+        guides,
+        (40, 80),
+        SMALL.__class__(smallest=12, last_vote=5),
+        generator=torch.Generator().manual_seed(1),
+    )
+    central, same = synthesize(painting, guides, (40, 80), SMALL, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(matches, same) and not torch.equal(whole, central)
+    assert crispness(central, painting) > crispness(whole, painting)

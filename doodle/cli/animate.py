@@ -62,6 +62,7 @@ def animate_command(
     luminance_guide: o.LuminanceGuide = None,
     finish: o.Finish = None,
     working_size: o.WorkingSize = None,
+    last_vote: o.LastVote = o.D.last_vote,
     model: o.Model = None,
     weights: o.Weights = None,
     preprocess: o.PreprocessOption = None,

@@ -234,6 +234,13 @@ Finish = Annotated[
         "(doodle 0.3's way). Default: pixels, but neural for a Gram style transfer (--style-loss gram)."
     ),
 ]
+LastVote = Annotated[
+    int,
+    typer.Option(
+        help="The pixel finish's last vote: each output pixel from the central 3x3 of the patches covering it "
+        "(3, crisper), or from all 5x5 (5, doodle 0.4's)."
+    ),
+]
 WorkingSize = Annotated[
     int | None,
     typer.Option(

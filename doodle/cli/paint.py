@@ -60,6 +60,7 @@ def paint_command(
     preserve_colors: o.PreserveColors = None,
     finish: o.Finish = None,
     working_size: o.WorkingSize = None,
+    last_vote: o.LastVote = o.D.last_vote,
     model: o.Model = None,
     weights: o.Weights = None,
     preprocess: o.PreprocessOption = None,

@@ -59,6 +59,7 @@ def studio_command(
     position_guide: o.PositionGuide = o.D.position_guide,
     finish: o.Finish = None,
     working_size: o.WorkingSize = None,
+    last_vote: o.LastVote = o.D.last_vote,
     model: o.Model = None,
     weights: o.Weights = None,
     preprocess: o.PreprocessOption = None,
