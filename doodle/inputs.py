@@ -298,6 +298,17 @@ def _labels(style_rgb, target_rgb, names: dict, allow_missing: bool, notes: list
     return palette, missing
 
 
+def _shrunk(image: Image.Image, style_shape: tuple[int, int], name: str) -> list[str]:
+    """A note when the painting is painted at a small part of its size (``style_shape = (H, W)``): it is
+    read whole, all the same."""
+    if image.width * image.height <= 16 * style_shape[0] * style_shape[1]:
+        return []
+    return [
+        f"{name}: {image.width}x{image.height} is painted at {style_shape[1]}x{style_shape[0]}, its scale to "
+        "the output (`style_scale`); a copy of that size reads faster and in less memory"
+    ]
+
+
 def _mismatch(rgb: np.ndarray, shape: tuple[int, int], name: str, image_name: str) -> list[str]:
     """A note when a map is not of its image's ``shape = (H, W)`` (it is resized to it)."""
     if rgb.shape[:2] == shape:
@@ -376,6 +387,7 @@ def read_inputs(
     shape, reference, style_shape = _sizes(
         sources, painting, target_rgb, content_image, guide_target, settings.output_size, settings.style_scale
     )
+    notes += _shrunk(painting.image, style_shape, name_of(first, "the style"))
     names = dict(
         style=name_of(first, "the style"),
         style_map=name_of(painting.map_source, "style map"),

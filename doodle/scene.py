@@ -67,10 +67,17 @@ class Scene:
         return guides
 
 
-def _encoded(rgb: np.ndarray, palette: np.ndarray, shape: tuple[int, int]) -> Tensor:
-    """A map's label channels ``(1, K, *shape)`` (resized when the map has another size)."""
-    labels = torch.from_numpy(semantic_maps.encode_labels(rgb, palette))[None]
-    return labels if tuple(labels.shape[-2:]) == shape else resize(labels, shape)
+def _encoded(rgb: np.ndarray, palette: np.ndarray, own: tuple[int, int], shape: tuple[int, int], count: int) -> Tensor:
+    """A map's first ``count`` label channels, at its image's shape ``own = (H, W)`` (resized when the
+    map has another size), then resized to ``shape``: ``(1, count, *shape)``. A channel at a time, so a
+    large painting's labels take one channel's memory at its size, not K (a 6000x4000 map of 64
+    labels: 6 GB)."""
+    table, index = semantic_maps.label_table(rgb, palette)
+    channels = []
+    for label in range(count):
+        channel = torch.from_numpy(table[:, label][index])[None, None]
+        channels.append(resize(channel if tuple(channel.shape[-2:]) == own else resize(channel, own), shape))
+    return torch.cat(channels, dim=1)
 
 
 def encode_scene(inputs: Inputs) -> Scene:
@@ -79,14 +86,13 @@ def encode_scene(inputs: Inputs) -> Scene:
     style_labels = target_labels = None
     if inputs.target_map is not None:
         palette = inputs.palette
-        style_labels = resize(
-            _encoded(inputs.style_map, palette, (inputs.style.height, inputs.style.width)), inputs.style_shape
-        )
+        painting = (inputs.style.height, inputs.style.width)
+        style_labels = _encoded(inputs.style_map, palette, painting, inputs.style_shape, len(palette))
         # The target is encoded with the missing colours too, so their pixels do not snap to a wrong
         # label; their channels are dropped: all-zero label vectors, matched on features alone.
         everything = np.concatenate([palette, inputs.missing])
         own = inputs.reference if inputs.content is not None else inputs.target_map.shape[:2]
-        target_labels = resize(_encoded(inputs.target_map, everything, own)[:, : len(palette)], inputs.shape)
+        target_labels = _encoded(inputs.target_map, everything, own, inputs.shape, len(palette))
     style = resize(to_tensor(inputs.style), inputs.style_shape)
     content = None if inputs.content is None else resize(to_tensor(inputs.content), inputs.shape)
     style_guides, target_guides, groups = _guides(inputs, style, content)

@@ -10,7 +10,7 @@ Plain functions, NumPy in and out::
 """
 
 from .edit import grow_upward
-from .encode import encode_labels, snap_palette
+from .encode import encode_labels, label_table, snap_palette
 from .io import MapError, map_path_for, read_map, to_rgb
 from .palette import find_palette, shaded_share, to_hex
 from .validate import missing_labels, shared_palette, stray_regions
@@ -18,6 +18,7 @@ from .validate import missing_labels, shared_palette, stray_regions
 __all__ = [
     "MapError",
     "encode_labels",
+    "label_table",
     "find_palette",
     "grow_upward",
     "map_path_for",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["encode_labels", "snap_palette", "SOLID_WEIGHT"]
+__all__ = ["encode_labels", "label_table", "snap_palette", "SOLID_WEIGHT"]
 
 # A pixel (or pooled patch) lies wholly in one label when that label's weight is at least this.
 SOLID_WEIGHT = 0.99
@@ -29,11 +29,19 @@ def encode_labels(rgb: np.ndarray, palette: np.ndarray) -> np.ndarray:
     -------
     weights : (K, H, W) float32 ndarray, summing to 1 over K.
     """
-    height, width = rgb.shape[:2]
+    table, index = label_table(rgb, palette)
+    return table[index.reshape(-1)].T.reshape(len(palette), *rgb.shape[:2])
+
+
+def label_table(rgb: np.ndarray, palette: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`encode_labels` as a table: the weights of each distinct colour of ``rgb``, ``(U, K)``
+    float32, and each pixel's row of it, ``(H, W)`` int64 (``table[index]`` is ``encode_labels``,
+    channels last). A label's channel is ``table[:, k][index]``: one at a time, a large map's labels
+    need one channel's memory, not K."""
     packed = rgb.reshape(-1, 3).astype(np.uint32)
     pixel_keys = (packed[:, 0] << 16) | (packed[:, 1] << 8) | packed[:, 2]
     keys = np.sort(np.unique_values(pixel_keys))  # hashed, then the few distinct colours sorted: 2x np.unique's speed
-    inverse = np.searchsorted(keys, pixel_keys)
+    index = np.searchsorted(keys, pixel_keys).reshape(rgb.shape[:2])
     colours = np.stack([keys >> 16, (keys >> 8) & 255, keys & 255], axis=1).astype(np.float64)
     table = np.concatenate(
         [
@@ -41,7 +49,7 @@ def encode_labels(rgb: np.ndarray, palette: np.ndarray) -> np.ndarray:
             for start in range(0, len(colours), _COLOURS_PER_CHUNK)
         ]
     ).astype(np.float32)
-    return table[inverse.reshape(-1)].T.reshape(len(palette), height, width)
+    return table, index
 
 
 def _encode_colours(colours: np.ndarray, palette: np.ndarray) -> np.ndarray:

@@ -128,8 +128,12 @@ def shaded_share(rgb: np.ndarray, palette: np.ndarray, *, tolerance: float = LAB
     colours = pixels[solid].astype(np.float32)
     if len(colours) == 0 or len(palette) == 0:
         return 0.0
-    nearest = np.min(np.linalg.norm(colours[:, None, :] - palette[None].astype(np.float32), axis=2), axis=1)
-    return float((nearest > tolerance).mean())
+    labels = palette[None].astype(np.float32)
+    far = 0
+    for start in range(0, len(colours), 1 << 16):  # (in chunks: a large map's colours x 64 labels is GBs)
+        chunk = colours[start : start + (1 << 16), None, :]
+        far += int((np.min(np.linalg.norm(chunk - labels, axis=2), axis=1) > tolerance).sum())
+    return far / len(colours)
 
 
 def _neighbourhood(pixels: np.ndarray, pick) -> np.ndarray:

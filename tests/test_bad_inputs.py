@@ -453,3 +453,42 @@ def test_watch_says_it_waits_for_a_missing_map(case):
     assert not any("Traceback" in line for line in lines) and process.returncode == 0, lines
     assert case["out"].read_bytes() == PRECIOUS
     assert not [p for p in os.listdir(case["dir"]) if p.startswith(".")]
+
+
+def _many_labels(height: int, width: int, labels: int) -> np.ndarray:
+    """A map of ``labels`` flat rectangles in distinct colours, ``(height, width, 3)`` uint8."""
+    colours = np.random.default_rng(3).choice(256, (labels, 3))
+    columns = 8
+    rows = -(-labels // columns)
+    index = (np.arange(height)[:, None] * rows // height) * columns + np.arange(width)[None] * columns // width
+    return colours[np.minimum(index, labels - 1)].astype(np.uint8)
+
+
+def test_a_large_painting_s_labels_are_encoded_a_channel_at_a_time(tmp_path):
+    """A 1600x1200 painting of some 30 labels for a small output: its label channels (30 x its pixels x 4
+    bytes, 230 MB, twice over) are no longer made whole before they are scaled down; the result is the
+    same to the bit, and a note says the painting is read whole for a small part of its size."""
+    import tracemalloc
+
+    import semantic_maps
+    from doodle import PaintSettings
+    from doodle.images import resize
+    from doodle.inputs import read_inputs
+    from doodle.scene import encode_scene
+
+    rng = np.random.default_rng(0)
+    painting_map = _many_labels(1200, 1600, 40)
+    Image.fromarray(painting_map).save(tmp_path / "painting_sem.png")
+    Image.fromarray(rng.integers(0, 255, (1200, 1600, 3), dtype=np.uint8)).save(tmp_path / "painting.png")
+    doodle_map = painting_map[::8, ::8][:, ::-1].copy()
+    Image.fromarray(doodle_map).save(tmp_path / "doodle.png")
+    settings = PaintSettings(output_size=(40, 30))  # the doodle (200x150) at a fifth, the painting with it
+    inputs = read_inputs(tmp_path / "painting.png", target_map=tmp_path / "doodle.png", settings=settings)
+    assert any("1600x1200 is painted at 320x240" in note and "reads faster" in note for note in inputs.notes)
+    tracemalloc.start()
+    scene = encode_scene(inputs)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 100e6, f"{peak / 1e6:.0f} MB"
+    whole = torch.from_numpy(semantic_maps.encode_labels(inputs.style_map, inputs.palette))[None]
+    assert torch.equal(scene.style_labels, resize(whole, inputs.style_shape))
