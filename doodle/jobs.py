@@ -23,7 +23,7 @@ __all__ = ["Job", "read_jobs", "job_spelling"]
 
 _SETTINGS = {f.name for f in dataclasses.fields(PaintSettings)}
 _PAINT_INPUTS = {"style": "style", "style_map": "style_map", "map": "target_map", "content_map": "target_map"}
-_PAINT_KEYS = {"command", "output", "content", *_PAINT_INPUTS, *_SETTINGS}
+_PAINT_KEYS = {"command", "output", "content", "guides", *_PAINT_INPUTS, *_SETTINGS}
 _RENDER_KEYS = {"command", "output", "painter", "map", "output_size", "random_seed", "device"}
 _PATHS = ("style", "style_map", "target_map", "content", "painter")
 
@@ -31,8 +31,8 @@ _PATHS = ("style", "style_map", "target_map", "content", "painter")
 @dataclass(frozen=True)
 class Job:
     """One line of a jobs file: its ``line`` number, ``command`` (``paint`` or ``render``), ``output``,
-    its image inputs by parameter name (``style``, ``style_map``, ``target_map``, ``content``;
-    ``painter`` for a render), its settings, and ``problem``: why it cannot run, if it cannot."""
+    its image inputs by parameter name (``style``, ``style_map``, ``target_map``, ``content``,
+    ``guides``; ``painter`` for a render), its settings, and ``problem``: why it cannot run, if it cannot."""
 
     line: int
     command: str = "paint"
@@ -69,6 +69,13 @@ def _path(value, folder: Path, key: str) -> Path | list[Path]:
     return folder / value
 
 
+def _guides(value, folder: Path) -> list[tuple[Path, Path]]:
+    """``guides``: ``[[source, target], ...]``, each a file name relative to the jobs file's folder."""
+    if not isinstance(value, list) or not all(isinstance(pair, list) and len(pair) == 2 for pair in value):
+        raise DoodleError("`guides` must be a list of [source, target] pairs of file names")
+    return [(_path(source, folder, "guides"), _path(target, folder, "guides")) for source, target in value]
+
+
 def _setting(key: str, value):
     """A setting's value from JSON: text as the command line reads it, lists as tuples."""
     if isinstance(value, str) and key in TEXT_PARSERS:
@@ -94,6 +101,8 @@ def _job(line: int, data: dict, folder: Path) -> Job:
         name = _PAINT_INPUTS.get(key, key)
         if name in _PATHS or (command == "render" and key == "map"):
             inputs[name] = _path(value, folder, key)
+        elif key == "guides":
+            inputs[key] = _guides(value, folder)
     values = {key: _setting(key, value) for key, value in data.items() if key in _SETTINGS}
     for key in ("weights", "seed"):  # files, unless a keyword
         if isinstance(values.get(key), str) and values[key] not in SEED_KEYWORDS:

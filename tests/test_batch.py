@@ -148,9 +148,15 @@ def test_jobs_read_paths_beside_the_file_and_values_as_typed_or_as_json(tmp_path
         {"style": ["s.png", "t.png"], "output": "p.png", "output_size": [64, 48], "iterations": [10, 20],
          "style_blend": "0.7,0.3", "seed": "collage", "weights": "w.pth"},
         {"command": "render", "painter": "p.pt", "map": "d.png", "output": "r.png", "random_seed": 3},
+        {"style": "s.png", "guides": [["a.png", "b.png"]], "guide_weights": [2], "output": "g.png"},
+        {"style": "s.png", "guides": ["a.png"], "output": "h.png"},
     ]  # fmt: skip
     path.write_text("# a comment\n\n" + "\n".join(json.dumps(line) for line in lines))
-    first, second, render = read_jobs(path)
+    first, second, render, guided, bad = read_jobs(path)
+    assert guided.inputs["guides"] == [(tmp_path / "a.png", tmp_path / "b.png")] and guided.settings.guide_weights == (
+        2,
+    )
+    assert "[source, target] pairs" in bad.problem
     assert first.line == 3 and first.inputs == {"style": tmp_path / "s.png", "target_map": tmp_path / "d.png"}
     assert first.settings.output_size == (64, 48) == second.settings.output_size
     assert first.settings.iterations == (10, 20) == second.settings.iterations
