@@ -73,11 +73,16 @@ def _inputs(source) -> dict | list[dict]:
 
 
 def entries(record: dict) -> list[tuple[str, dict]]:
-    """Each recorded input as ``(name, entry)``; several paintings are ``style 1``, ``style 2`` ..."""
+    """Each recorded input as ``(name, entry)``; several paintings are ``style 1``, ``style 2`` ..., guide
+    pairs ``guides 1 source``, ``guides 1 target`` ..."""
     flat = []
     for name, value in record["inputs"].items():
         many = isinstance(value, list)
-        flat += [(f"{name} {i}" if many else name, entry) for i, entry in enumerate(value if many else [value], 1)]
+        for i, entry in enumerate(value if many else [value], 1):
+            if name == "guides":  # (sources and targets in turn)
+                flat.append((f"guides {(i + 1) // 2} {'source' if i % 2 else 'target'}", entry))
+            else:
+                flat.append((f"{name} {i}" if many else name, entry))
     return flat
 
 

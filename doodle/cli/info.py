@@ -34,10 +34,12 @@ def info_command(
             + ("" if tied is None else f", tied to {tied['after']} (temporal weight {tied['temporal_weight']})")
         )
     typer.echo("inputs:")
-    for name, entry in provenance.entries(record):
+    entries = provenance.entries(record)
+    width = max([12] + [len(name) for name, _ in entries])
+    for name, entry in entries:
         state = provenance.input_state(entry)
         found = ", found beside its image" if entry.get("found") else ""
-        typer.echo(f"  {name:12} {entry['path'] or '-'}  sha256 {entry['sha256'][:12]}  ({state}{found})")
+        typer.echo(f"  {name:{width}} {entry['path'] or '-'}  sha256 {entry['sha256'][:12]}  ({state}{found})")
     typer.echo("settings:")
     for field in dataclasses.fields(settings):
         value = getattr(settings, field.name)
