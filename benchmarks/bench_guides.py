@@ -40,7 +40,7 @@ from scipy.ndimage import gaussian_filter
 from skimage.exposure import equalize_hist
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_peer import EBSYNTH, doodle_command, ebsynth_command, run, sheet  # noqa: E402
+from bench_peer import EBSYNTH, doodle_command, ebsynth_command, print_table, run, sheet  # noqa: E402
 from bench_speed import DATA, ROOT, WEIGHTS, make_portrait  # noqa: E402
 
 from doodle.images import load_rgb, to_tensor  # noqa: E402
@@ -192,10 +192,7 @@ def main() -> None:
             sheet(paths[:2], out / f"{name}_sheet.png")
             print(f"\n{name} (sheet {out / f'{name}_sheet.png'}: EbSynth | doodle)")
             keys = list(rows["ebsynth"])
-            print("| | " + " | ".join(keys) + " |")
-            print("| --- |" + " --- |" * len(keys))
-            for label, row in rows.items():
-                print(f"| {label} | " + " | ".join(f"{row[key]:.3g}" for key in keys) + " |")
+            print_table(rows, keys)
             doodles = [row for label, row in rows.items() if label.startswith("doodle")]
             mean = {key: float(np.mean([row[key] for row in doodles])) for key in keys}
             print(

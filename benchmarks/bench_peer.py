@@ -203,6 +203,14 @@ def measure(case: dict, output: Path, network) -> dict:
     return figures
 
 
+def print_table(rows: dict[str, dict], keys: list[str]) -> None:
+    """A Markdown table: one row per method, one column per figure (3 significant digits)."""
+    print("| | " + " | ".join(keys) + " |")
+    print("| --- |" + " --- |" * len(keys))
+    for method, row in rows.items():
+        print(f"| {method} | " + " | ".join(f"{row.get(key, float('nan')):.3g}" for key in keys) + " |")
+
+
 def sheet(paths: list[Path], output: Path) -> None:
     images = [Image.open(path).convert("RGB") for path in paths]
     height = min(image.height for image in images)
@@ -257,11 +265,7 @@ def main() -> None:
                 rows[method]["paper tint"] = light_chroma(out / f"{name}_{method}.png") / paper
         sheet(paths, out / f"{name}_sheet.png")
         print(f"\n{name} ({', '.join(methods)}; sheet {out / f'{name}_sheet.png'})")
-        keys = list(rows["doodle"])
-        print("| | " + " | ".join(keys) + " |")
-        print("| --- |" + " --- |" * len(keys))
-        for method, row in rows.items():
-            print(f"| {method} | " + " | ".join(f"{row.get(key, float('nan')):.3g}" for key in keys) + " |")
+        print_table(rows, list(rows["doodle"]))
         if "ebsynth" in rows:
             ratio = rows["doodle"]["seconds"] / rows["ebsynth"]["seconds"]
             print(f"time doodle / ebsynth: {ratio:.2f}")
