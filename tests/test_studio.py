@@ -115,7 +115,7 @@ def test_a_paint_streams_progress_and_previews_then_its_result_follows_the_doodl
     red = [to_hex(c) for c in session.painting.palette].index(to_hex(RED))
     labels = np.full((48, 64), 1 - red, np.uint8)
     labels[12:36, 8:40] = red  # a "green" block inside "purple"
-    reply = client.post("/api/paint", json=paint_request(labels, iterations="4", random_seed=3))
+    reply = client.post("/api/paint", json=paint_request(labels, iterations="4", random_seed=3, position_guide=0.5))
     assert reply.status_code == 200, reply.text
     job = reply.json()["job"]
     events = events_of(client, job)
@@ -135,7 +135,7 @@ def test_a_paint_streams_progress_and_previews_then_its_result_follows_the_doodl
     assert np.linalg.norm(inside - GREEN) < np.linalg.norm(inside - PURPLE)
     assert np.linalg.norm(outside - PURPLE) < np.linalg.norm(outside - GREEN)
     painted = session.painter.memory.settings  # the page's options, for this paint alone
-    assert painted.random_seed == 3 and painted.iterations == 4
+    assert painted.random_seed == 3 and painted.iterations == 4 and painted.position_guide == 0.5
     assert session.painter.settings.random_seed == 0  # the studio's own settings are not changed
 
 
@@ -236,6 +236,7 @@ def test_a_large_painting_is_scaled_to_the_working_size_with_its_map(client):
         ("/api/paint", paint_request(np.zeros((16, 16)), smoothness=3), 400, "unknown option(s): smoothness"),
         ("/api/paint", paint_request(np.zeros((16, 16)), iterations="ten"), 400, "iterations 'ten'"),
         ("/api/paint", paint_request(np.zeros((16, 16)), style_weight=-1), 400, "style_weight` must be 0 or more"),
+        ("/api/paint", paint_request(np.zeros((16, 16)), position_guide="x"), 400, "position guide must be a number"),
     ],
 )
 def test_bad_requests_get_a_message_not_a_traceback(client, path, payload, status, fragment):
