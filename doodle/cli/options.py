@@ -114,8 +114,9 @@ PositionGuide = Annotated[
     float,
     typer.Option(
         min=0.0,
-        help="Weight of a guide made of each image's x/y position: keep the layout where the painting has it "
-        "(0: none; EbSynth's FaceStyle weighs it 10).",
+        help="Weight of a guide made of each image's x/y position: keep each part near where the painting has "
+        "it, for an output laid out as the painting (0: none; EbSynth's FaceStyle weighs it 10, a face onto a "
+        "face). Where a doodle's regions lie elsewhere, it copies the nearest part of each, in streaks.",
     ),
 ]
 LuminanceGuide = Annotated[
