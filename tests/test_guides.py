@@ -235,3 +235,34 @@ def test_a_map_of_soft_shades_points_to_guides(tmp_path, noise_style, kind):
     with pytest.raises(DoodleError) as error:
         read()
     assert "is a guide: pass it with `guides`" in str(error.value)
+
+
+def test_a_small_edit_with_a_position_guide_is_painted_again_only_around_it(tiny_net, noise_style):
+    """The watch loop's repaint of a box cuts the output's guides to the box too: the position guide
+    there is the box's own part of the whole image's (a guide made for the box alone would say 0 to 1)."""
+    from doodle import Painter
+
+    style_map = np.zeros((40, 64, 3), np.uint8)
+    style_map[:, 32:] = 255
+    doodle = np.zeros((96, 256, 3), np.uint8)
+    doodle[48:] = 255
+    edited = doodle.copy()
+    edited[10:20, 230:240] = 255
+    options = dict(output_size=(256, 96), phases=2, iterations=4, style_layers=("1_1", "2_1"), finish="neural")
+    painter = Painter(network=tiny_net, position_guide=2.0, **options)
+    first = np.asarray(painter.paint(noise_style, style_map=style_map, target_map=doodle).image).astype(int)
+    sizes = set()
+    second = painter.paint(noise_style, style_map=style_map, target_map=edited, callback=lambda s: sizes.add(s.size))
+    second = np.asarray(second.image).astype(int)
+    assert sizes == {(114, 96), (57, 48)}  # the box, not the whole image
+    assert np.array_equal(second[:, :142], first[:, :142])
+    from doodle import PaintSettings
+    from doodle.guides import position_guide
+    from doodle.inputs import read_inputs
+    from doodle.repaint import crop_scene
+    from doodle.scene import encode_scene
+
+    settings = PaintSettings(output_size=(256, 96), position_guide=2.0)
+    scene = encode_scene(read_inputs(noise_style, style_map=style_map, target_map=edited, settings=settings))
+    box = crop_scene(scene, (0, 142, 96, 114))
+    assert torch.equal(box.target_guides, position_guide((96, 256))[..., 142:])
