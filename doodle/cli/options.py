@@ -11,7 +11,6 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from typer.core import TyperCommand
 
@@ -97,7 +96,7 @@ class PairedGuides(TyperCommand):
                 param.process_value = _guide_pairs  # (typer's own would read each pair as one string)
 
 
-def _guide_pairs(ctx: click.Context, value) -> list[tuple[Path, Path]] | None:
+def _guide_pairs(ctx: typer.Context, value) -> list[tuple[Path, Path]] | None:
     """``--guide`` given twice: ``(('a', 'b'), ('c', 'd'))`` -> ``[(Path('a'), Path('b')), (Path('c'), Path('d'))]``."""
     return [(Path(source), Path(target)) for source, target in value] if value else None
 
