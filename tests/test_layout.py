@@ -65,3 +65,22 @@ def test_modules_and_functions_stay_small():
                 if length > FUNCTION_LINES:
                     large.append(f"{name}.{node.name}: {length} lines")
     assert not large, large
+
+
+def test_the_command_line_starts_without_the_extras_and_their_dependencies():
+    """A lean install (``pip install -e .``) has none of the extras, nor what they bring (uvicorn brings
+    click, which typer does not need: it vendors its own). ``doodle paint --help`` must run there."""
+    import subprocess
+    import sys
+
+    extras = ["click", "starlette", "uvicorn", "ray", "imageio", "imageio_ffmpeg", "httpx", "httpx2", "selenium"]
+    script = (
+        "import sys\n"
+        f"for name in {extras!r}:\n"
+        "    sys.modules[name] = None  # import fails, as where it is not installed\n"
+        "from doodle.cli import app\n"
+        "app(['paint', '--help'], prog_name='doodle', standalone_mode=False)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "--guide" in done.stdout
