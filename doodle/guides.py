@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -49,12 +48,11 @@ _GREY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
 class InputGuide:
     """A guide pair as read: ``source (Hs, Ws, C)`` beside the painting and ``target (H, W, C)`` beside
     the output, float32 in ``[0, 1]``, the same ``C`` (1 or 3 from image files, any from arrays);
-    ``weight``; ``names`` of both, for messages."""
+    ``weight``."""
 
     source: np.ndarray
     target: np.ndarray
     weight: float
-    names: tuple[str, str]
 
 
 def _values(image: Image.Image) -> np.ndarray:
@@ -107,7 +105,6 @@ def read_guides(
                 parameter="guides",
             )
         source, target = pair
-        names = (_name(source, f"guide {index + 1}'s source"), _name(target, f"guide {index + 1}'s target"))
         values = [_read(source, "guide source"), _read(target, "guide target")]
         channels = sorted({values[0].shape[2], values[1].shape[2]})
         if channels == [1, 3]:
@@ -119,12 +116,8 @@ def read_guides(
                 parameter="guides",
             )
         weight = 1.0 if weights is None else float(weights[index])
-        read.append(InputGuide(values[0], values[1], weight, names))
+        read.append(InputGuide(values[0], values[1], weight))
     return read
-
-
-def _name(source: ImageInput, default: str) -> str:
-    return str(source) if isinstance(source, (str, Path)) else default
 
 
 def position_guide(shape: tuple[int, int]) -> Tensor:

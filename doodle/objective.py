@@ -118,17 +118,18 @@ class Objective:
 
     def _target_labels(self, scene: Scene, name: str) -> Tensor | None:
         """The output's label channels pooled to layer ``name``'s positions. ``(1, K, h', w')``."""
-        if scene.target_labels is None:
-            return None
-        target_shape = self.network.feature_shape(name, self.shape)
-        return pool_labels(resize(scene.target_labels, self.shape).to(self.device), target_shape)
+        return self._pooled_target(scene.target_labels, name)
 
     def _target_guides(self, scene: Scene, name: str) -> Tensor | None:
         """The output's guide channels pooled to layer ``name``'s positions. ``(1, G, h', w')``."""
-        if scene.target_guides is None:
+        return self._pooled_target(scene.target_guides, name)
+
+    def _pooled_target(self, channels: Tensor | None, name: str) -> Tensor | None:
+        """Channels of the output ``(1, C, H, W)`` (or None) pooled to layer ``name``'s positions."""
+        if channels is None:
             return None
         target_shape = self.network.feature_shape(name, self.shape)
-        return pool_labels(resize(scene.target_guides, self.shape).to(self.device), target_shape)
+        return pool_labels(resize(channels, self.shape).to(self.device), target_shape)
 
     def _mrf_losses(self, scene: Scene, style_shape, paintings: Tensor | None, blend: Tensor | None) -> dict:
         """Each MRF layer's loss, its keys made from the painting's features (and labels, guides, blend)."""
