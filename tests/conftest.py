@@ -59,6 +59,18 @@ def quadrants(size=64, colours=COLOURS, antialias=True) -> np.ndarray:
     return rgb
 
 
+def small_edit() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A two-label painting map (40x64: black left, white right), a 96x256 doodle (black above, white
+    below) and the doodle with a small white square near its right edge (rows 10-19, columns 230-239)."""
+    style_map = np.zeros((40, 64, 3), np.uint8)
+    style_map[:, 32:] = 255
+    doodle = np.zeros((96, 256, 3), np.uint8)
+    doodle[48:] = 255
+    edited = doodle.copy()
+    edited[10:20, 230:240] = 255
+    return style_map, doodle, edited
+
+
 def tiny_run(command: str, inputs: Path, weights: Path, *extra: str, doodle: str = "doodle.png") -> list[str]:
     """A ``doodle paint``/``watch`` command line on ``inputs`` (see the fixture) that paints in a moment:
     one phase, two iterations, shallow layers. Options in ``extra`` come last and so win."""

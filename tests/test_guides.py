@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from doodle import DoodleError, paint
 from doodle.cli import app
 
-from .conftest import one_line_error
+from .conftest import one_line_error, small_edit
 
 runner = CliRunner()
 
@@ -242,12 +242,7 @@ def test_a_small_edit_with_a_position_guide_is_painted_again_only_around_it(tiny
     there is the box's own part of the whole image's (a guide made for the box alone would say 0 to 1)."""
     from doodle import Painter
 
-    style_map = np.zeros((40, 64, 3), np.uint8)
-    style_map[:, 32:] = 255
-    doodle = np.zeros((96, 256, 3), np.uint8)
-    doodle[48:] = 255
-    edited = doodle.copy()
-    edited[10:20, 230:240] = 255
+    style_map, doodle, edited = small_edit()
     options = dict(output_size=(256, 96), phases=2, iterations=4, style_layers=("1_1", "2_1"), finish="neural")
     painter = Painter(network=tiny_net, position_guide=2.0, **options)
     first = np.asarray(painter.paint(noise_style, style_map=style_map, target_map=doodle).image).astype(int)

@@ -10,6 +10,8 @@ from doodle.images import load_rgb
 from doodle.plan import Mode, iterations_per_phase, make_plan
 from doodle.settings import format_iterations, parse_iterations
 
+from .conftest import small_edit
+
 
 @pytest.fixture
 def noise_style():
@@ -192,12 +194,7 @@ def test_phases_run_their_own_iteration_counts(tiny_net, noise_style):
 def test_a_small_edit_is_painted_again_only_around_it(tiny_net, noise_style):
     from doodle import Painter
 
-    style_map = np.zeros((40, 64, 3), np.uint8)
-    style_map[:, 32:] = 255
-    doodle = np.zeros((96, 256, 3), np.uint8)
-    doodle[48:] = 255
-    edited = doodle.copy()
-    edited[10:20, 230:240] = 255  # a small white square in the black, near the right edge
+    style_map, doodle, edited = small_edit()  # a small white square in the black, near the right edge
     options = dict(output_size=(256, 96), phases=2, iterations=4, style_layers=("1_1", "2_1"), finish="neural")
     painter = Painter(network=tiny_net, **options)
     first = np.asarray(painter.paint(noise_style, style_map=style_map, target_map=doodle).image).astype(int)
@@ -222,12 +219,7 @@ def test_a_small_edit_started_from_an_image_starts_from_that_image_s_own_part(
     import doodle.phases
     from doodle import Painter
 
-    style_map = np.zeros((40, 64, 3), np.uint8)
-    style_map[:, 32:] = 255
-    doodle_map = np.zeros((96, 256, 3), np.uint8)
-    doodle_map[48:] = 255
-    edited = doodle_map.copy()
-    edited[10:20, 230:240] = 255
+    style_map, doodle_map, edited = small_edit()
     start = np.random.default_rng(0).integers(0, 255, (96, 256, 3), dtype=np.uint8)
     Image.fromarray(start).save(tmp_path / "start.png")
     painter = Painter(
