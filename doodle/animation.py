@@ -28,7 +28,7 @@ import semantic_maps
 from .errors import DoodleError, map_errors
 from .images import check_output_path, load_rgb, save_atomic, write_via_temporary
 from .painter import Painter, Step
-from .provenance import as_frame, read_record, with_record
+from .provenance import as_frame, differing_inputs, read_record, with_record
 from .settings import PaintSettings
 from .temporal import TEMPORAL_WEIGHT, Motion, guide_from, motion_from_flow, motion_from_labels
 
@@ -189,15 +189,24 @@ def _motions(maps: list, contents: list | None, shape: tuple[int, int]) -> Calla
     return motion
 
 
-def _check_painted_frame(path: Path, index: int, count: int) -> None:
-    """``path`` must be frame ``index`` of ``count`` that `doodle animate` painted, to be kept by ``resume``."""
+def _check_painted_frame(path: Path, index: int, count: int, inputs: dict) -> None:
+    """``path`` must be frame ``index`` of ``count`` that `doodle animate` painted from ``inputs`` (by
+    parameter name: the painting, its map, the frame's doodle and photo), to be kept by ``resume``."""
     try:
-        frame = read_record(path).get("frame") or {}
+        record = read_record(path)
     except DoodleError:
-        frame = {}
+        record = {}
+    frame = record.get("frame") or {}
     if frame.get("index") != index or frame.get("count") != count:
         raise DoodleError(
             f"{path}: is not frame {index} of {count} of this animation; move it away, or paint without --resume",
+            path=path,
+        )
+    differing = differing_inputs(record, inputs)
+    if differing:
+        names = " and ".join(f"`{name}`" for name in differing)
+        raise DoodleError(
+            f"{path}: is a frame of another animation (its {names} differ); move it away, or paint without --resume",
             path=path,
         )
 
@@ -242,7 +251,9 @@ def paint_frames(
     previous = matches = None
     for index, path in enumerate(paths):
         if resume and path.is_file():
-            _check_painted_frame(path, index + 1, count)
+            content = None if contents is None else contents[index]
+            inputs = dict(style=style, style_map=style_map, target_map=maps[index], content=content)
+            _check_painted_frame(path, index + 1, count, inputs)
             previous, matches = path, None
             continue
         if on_frame is not None:

@@ -13,8 +13,11 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
+import tempfile
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .errors import DoodleError
@@ -70,8 +73,8 @@ class Worker:
             return self._render(job) if job.command == "render" else self._paint(job, resume)
         except DoodleError as error:  # (PaintingStopped too: a batch keeps no image a step did not finish)
             outcome = Outcome("failed", str(error))
-        except (RuntimeError, MemoryError, OSError, ValueError) as error:  # torch's failures, out of memory
-            outcome = Outcome("failed", f"painting failed: {type(error).__name__}: {str(error).splitlines()[0][:200]}")
+        except Exception as error:  # noqa: BLE001 - torch's failures, out of memory, a bug: this job alone fails
+            outcome = Outcome("failed", f"painting failed: {_first_line(error)}")
         if made and folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
         return outcome
@@ -89,6 +92,12 @@ class Worker:
 
         render_to_file(job.inputs["painter"], job.inputs["target_map"], job.output, job.settings)
         return Outcome("painted")
+
+
+def _first_line(error: BaseException) -> str:
+    """``TypeError: the first line of its message`` (at most 200 characters of it)."""
+    text = str(error).strip()
+    return type(error).__name__ + (f": {text.splitlines()[0][:200]}" if text else "")
 
 
 def _same_record(painter, job: Job) -> bool:
@@ -113,17 +122,38 @@ def _ray():
     return ray
 
 
+@contextmanager
+def _without_level_line() -> Iterator[None]:
+    """Leave out the line Ray's C++ core prints to standard error as it starts ("Set ray log level from
+    environment variable ..."), which the level set in :func:`_ray` makes it print; other lines pass."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            for line in captured.read().decode(errors="replace").splitlines(keepends=True):
+                if "Set ray log level from environment variable" not in line:
+                    sys.stderr.write(line)
+
+
 def _start(ray, workers: int, address: str | None) -> tuple[list, int | None]:
     """Ray started or joined; -> the actor class with its resources, and each worker's CPU threads."""
     quiet = dict(include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     if address is None:
         cpus = os.cpu_count() or 1
-        ray.init(num_cpus=max(cpus, workers), object_store_memory=256 * 2**20, **quiet)
+        with _without_level_line():
+            ray.init(num_cpus=max(cpus, workers), object_store_memory=256 * 2**20, **quiet)
         threads = max(1, cpus // workers)
         return ray.remote(num_cpus=min(threads, cpus))(Worker), threads
     _check_reachable(address)
     try:
-        ray.init(address=address, **quiet)
+        with _without_level_line():
+            ray.init(address=address, **quiet)
     except Exception as error:  # noqa: BLE001 - Ray raises many kinds (connection, authentication, runtime)
         reason = str(error).strip().splitlines()[-1][:300] if str(error).strip() else type(error).__name__
         raise DoodleError(
@@ -208,6 +238,9 @@ def _drive(ray, actor, threads, workers: int, pending: deque, resume: bool, fini
         worker, job = busy.pop(done)
         try:
             outcome = ray.get(done)
+        except ray.exceptions.RayTaskError as error:  # (raised outside the job's own try: its arguments, say)
+            free.append(worker)
+            outcome = Outcome("failed", f"painting failed: {_first_line(error.cause or error)}")
         except ray.exceptions.RayActorError:
             held.pop(worker, None)
             ray.kill(worker, no_restart=True)

@@ -19,7 +19,7 @@ from torch import nn
 
 from .errors import DoodleError
 from .patches import DEFAULT_CHUNK_ELEMENTS
-from .plan import Plan, working_shape_of
+from .plan import Mode, Plan, working_shape_of
 from .synthesis import DEFAULT_SYNTHESIS as SYNTHESIS
 from .vgg import VGGFeatures
 
@@ -29,6 +29,7 @@ _FLOAT = 4  # bytes
 _PROCESS = 0.75e9  # Python, torch and its libraries, the weights, the inputs as read: fitted to measured peaks
 _CALIBRATION = 0.78  # the terms are not all alive at once: fitted, measured peak RSS / sum of terms
 _HEADROOM = 0.9  # use at most this share of the memory that is free
+_SUGGESTION_MARGIN = 0.9  # a size suggested when a paint does not fit needs at most this share of the budget
 _SMALLEST_STYLE_SCALE = 0.05  # the command line's lower bound of --style-scale
 _LBFGS_HISTORY = 50  # curvature pairs L-BFGS keeps (optimiser.optimise)
 
@@ -45,12 +46,15 @@ class MemoryEstimate:
     pixels: int = 0  # the pixel finish at the output's size
 
     def describe(self) -> str:
+        """``61.4 GB (pixel finish 53.6, images 7.1, the program 0.7)``: the total and the parts of its
+        peak, the network's stage or the pixel finish (whichever is larger), which add up to it."""
         gb = 1e9
-        finish = f", pixel finish {self.pixels / gb:.1f}" if self.pixels else ""
-        return (
-            f"{self.total / gb:.1f} GB (network {self.network / gb:.1f}, painting's patches "
-            f"{self.style_keys / gb:.1f}, search {self.search / gb:.1f}, images {self.scene / gb:.1f}{finish})"
-        )
+        if self.pixels > self.network + self.style_keys + self.search:
+            parts = [("pixel finish", self.pixels)]
+        else:
+            parts = [("network", self.network), ("painting's patches", self.style_keys), ("search", self.search)]
+        shown = ", ".join(f"{name} {_CALIBRATION * value / gb:.1f}" for name, value in [*parts, ("images", self.scene)])
+        return f"{self.total / gb:.1f} GB ({shown}, the program {_PROCESS / gb:.1f})"
 
 
 def _layer_shapes(network: VGGFeatures, shape: tuple[int, int], last: str) -> list[tuple[str, int, int, int]]:
@@ -166,14 +170,18 @@ def check_memory(
     if limit is not None and limit < _HEADROOM * free:
         free, where = limit, "to this server (its --max-memory)"
     ways = []
+    # The sizes suggested fit with a margin (free memory moves), and as they will be painted: the
+    # painting keeps the output's scale, but for a texture (its own scale, whatever the output's size).
+    target = _SUGGESTION_MARGIN * budget
+    follows = plan.mode != Mode.TEXTURE
     if shape[0] * shape[1] >= style_shape[0] * style_shape[1] / 4:  # (shrinking a small output saves little)
         fits = _largest_fitting(
-            lambda f: _need(network, plan, _scale(shape, f), _scale(style_shape, f), labels), budget
+            lambda f: _need(network, plan, _scale(shape, f), _scale(style_shape, f if follows else 1), labels), target
         )
         if fits > 0:
             height, width = _scale(shape, fits)
             ways.append(f"a smaller `output_size` (about {width}x{height} fits)")
-    fits = _largest_fitting(lambda f: _need(network, plan, shape, _scale(style_shape, f), labels), budget)
+    fits = _largest_fitting(lambda f: _need(network, plan, shape, _scale(style_shape, f), labels), target)
     if fits * settings.style_scale >= _SMALLEST_STYLE_SCALE:
         ways.append(f"a smaller `style_scale` ({fits * settings.style_scale:.2g} fits)")
     if device.type != "cuda" and limit is None:

@@ -111,6 +111,18 @@ class Generator(nn.Module):
         return collage + self.to_rgb(x)  # unbounded: training keeps it in [0, 1] (a sigmoid saturates)
 
 
+def _paints_finite(generator: Generator) -> bool:
+    """Whether ``generator`` paints finite values (a flat map of each label in turn, at the smallest size,
+    in float32): weights that are finite but huge overflow (every weight x 1e30 painted black)."""
+    labels = torch.eye(generator.labels)[:, :, None, None].expand(-1, -1, MIN_SIZE, MIN_SIZE)
+    random = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        image = generator(
+            labels, generator.noise(labels, random), torch.full((generator.labels, 3, MIN_SIZE, MIN_SIZE), 0.5)
+        )
+    return bool(torch.isfinite(image).all())
+
+
 def _as_bytes(values: Tensor) -> Tensor:
     """Values in ``[0, 1]`` (or uint8 already) as uint8."""
     if values.dtype == torch.uint8:
@@ -206,6 +218,8 @@ class TrainedPainter:
             detail = f": {str(error).splitlines()[0][:120]}" if isinstance(error, ValueError | KeyError) else ""
             raise DoodleError(f"{path}: damaged painter file ({type(error).__name__}{detail})") from None
         generator.eval().requires_grad_(False)
+        if not _paints_finite(generator):
+            raise DoodleError(f"{path}: damaged painter file (its weights are out of range: it paints NaN or infinity)")
         return cls(generator, palette, painting, painting_labels, settings, steps, optimiser)
 
     @property

@@ -15,7 +15,7 @@ from PIL import Image, PngImagePlugin
 from torch import Tensor
 
 from semantic_maps import to_rgb
-from semantic_maps.io import open_image
+from semantic_maps.io import map_path_for, open_image
 
 from .errors import DoodleError, map_errors
 
@@ -28,6 +28,7 @@ __all__ = [
     "scaled_shape",
     "save_atomic",
     "check_output_path",
+    "refuse_to_overwrite_inputs",
 ]
 
 ImageInput = str | os.PathLike | Image.Image | np.ndarray
@@ -112,6 +113,18 @@ def check_output_path(path: str | os.PathLike, *, image: bool = True) -> Path:
     except OSError as error:
         raise DoodleError(f"{path}: cannot write in {path.parent} ({error.strerror or error})") from None
     return path
+
+
+def refuse_to_overwrite_inputs(
+    output: Path, inputs: list[str | Path | None], *, found_beside: list[Path | None]
+) -> None:
+    """Stop if the output would replace one of the inputs, or a map found beside one (``X_sem.png``)."""
+    candidates = [Path(path) for path in inputs if path is not None]
+    candidates += [map_path_for(path) for path in found_beside if path is not None]
+    for candidate in candidates:
+        same = candidate.exists() and output.exists() and os.path.samefile(candidate, output)
+        if same or os.path.realpath(candidate) == os.path.realpath(output):
+            raise DoodleError(f"{output}: is also an input ({candidate}); choose another `output`", path=output)
 
 
 PNG_COMPRESSION = 3

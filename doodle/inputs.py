@@ -16,15 +16,15 @@ import semantic_maps
 
 from .errors import DoodleError, map_errors
 from .guides import InputGuide, read_guides
-from .images import ImageInput, load_rgb, scaled_shape
+from .images import ImageInput, load_rgb
 from .plan import Mode
-from .settings import MIN_SIZE, PaintSettings
+from .settings import PaintSettings
+from .sizes import name_of, scale_notes, sizes
 
-MAX_PIXELS = semantic_maps.io.MAX_PIXELS  # the largest image read is also the largest painted
 SHADED_NOTE = 0.2  # a map more shaded than this (a continuous map cut into labels) gets a note
 GUIDE_HINT = "a map of soft shades (a soft segmentation, a gradient, a render pass) is a guide: pass it with `guides`"
 
-__all__ = ["Inputs", "read_inputs", "found_map", "side_by_side", "name_of", "MAX_PIXELS"]
+__all__ = ["Inputs", "read_inputs", "shaded_note", "found_map", "side_by_side"]
 
 
 @dataclass
@@ -77,11 +77,6 @@ class Inputs:
         return self.labels + sum(guide.source.shape[2] for guide in self.guides) + made
 
 
-def name_of(source: ImageInput | None, default: str) -> str:
-    """A source's name in messages: its path, or ``default`` for an image in memory."""
-    return str(source) if isinstance(source, (str, Path)) else default
-
-
 def found_map(image: ImageInput | None) -> Path | None:
     """The label map beside an image file (``X.jpg`` -> ``X_sem.png``), if there is one."""
     if isinstance(image, (str, Path)):
@@ -128,6 +123,11 @@ class _Painting:
     paintings: Tensor | None
     first_shape: tuple[int, int]
     found: Path | list[Path] | None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(H, W)`` of the painting (or atlas)."""
+        return self.image.height, self.image.width
 
 
 def _paintings(styles: list[ImageInput], style_maps: list[ImageInput | None] | None) -> _Painting:
@@ -206,61 +206,6 @@ def _target_map(style, painting: _Painting, target_map, content, style_map_given
     return target_map, rgb, found
 
 
-def _sizes(
-    inputs: dict, painting: _Painting, target_rgb, content_image, guide_target, output_size, style_scale: float
-) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
-    """``(shape, reference, style_shape)``, each ``(H, W)``, checked against the smallest and largest
-    sizes. The reference is the content's size, else the target map's, else the first guide target's
-    (``guide_target (H, W, C)`` or None), else the painting's."""
-    if content_image is not None:
-        reference = (content_image.height, content_image.width)
-    elif target_rgb is not None:
-        reference = target_rgb.shape[:2]
-    elif guide_target is not None:
-        reference = guide_target.shape[:2]
-    else:
-        reference = painting.first_shape
-    shape = reference if output_size is None else (output_size[1], output_size[0])  # (width, height) -> shape
-    laid_out = content_image is not None or target_rgb is not None or guide_target is not None
-    scale = (shape[0] * shape[1] / np.prod(reference)) ** 0.5 if laid_out else 1.0
-    style = inputs["style"]
-    if min(shape) < MIN_SIZE:
-        too_small = f"{shape[1]}x{shape[0]} is too small to paint (at least {MIN_SIZE}x{MIN_SIZE})"
-        if output_size is not None:
-            raise DoodleError(f"`output_size` {too_small}")
-        source = (
-            inputs["content"]
-            if content_image is not None
-            else inputs["target_map"]
-            if target_rgb is not None
-            else inputs["guide"]
-            if guide_target is not None
-            else style
-        )
-        raise DoodleError(f"{name_of(source, 'image')}: {too_small}; pass a larger `output_size`", path=_path(source))
-    style_shape = scaled_shape((painting.image.height, painting.image.width), scale * style_scale)
-    if shape[0] * shape[1] > MAX_PIXELS:
-        too_large = f"{shape[1]}x{shape[0]} is too large to paint (at most {MAX_PIXELS // 1_000_000} megapixels)"
-        raise DoodleError(
-            f"`output_size` {too_large}" if output_size is not None else f"{name_of(style, 'image')}: {too_large}"
-        )
-    if style_shape[0] * style_shape[1] > MAX_PIXELS:
-        raise DoodleError(
-            f"{name_of(style, 'style image')}: scaled to {style_shape[1]}x{style_shape[0]} (by the output "
-            f"size and `style_scale`), it is too large (at most {MAX_PIXELS // 1_000_000} megapixels); "
-            "use a smaller `style_scale`"
-        )
-    if min(style_shape) < MIN_SIZE:
-        raise DoodleError(
-            f"{name_of(style, 'style image')}: too small at this scale ({style_shape[1]}x{style_shape[0]})"
-        )
-    return shape, reference, style_shape
-
-
-def _path(source) -> str | None:
-    return str(source) if isinstance(source, (str, Path)) else None
-
-
 def _labels(style_rgb, target_rgb, names: dict, allow_missing: bool, notes: list) -> tuple[np.ndarray, np.ndarray]:
     """The palette the two maps share and the target's colours the style lacks, with notes on both.
     A map that is no label map, or a target whose colours the style lacks, is an error that points
@@ -284,12 +229,7 @@ def _labels(style_rgb, target_rgb, names: dict, allow_missing: bool, notes: list
         )
     everything = np.concatenate([palette, missing])  # (the target's labels the style lacks are labels too)
     for rgb, key, labels in ((style_rgb, "style_map", palette), (target_rgb, "target_map", everything)):
-        shaded = semantic_maps.shaded_share(rgb, labels)
-        if shaded > SHADED_NOTE:
-            notes.append(
-                f"{names[key]}: {100 * shaded:.0f} % of its regions are shades between its colours (a continuous "
-                f"map?); they are painted as the nearest of its {len(palette)} labels ({GUIDE_HINT})"
-            )
+        notes += shaded_note(rgb, labels, names[key])
     specks = semantic_maps.stray_regions(target_rgb, everything)
     if specks:
         notes.append(
@@ -298,14 +238,15 @@ def _labels(style_rgb, target_rgb, names: dict, allow_missing: bool, notes: list
     return palette, missing
 
 
-def _shrunk(image: Image.Image, style_shape: tuple[int, int], name: str) -> list[str]:
-    """A note when the painting is painted at a small part of its size (``style_shape = (H, W)``): it is
-    read whole, all the same."""
-    if image.width * image.height <= 16 * style_shape[0] * style_shape[1]:
+def shaded_note(rgb: np.ndarray, labels: np.ndarray, name: str) -> list[str]:
+    """A note when much of the map ``rgb (H, W, 3)`` is shades between its ``labels (K, 3)``: a continuous
+    map (a soft segmentation, a render pass) cut into labels, which a guide would follow."""
+    shaded = semantic_maps.shaded_share(rgb, labels)
+    if shaded <= SHADED_NOTE:
         return []
     return [
-        f"{name}: {image.width}x{image.height} is painted at {style_shape[1]}x{style_shape[0]}, its scale to "
-        "the output (`style_scale`); a copy of that size reads faster and in less memory"
+        f"{name}: {100 * shaded:.0f} % of its regions are shades between its colours (a continuous map?); "
+        f"they are painted as the nearest of its {len(labels)} labels ({GUIDE_HINT})"
     ]
 
 
@@ -384,10 +325,10 @@ def read_inputs(
     guide_pairs = _guides(guides, settings, content_image is not None)
     guide_target = guide_pairs[0].target if guide_pairs else None
     sources = dict(style=first, target_map=target_source, content=content, guide=guides[0][1] if guides else None)
-    shape, reference, style_shape = _sizes(
-        sources, painting, target_rgb, content_image, guide_target, settings.output_size, settings.style_scale
+    shape, reference, style_shape = sizes(
+        sources, painting.shape, painting.first_shape, target_rgb, content_image, guide_target, settings
     )
-    notes += _shrunk(painting.image, style_shape, name_of(first, "the style"))
+    notes += scale_notes(painting.shape, style_shape, shape, name_of(first, "the style"))
     names = dict(
         style=name_of(first, "the style"),
         style_map=name_of(painting.map_source, "style map"),

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from semantic_maps.io import map_path_for
+
 from .errors import DoodleError
+from .images import refuse_to_overwrite_inputs
 from .plan import SEED_KEYWORDS
 from .settings import TEXT_PARSERS, PaintSettings
 
@@ -150,4 +154,40 @@ def read_jobs(path: str | Path) -> list[Job]:
         jobs.append(job)
     if not jobs:
         raise DoodleError(f"{path}: holds no job (one JSON object a line)", path=path)
-    return jobs
+    return _refuse_outputs_read_as_inputs(jobs)
+
+
+def _input_files(job: Job) -> list[Path]:
+    """The files ``job`` reads: its images (a painting's map found beside it too), guides, weights,
+    seed image and painter."""
+    files = []
+    for name, value in job.inputs.items():
+        for item in value if isinstance(value, list) else [value]:
+            files.extend(item if isinstance(item, tuple) else [item])
+            if name == "style" or name == "content":
+                files.append(map_path_for(item))
+    files += [Path(value) for value in (job.settings.weights, job.settings.seed) if isinstance(value, Path)]
+    return files
+
+
+def _refuse_outputs_read_as_inputs(jobs: list[Job]) -> list[Job]:
+    """``jobs`` with those whose output is an input, of their own or of another job, failed: a batch
+    never paints over a file it reads (jobs run in any order)."""
+    readers = {}
+    for job in jobs:
+        if job.problem is None:
+            for file in _input_files(job):
+                readers.setdefault(os.path.realpath(file), job.line)
+    checked = []
+    for job in jobs:
+        if job.problem is None:
+            try:
+                refuse_to_overwrite_inputs(job.output, _input_files(job), found_beside=[])
+            except DoodleError as error:
+                job = dataclasses.replace(job, problem=error.message.removeprefix(f"{job.output}: "))
+            else:
+                reader = readers.get(os.path.realpath(job.output))
+                if reader is not None:
+                    job = dataclasses.replace(job, problem=f"its `output` is an input of line {reader}; choose another")
+        checked.append(job)
+    return checked

@@ -27,7 +27,7 @@ from .matching import Matches
 from .memory import Memory, style_key, target_of
 from .phases import Callback, Step, paint_phases
 from .pixels import finish_pixels, pixel_steps
-from .plan import Plan, Start, make_plan
+from .plan import WORKING_SIZES, Plan, Start, check_painting_scale, make_plan
 from .provenance import job_record, with_record
 from .repaint import changed_region, crop_scene, pasted_matches
 from .scene import Scene, encode_scene, scene_at
@@ -285,10 +285,10 @@ class Painter:
             return self.finished[1]
         if stop is not None and stop():
             raise Cancelled
-        progress = pixel_steps(plan, callback, stop)
+        progress = pixel_steps(plan, callback)
         before = None if guide is None or self.finished is None else self.finished[2]
         finished, matches = finish_pixels(
-            scene, image, plan.settings, self.device, frame=guide, before=before, progress=progress
+            scene, image, plan.settings, self.device, frame=guide, before=before, progress=progress, stop=stop
         )
         self.finished = (image, finished, matches)
         return finished
@@ -321,7 +321,15 @@ class Painter:
             paintings=inputs.painting_count,
             model=self.network.model,
             follows_frame=guide is not None,
+            style_shape=inputs.style_shape,
         )
+        check_painting_scale(plan, inputs.style_shape, inputs.names["style"])
+        if settings.working_size is None and plan.pixels and plan.settings.working_size > WORKING_SIZES[plan.mode]:
+            inputs.notes.append(
+                f"{inputs.names['style']}: small at this output's scale ({inputs.style_shape[1]}x"
+                f"{inputs.style_shape[0]}), it is matched at a `working_size` of {plan.settings.working_size} "
+                f"(not {WORKING_SIZES[plan.mode]}) to keep its patches"
+            )
         if plan.start_file is not None and not plan.start_file.is_file():  # (a keyword mistyped, say)
             raise DoodleError(
                 f"{plan.start_file}: seed image file not found; `seed` is auto, noise, content, labels, "

@@ -19,7 +19,6 @@ import torch
 from torch import Tensor
 
 from .colorspace import luminance
-from .errors import Cancelled
 from .guides import PHOTO_LUMINANCE_WEIGHT, luminance_guide
 from .images import resize, scaled_shape
 from .phases import Callback, Step
@@ -39,7 +38,7 @@ __all__ = [
 
 SYNTHESIS = DEFAULT_SYNTHESIS
 NEURAL_WEIGHT = 0.5  # the network's result, with a content photo
-TEMPORAL_WEIGHT = 4.0  # an animation's frame before, carried by the motion
+FRAME_TIE = 0.4  # the frame before's weight, carried by the motion, per unit of `temporal_weight` (4 at its 10)
 
 Progress = Callable[[int, int, Tensor, float], None]
 
@@ -49,14 +48,15 @@ def pixel_guides(
 ) -> list[Guide]:
     """The guides of ``scene``'s pixel finish, given the network's result ``neural (1, 3, h, w)``;
     with ``frame`` (an animation's later frame), the frame before carried by the motion where known
-    (the network's result elsewhere), beside the painting: a patch that was there stays.
+    (the network's result elsewhere), beside the painting: a patch that was there stays (weighed by
+    the frame's `temporal_weight`, :data:`FRAME_TIE` a unit; 0: none).
     ``luminance_weight``: the settings' `luminance_guide` (None: the photo's luminance at
     :data:`~doodle.guides.PHOTO_LUMINANCE_WEIGHT`; given, the scene holds it)."""
     guides = []
-    if frame is not None:
+    if frame is not None and frame.weight > 0:
         carried, known = resize(frame.carried, scene.shape)[0], resize(frame.known, scene.shape)[0]
         here = resize(neural, scene.shape)[0]
-        guides.append(Guide(scene.style[0], torch.where(known > 0.5, carried, here), TEMPORAL_WEIGHT))
+        guides.append(Guide(scene.style[0], torch.where(known > 0.5, carried, here), FRAME_TIE * frame.weight))
     labelled = scene.pixel_guides()
     if scene.style_labels is not None:
         guides.append(labelled.pop(0))
@@ -81,11 +81,14 @@ def finish_pixels(
     frame: FrameGuide | None = None,
     before: Tensor | None = None,
     progress: Progress | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> tuple[Tensor, Tensor]:
     """The output of ``scene.shape`` made of the painting's pixels, laid out by the network's result
     ``neural (1, 3, h, w)`` (any size); ``frame``: ties to an animation's frame before, and
     ``before (H * W,)`` that frame's matches, carried by the motion to start from (None: coarse to
-    fine as a first frame). -> ``(1, 3, H, W)`` in ``[0, 1]`` on the CPU, and its matches."""
+    fine as a first frame). ``progress``: called after each level (:func:`pixel_steps`); ``stop()``:
+    asked all through each level (a level of a large output takes minutes), raising
+    :class:`~doodle.errors.Cancelled`. -> ``(1, 3, H, W)`` in ``[0, 1]`` on the CPU, and its matches."""
     generator = torch.Generator(device).manual_seed(settings.random_seed)
     guides = [
         dataclasses.replace(g, source=g.source.to(device), target=g.target.to(device))
@@ -104,21 +107,18 @@ def finish_pixels(
         matches=matches,
         generator=generator,
         progress=progress,
+        stop=stop,
     )
     return image[None].clamp(0, 1).cpu(), matches.cpu()
 
 
-def pixel_steps(
-    plan: Plan, callback: Callback | None, stop: Callable[[], bool] | None = None
-) -> Callable[[int, int, Tensor, float], None]:
+def pixel_steps(plan: Plan, callback: Callback | None) -> Callable[[int, int, Tensor, float], None]:
     """The pixel finish's progress as :class:`Step` s of one more phase (its levels its iterations,
-    its loss the mean patch distance), and the stop check after each level."""
+    its loss the mean patch distance)."""
     started = time.perf_counter()
     width, height = plan.shape[1], plan.shape[0]
 
     def progress(level: int, levels: int, image: Tensor, cost: float) -> None:
-        if stop is not None and stop():
-            raise Cancelled
         if callback is not None:
             seconds = dict(setup=0.0, total=time.perf_counter() - started)
             phases = plan.stage_count

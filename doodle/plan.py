@@ -9,10 +9,12 @@ prints it, and the command line's help is written from the constants below.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from .errors import DoodleError
 from .images import scaled_shape
 from .settings import PaintSettings, format_iterations
 from .vgg import ModelName, layer_stride, parse_layer
@@ -23,6 +25,7 @@ __all__ = [
     "Phase",
     "Plan",
     "make_plan",
+    "check_painting_scale",
     "working_shape_of",
     "start_of",
     "iterations_per_phase",
@@ -209,6 +212,41 @@ def working_shape_of(shape: tuple[int, int], working_size: int | None) -> tuple[
     return scaled_shape(shape, min(1.0, working_size / max(shape)))
 
 
+def _painting_shortfall(plan: Plan, style_shape: tuple[int, int]) -> tuple[float, int, Phase | None, tuple]:
+    """How much too small the painting, ``style_shape = (H, W)`` at the output's scale, is in the phase of
+    the network's stage where it is shortest of a whole patch at the deepest patch layer. -> ``(ratio (at
+    most 1: large enough), the side needed, that phase, the painting's (H, W) there)``."""
+    working = plan.working_shape[0] / plan.shape[0]
+    needs = [
+        (max(layer_stride(layer) for layer in phase.mrf_layers) * plan.settings.patch_size, phase)
+        for phase in plan.phases
+        if phase.mrf_layers
+    ]
+    if not needs:
+        return 0.0, 0, None, style_shape
+    needed, phase = max(needs, key=lambda pair: pair[0] / pair[1].scale)
+    scaled = scaled_shape(style_shape, working * phase.scale)
+    return needed / min(scaled), needed, phase, scaled
+
+
+def check_painting_scale(plan: Plan, style_shape: tuple[int, int], name: str) -> None:
+    """A :class:`DoodleError` unless the painting ``name``, ``style_shape = (H, W)`` at the output's
+    scale, keeps a whole patch at the deepest patch layer in each phase of the network's stage (a small
+    painting for a large doodle is a few pixels there: nothing to match)."""
+    ratio, needed, phase, scaled = _painting_shortfall(plan, style_shape)
+    if ratio <= 1:
+        return
+    ways = [f"`style_scale={plan.settings.style_scale * ratio:.3g}` or more (the painting larger in the output)"]
+    if plan.pixels and max(plan.shape) >= plan.settings.working_size * ratio:
+        ways.append(f"`working_size={math.ceil(plan.settings.working_size * ratio)}` or more")
+    raise DoodleError(
+        f"{name}: {style_shape[1]}x{style_shape[0]} at this output's scale, the painting is {scaled[1]}x{scaled[0]} "
+        f"in the network's {'first ' if phase is plan.phases[0] else ''}phase ({phase.shape[1]}x{phase.shape[0]}), "
+        f"too small for its patches (at least {needed} pixels a side); use {', or '.join(ways)}, or a smaller output",
+        parameter="style_scale",
+    )
+
+
 def iterations_per_phase(iterations: int | tuple[int, ...], phases: int) -> tuple[int, ...]:
     """Iterations of each of ``phases`` phases, coarse to fine: a list ends with the full-size
     phase (``(100, 100, 50)`` over 2 phases is ``(100, 50)``, over 4 ``(100, 100, 100, 50)``: the
@@ -243,10 +281,38 @@ def make_plan(
     paintings: int,
     model: ModelName,
     follows_frame: bool = False,
+    style_shape: tuple[int, int] | None = None,
 ) -> Plan:
     """The plan of painting an output of ``shape = (H, W)`` in ``mode``, with a content photo or not,
     from ``paintings`` paintings, on a network of ``model``. ``follows_frame``: an animation's later
-    frame, started from the frame before (its layout set from the first phase)."""
+    frame, started from the frame before (its layout set from the first phase). ``style_shape``: the
+    painting's ``(H, W)`` at the output's scale; where the default working size would leave it under
+    a patch (a small painting for a large doodle or texture), the working size is raised to keep one."""
+    plan = _plan(settings, mode=mode, shape=shape, content=content, paintings=paintings, model=model,
+                 follows_frame=follows_frame)  # fmt: skip
+    for _ in range(2):  # (a larger working size may keep a coarser phase: look again once)
+        if style_shape is None or settings.working_size is not None or not plan.pixels:
+            break
+        ratio = _painting_shortfall(plan, style_shape)[0]
+        if ratio <= 1 or max(plan.working_shape) >= max(shape):
+            break
+        working = min(max(shape), math.ceil(plan.settings.working_size * ratio))
+        plan = _plan(settings.replace(working_size=working), mode=mode, shape=shape, content=content,
+                     paintings=paintings, model=model, follows_frame=follows_frame)  # fmt: skip
+    return plan
+
+
+def _plan(
+    settings: PaintSettings,
+    *,
+    mode: Mode,
+    shape: tuple[int, int],
+    content: bool,
+    paintings: int,
+    model: ModelName,
+    follows_frame: bool,
+) -> Plan:
+    """:func:`make_plan` at the working size of ``settings`` (or the mode's)."""
     target = mode in (Mode.DOODLE, Mode.SEMANTIC_TRANSFER)
     seed = start_of(settings.seed, content=content, paintings=paintings, target=target)
     style_loss = settings.style_loss or ("both" if mode == Mode.TEXTURE else "mrf")

@@ -30,6 +30,7 @@ __all__ = [
     "job_record",
     "with_record",
     "as_frame",
+    "differing_inputs",
     "read_record",
     "settings_from_record",
     "input_state",
@@ -84,6 +85,21 @@ def entries(record: dict) -> list[tuple[str, dict]]:
             else:
                 flat.append((f"{name} {i}" if many else name, entry))
     return flat
+
+
+def differing_inputs(record: dict, inputs: dict[str, ImageInput | list | None]) -> list[str]:
+    """The names of ``inputs`` (None ones left out) whose files or pixels ``record`` does not hold, by
+    their SHA-256."""
+
+    def digests(entry) -> list | None:
+        return None if entry is None else [one.get("sha256") for one in (entry if isinstance(entry, list) else [entry])]
+
+    recorded = record.get("inputs") or {}
+    return [
+        name
+        for name, source in inputs.items()
+        if source is not None and digests(_inputs(source)) != digests(recorded.get(name))
+    ]
 
 
 def job_record(

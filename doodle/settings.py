@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, get_args
+from types import UnionType
+from typing import Literal, Union, get_args, get_origin, get_type_hints
 
 from .errors import DoodleError
 from .matching import MatcherName
@@ -31,6 +33,7 @@ __all__ = [
     "TEXT_PARSERS",
     "format_iterations",
     "MIN_SIZE",
+    "MAX_GUIDE_WEIGHT",
 ]
 
 StyleLoss = Literal["mrf", "gram", "both"]
@@ -41,6 +44,35 @@ PreserveColors = Literal["luminance", "histogram"]
 Finish = Literal["pixels", "neural"]
 LastVote = Literal[3, 5]
 MIN_SIZE = 16  # smallest output side, in pixels: below it VGG's deeper layers have no positions left
+# The largest guide weight: an 8-bit guide's smallest step (1/255, squared 1.5e-5) weighs 15 there, already far
+# past a patch's colour distance; larger weights mean nothing more and overflow float32 (1e308: inf, then NaN).
+MAX_GUIDE_WEIGHT = 1e6
+
+
+def _guide_weight(weight) -> bool:
+    """Whether ``weight`` is a guide's weight: a number from 0 to :data:`MAX_GUIDE_WEIGHT`."""
+    return isinstance(weight, numbers.Real) and not isinstance(weight, bool) and 0 <= weight <= MAX_GUIDE_WEIGHT
+
+
+def _of_type(value, hint) -> bool:
+    """Whether ``value`` is of the type ``hint`` (a field's annotation: a class, a ``Literal``, a union,
+    ``tuple[int, int]`` or ``tuple[float, ...]``); an int is a float, a bool is neither."""
+    origin, args = get_origin(hint), get_args(hint)
+    if origin is Literal:
+        return value in args
+    if origin in (Union, UnionType):
+        return any(_of_type(value, arg) for arg in args)
+    if origin is tuple:
+        if not isinstance(value, tuple):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_of_type(item, args[0]) for item in value)
+        return len(value) == len(args) and all(_of_type(item, arg) for item, arg in zip(value, args, strict=True))
+    if hint is float:
+        return isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    return value is None if hint is type(None) else isinstance(value, hint)
 
 
 def _as_tuple(iterations: int | tuple[int, ...]) -> tuple[int, ...]:
@@ -110,7 +142,7 @@ TEXT_PARSERS = {
 }
 
 
-# Fields whose value must be one of a Literal's choices (None allowed where the default is None).
+# The fields with a fixed set of choices (each a Literal; their values are checked with every field's type).
 _CHOICES = {
     "style_loss": StyleLoss,
     "optimizer": Optimizer,
@@ -124,6 +156,31 @@ _CHOICES = {
     "finish": Finish,
     "last_vote": LastVote,
 }
+
+
+def _hints() -> dict:
+    """Each field's type, as :func:`typing.get_type_hints` reads the annotations (once)."""
+    if not _HINTS:
+        _HINTS.update(get_type_hints(PaintSettings))
+    return _HINTS
+
+
+_HINTS: dict = {}
+_KINDS = {int: "a whole number", float: "a number", bool: "true or false", str: "text", Path: "a file name"}
+
+
+def _kind(hint) -> str:
+    """A field's type in words: ``int | None`` -> ``'a whole number or none'``."""
+    origin, args = get_origin(hint), get_args(hint)
+    if origin is Literal:
+        return "one of " + ", ".join(map(str, args))
+    if origin in (Union, UnionType):
+        return " or ".join(dict.fromkeys(_kind(arg) for arg in args))
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return f"a list of {_kind(args[0]).removeprefix('a ')}s"
+        return "a size like 512x384" if args == (int, int) else f"a list of {len(args)} values"
+    return "none" if hint is type(None) else _KINDS.get(hint, getattr(hint, "__name__", str(hint)))
 
 
 @dataclass(frozen=True)
@@ -194,6 +251,12 @@ class PaintSettings:
     precision: Precision = "auto"
 
     def __post_init__(self) -> None:
+        for name, hint in _hints().items():  # first the kinds (a jobs file's JSON or a record can hold anything)
+            value = getattr(self, name)
+            if isinstance(value, list):  # (JSON's and Python's lists, as tuples)
+                object.__setattr__(self, name, value := tuple(value))
+            if not _of_type(value, hint):
+                raise DoodleError(f"`{name}` {value!r} is not {_kind(hint)}", parameter=name)
         checks = [
             (self.phases is None or self.phases >= 1, f"`phases` must be at least 1, got {self.phases}"),
             (
@@ -213,15 +276,17 @@ class PaintSettings:
             (
                 self.guide_weights is None
                 or isinstance(self.guide_weights, tuple | list)
-                and all(isinstance(w, int | float) and math.isfinite(w) and w >= 0 for w in self.guide_weights),
-                f"`guide_weights` must be numbers of 0 or more, one per guide, got {self.guide_weights!r}",
+                and all(_guide_weight(w) for w in self.guide_weights),
+                f"`guide_weights` must be numbers from 0 to {MAX_GUIDE_WEIGHT:g}, one per guide, "
+                f"got {self.guide_weights!r}",
             ),
             (
-                self.luminance_guide is None
-                or isinstance(self.luminance_guide, int | float)
-                and math.isfinite(self.luminance_guide)
-                and self.luminance_guide >= 0,
-                f"`luminance_guide` must be a number of 0 or more, got {self.luminance_guide!r}",
+                self.luminance_guide is None or _guide_weight(self.luminance_guide),
+                f"`luminance_guide` must be a number from 0 to {MAX_GUIDE_WEIGHT:g}, got {self.luminance_guide!r}",
+            ),
+            (
+                _guide_weight(self.position_guide),
+                f"`position_guide` must be a number from 0 to {MAX_GUIDE_WEIGHT:g}, got {self.position_guide!r}",
             ),
             (
                 self.noise_ratio is None or 0 <= self.noise_ratio <= 1,
@@ -244,17 +309,12 @@ class PaintSettings:
                 f"`device` {self.device!r} is not auto, cpu, cuda or mps",
             ),
         ]
-        for name, choices in _CHOICES.items():
-            value, allowed = getattr(self, name), get_args(choices)
-            if not (value in allowed or (value is None and getattr(PaintSettings, name) is None)):
-                checks.append((False, f"`{name}` {value!r} is not one of {', '.join(map(str, allowed))}"))
         for name in (
             "style_weight",
             "content_weight",
             "semantic_weight",
             "smoothness",
             "style_scale",
-            "position_guide",
         ):
             value = getattr(self, name)
             checks.append((math.isfinite(value), f"`{name}` must be a finite number, got {value}"))

@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .errors import Cancelled
 from .images import resize, scaled_shape
 from .patchmatch import rescale_matches
 
@@ -99,6 +100,7 @@ def synthesize(
     matches: Tensor | None = None,
     generator: torch.Generator | None = None,
     progress: Callable[[int, int, Tensor, float], None] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> tuple[Tensor, Tensor]:
     """The output of ``shape = (H, W)`` made of ``style (3, Hs, Ws)``'s pixels, following ``guides``.
 
@@ -106,7 +108,10 @@ def synthesize(
     painting's pixels a random match picks). ``matches (H * W,)``: painting positions (row-major
     indices) to start the full-size level from, the coarser ones skipped (an animation's frame from
     the frame before's). ``progress(level, levels, image (3, h, w), cost)`` after each level,
-    ``cost`` the mean patch distance of its last E-step.
+    ``cost`` the mean patch distance of its last E-step. ``stop()``: asked before each level and, in each
+    of its iterations, between chunks of pixels of the E-step and of the M-step (one iteration of a
+    2048x1536 level takes tens of seconds on a CPU); when it says so, it raises
+    :class:`~doodle.errors.Cancelled`.
     -> the output ``(3, H, W)`` in the style's range, and its matches ``(H * W,)``.
     """
     levels = pyramid_shapes(shape, tuple(style.shape[-2:]), settings.smallest)
@@ -115,7 +120,9 @@ def synthesize(
     image = None
     previous: tuple[Grid, Grid] | None = None
     for index, (target_shape, source_shape) in enumerate(levels):
-        level = _Level(style, guides, target_shape, source_shape, settings, generator, index == 0 and matches is None)
+        _check(stop)
+        first = index == 0 and matches is None
+        level = _Level(style, guides, target_shape, source_shape, settings, generator, first, stop)
         if matches is None:
             matches = level.random_matches()
             image = level.vote(matches) if start is None else resize(start[None], target_shape)[0].to(style.device)
@@ -139,6 +146,12 @@ def synthesize(
     return image, matches
 
 
+def _check(stop: Callable[[], bool] | None) -> None:
+    """Raise :class:`~doodle.errors.Cancelled` when ``stop()`` says so."""
+    if stop is not None and stop():
+        raise Cancelled
+
+
 class _Level:
     """One level of the pyramid: its painting, guides and compact patch space."""
 
@@ -151,8 +164,10 @@ class _Level:
         settings: Synthesis,
         generator: torch.Generator | None,
         coarsest: bool,
+        stop: Callable[[], bool] | None = None,
     ) -> None:
         self.shape, self.source_shape, self.settings, self.generator = shape, source_shape, settings, generator
+        self.stop = stop  # asked between the chunks of pixels of an E-step and the patch offsets of an M-step
         self.radius = settings.patch_size // 2
         self.style = resize(style[None], source_shape)[0]
         # Each guide's channels share its weight (as EbSynth's): a weight means the same for any guide.
@@ -273,7 +288,7 @@ class _Level:
         Each round updates the pixels of one colour of a checkerboard, then the other, so a pixel
         takes up a neighbour's match while that neighbour keeps it (two neighbours that swapped
         their matches at once would stay incoherent, and their votes blur)."""
-        queries = _convolve(torch.cat([image * self.style_scale, self.target_guides]), self.basis)  # (N, d)
+        queries = _convolve(torch.cat([image * self.style_scale, self.target_guides]), self.basis, self.stop)  # (N, d)
         costs = torch.zeros(len(matches), dtype=queries.dtype, device=queries.device)
         for round_ in range(self.settings.rounds):
             for half in self.halves:
@@ -281,6 +296,7 @@ class _Level:
                 updated = matches.clone()
                 step = max(1, _GATHER_ELEMENTS // (self.keys.shape[1] * 16))
                 for positions in half.split(step):
+                    _check(self.stop)
                     candidates = self._candidates(matches, positions, (8, 4, 2)[round_ % 3])
                     updated[positions], costs[positions] = self._best(queries[positions], candidates, occupancy)
                 matches = updated
@@ -308,6 +324,7 @@ class _Level:
         weight = torch.zeros(h * w, dtype=self.style.dtype, device=self.style.device)
         for dy in range(-r, r + 1):
             for dx in range(-r, r + 1):
+                _check(self.stop)
                 # The patch centred at p - (dy, dx) covers p: its pixel at offset (dy, dx) votes.
                 cy = padded_y[r - dy : r - dy + h, r - dx : r - dx + w]
                 cx = padded_x[r - dy : r - dy + h, r - dx : r - dx + w]
@@ -318,14 +335,16 @@ class _Level:
         return (total / weight.clamp_min(1)).view(3, h, w)
 
 
-def _convolve(stack: Tensor, basis: Tensor) -> Tensor:
+def _convolve(stack: Tensor, basis: Tensor, stop: Callable[[], bool] | None = None) -> Tensor:
     """Every pixel's patch of ``stack (C, H, W)`` (edges repeated) projected on ``basis (d, C, p, p)``,
-    in bands of rows (a large image's whole convolution would be one more copy). -> ``(H * W, d)``."""
+    in bands of rows (a large image's whole convolution would be one more copy), ``stop()`` asked
+    before each. -> ``(H * W, d)``."""
     r, (_, height, width) = basis.shape[-1] // 2, stack.shape
     padded = F.pad(stack[None], (r, r, r, r), mode="replicate")[0]
     out = stack.new_empty((height * width, basis.shape[0]))
     rows = max(1, _CONVOLVE_PIXELS // width)
     for top in range(0, height, rows):
+        _check(stop)
         bottom = min(height, top + rows)
         band = F.conv2d(padded[None, :, top : bottom + 2 * r], basis)[0]
         out[top * width : bottom * width] = band.flatten(1).T

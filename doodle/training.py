@@ -165,6 +165,7 @@ def train_painter(
     save: Callable[[TrainedPainter], None] | None = None,
     save_every: int = 100,
     callback: Callable[[TrainingStep], None] | None = None,
+    on_notes: Callable[[list[str]], None] | None = None,
 ) -> TrainedPainter:
     """Train a feed-forward painter of ``style`` (a painting with its label map).
 
@@ -191,6 +192,7 @@ def train_painter(
     save : called with the painter every ``save_every`` steps, at the end, and when interrupted
         (KeyboardInterrupt is re-raised after it).
     callback : called with a :class:`TrainingStep` after every step.
+    on_notes : called once with the notes on the painting and its map (as `doodle paint` gives), if any.
 
     Returns
     -------
@@ -205,7 +207,9 @@ def train_painter(
             f"`resume`: the painter has trained {resume.steps} steps already; give `steps` above {resume.steps} "
             "to train it more"
         )
-    network, plan, scene = _prepared(style, style_map, settings, size, batch, network, device)
+    network, plan, scene, notes = _prepared(style, style_map, settings, size, batch, network, device)
+    if notes and on_notes is not None:
+        on_notes(notes)
     if resume is not None:
         resume.check_palette(scene.palette, name="`resume`", whose="this painting map's")
     random = torch.Generator().manual_seed(settings.random_seed + (resume.steps if resume else 0))
@@ -298,9 +302,10 @@ def _check_options(size: int, steps: int, batch: int, save_every: int, learning_
 
 def _prepared(
     style: ImageInput, style_map: ImageInput | None, settings: PaintSettings, size: int, batch: int, network, device
-) -> tuple[VGGFeatures, Plan, Scene]:
-    """The network (loaded once the inputs are read), the plan of a doodle of ``size`` and the painting
-    as a scene whose doodle is its own map (checked and scaled as `doodle paint` does)."""
+) -> tuple[VGGFeatures, Plan, Scene, list[str]]:
+    """The network (loaded once the inputs are read), the plan of a doodle of ``size``, the painting
+    as a scene whose doodle is its own map (checked and scaled as `doodle paint` does), and the notes
+    on them (each once: the map is the style's and the doodle's)."""
     map_source = style_map
     if map_source is None:
         beside = semantic_maps.map_path_for(str(style)) if isinstance(style, (str, os.PathLike)) else None
@@ -327,7 +332,7 @@ def _prepared(
             f"training on `batch` {batch} doodles of `size` {size} needs about {need.describe()}, and "
             f"{free / 1e9:.1f} GB is free; use a smaller `batch` or `size`"
         )
-    return network, plan, encode_scene(inputs)
+    return network, plan, encode_scene(inputs), list(dict.fromkeys(inputs.notes))
 
 
 class _SpikeClip:

@@ -216,6 +216,26 @@ def test_the_pixel_finish_of_a_later_frame_keeps_the_patches_of_the_frame_before
     assert changes[True] < 0.5 * changes[False], changes
 
 
+def test_a_temporal_weight_of_0_turns_the_tie_off_in_the_pixel_finish_too(inputs, tiny_net, monkeypatch):
+    # `--temporal-weight 0` ("0: none") left the finish's tie to the frame before at a fixed 4.0.
+    import doodle.pixels
+
+    real_guides, weights = doodle.pixels.pixel_guides, {}
+
+    def spy(scene, neural, frame=None, luminance_weight=None):
+        guides = real_guides(scene, neural, frame, luminance_weight)
+        if frame is not None:
+            weights[frame.weight] = [guide.weight for guide in guides]
+        return guides
+
+    monkeypatch.setattr(doodle.pixels, "pixel_guides", spy)
+    maps = [np.asarray(Image.open(path)) for path in _frames(inputs / "maps", count=2)]
+    for weight in (0.0, 10.0):
+        painter = Painter(network=tiny_net, phases=1, iterations=2, style_layers=("2_1",))
+        paint_frames(painter, inputs / "style.png", None, maps, inputs / f"tie{weight}", temporal_weight=weight)
+    assert weights[10.0] == [4.0, *weights[0.0]], weights  # the default's tie as before; none at 0
+
+
 def test_a_later_frame_searches_from_the_frame_before_s_matches(inputs, tiny_net, monkeypatch):
     from doodle.matching import ExactMatcher
 
@@ -376,6 +396,19 @@ def test_resume_keeps_only_the_frames_this_animation_painted(inputs, random_weig
     command = [*_animate(inputs, random_weights, "-o", str(folder), "--resume"), str(inputs / "maps")]
     one_line_error(runner.invoke(app, command), "frame_0001.png: is not frame 1 of 3 of this animation")
     assert sorted(p.name for p in folder.iterdir()) == ["frame_0001.png"]
+
+
+def test_resume_refuses_the_frames_of_another_animation(inputs, tiny_net):
+    maps = [np.asarray(Image.open(path)) for path in _frames(inputs / "maps")]
+    painter = Painter(network=tiny_net, phases=1, iterations=2)
+    folder = inputs / "frames"
+    files = paint_frames(painter, inputs / "style.png", None, maps[:2], folder)
+    before = [f.read_bytes() for f in files]
+    others = [np.ascontiguousarray(m[:, ::-1]) for m in maps[:2]]  # other doodles, of the same size and count
+    with pytest.raises(DoodleError) as caught:
+        paint_frames(painter, inputs / "style.png", None, others, folder, resume=True)
+    assert "frame_0001.png: is a frame of another animation (its `target_map` differ)" in str(caught.value)
+    assert [f.read_bytes() for f in files] == before and sorted(folder.iterdir()) == files
 
 
 def test_animate_paints_a_clip_of_photo_frames_with_maps_or_without(inputs, random_weights):

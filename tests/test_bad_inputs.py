@@ -134,6 +134,39 @@ def test_tiny_style_is_refused(case):
     _fails(case, _paint(case, style=case["dir"] / "small.png"), "small.png", "too small")
 
 
+def test_the_smallest_output_size_paints(case):
+    # The painting (48x48 for a 96x96 doodle) at 16x16 is 8x8, under the smallest side: it was refused as
+    # "too small at this scale" for the documented minimum; it is painted at the smallest side now.
+    Image.fromarray(quadrants(96)[:, ::-1].copy()).save(case["dir"] / "large.png")
+    arguments = _paint(
+        case, "--output-size", "16x16", doodle=case["dir"] / "large.png", output=case["dir"] / "small.png"
+    )
+    result = runner.invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    assert Image.open(case["dir"] / "small.png").size == (16, 16)
+
+
+def test_a_small_painting_for_a_large_doodle_is_matched_at_a_larger_working_size(tiny_net):
+    # A 256x192 painting for a 6000x4000 doodle was 8x6 in the network's stage: a RuntimeError in the
+    # collage after minutes. The working size grows to keep a patch; if it is set, one line says what to do.
+    from doodle import DoodleError, Mode, PaintSettings, make_plan
+    from doodle.plan import check_painting_scale
+
+    options = dict(mode=Mode.DOODLE, shape=(4000, 6000), content=False, paintings=1, model="vgg16")
+    plan = make_plan(PaintSettings(), **options, style_shape=(192, 256))
+    assert plan.settings.working_size > 192 and plan.working_shape[1] == plan.settings.working_size
+    check_painting_scale(plan, (192, 256), "small.png")  # (large enough now)
+    assert make_plan(PaintSettings(), **options).settings.working_size == 192  # (no painting's size: as before)
+    usual = make_plan(PaintSettings(), **{**options, "shape": (384, 512)}, style_shape=(384, 512))
+    assert usual.working_shape == (144, 192)  # (a painting of the doodle's scale: as before)
+    fixed = make_plan(PaintSettings(working_size=192), **options, style_shape=(192, 256))
+    with pytest.raises(DoodleError) as caught:
+        check_painting_scale(fixed, (192, 256), "small.png")
+    message = str(caught.value)
+    assert message.startswith("small.png: 256x192 at this output's scale, the painting is 4x3 in the network's")
+    assert "`style_scale=4` or more" in message and "`working_size=768` or more" in message
+
+
 # --- size and memory -----------------------------------------------------------------------------
 
 
@@ -187,6 +220,41 @@ def test_under_the_pixel_finish_only_the_finish_grows_with_the_output(tiny_net):
     assert large.network == small.network and large.style_keys == small.style_keys
     assert 15 < large.pixels / small.pixels < 17
     assert large.total < 12e9  # 4096x3072 in 12 GB (measured in benchmarks/README.md)
+
+
+def test_the_estimate_shows_parts_that_add_up_to_its_total(tiny_net):
+    # 9000x9000 said "61.4 GB (network 0.1, painting's patches 0.1, search 0.2, images 9.1, pixel finish 68.7)".
+    import re
+
+    from doodle import Mode, PaintSettings, make_plan
+
+    for shape, finish in (((3072, 4096), None), ((192, 256), "neural")):
+        plan = make_plan(PaintSettings(finish=finish), mode=Mode.DOODLE, shape=shape, content=False, paintings=1,
+                         model="vgg16")  # fmt: skip
+        text = budget.estimate_memory(tiny_net, plan, shape, shape, 4).describe()
+        total, *parts = (float(number) for number in re.findall(r"(\d+\.\d)", text))
+        assert abs(sum(parts) - total) <= 0.05 * len(parts), text
+        assert ("pixel finish" in text) == (finish is None), text
+
+
+def test_a_smaller_texture_suggested_fits_as_it_is_painted(case, monkeypatch):
+    # A texture keeps the painting's own scale: the size suggested counted the painting shrunk with it.
+    from doodle import Painter, PaintSettings
+
+    free = 4_000_000_000
+    monkeypatch.setattr(budget, "available_memory", lambda device: free)
+    noise = np.random.default_rng(0).integers(0, 255, (1500, 2000, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(case["dir"] / "t.png")
+    arguments = _paint(case, "--output-size", "5000x5000", style=case["dir"] / "t.png")
+    del arguments[arguments.index("--map") : arguments.index("--map") + 2]  # (a texture)
+    line = _fails(case, arguments, "needs about", "fits)")
+    width, height = (int(n) for n in line.split("about ")[-1].split(" fits")[0].split("x"))
+    settings = PaintSettings(weights=case["weights"], output_size=(width, height), phases=1, iterations=2,
+                             style_layers=("1_1", "2_1"))  # fmt: skip
+    painter = Painter(settings)
+    inputs, plan = painter.plan(case["dir"] / "t.png")
+    need = budget.estimate_memory(painter.network, plan, inputs.shape, inputs.style_shape, inputs.side_channels)
+    assert inputs.style_shape == (1500, 2000) and need.total <= budget._HEADROOM * free
 
 
 def test_palette_of_noise_says_it_is_not_a_map_quickly(tmp_path):

@@ -174,28 +174,45 @@ def guide_files(tmp_path):
         (["--guide", "source.png", "missing.png"], ["missing.png", "guide target file not found"]),
         (["--guide", "source.png", "target.png", "--guide-weight", "1", "--guide-weight", "2"],
          ["2 guide weight(s) for 1 guide(s)", "--guide-weight"]),
-        (["--guide", "source.png", "target.png", "--guide-weight", "nan"], ["--guide-weight", "0 or more"]),
-        (["--guide", "source.png", "target.png", "--guide-weight", "-1"], ["--guide-weight", "0 or more"]),
+        (["--guide", "source.png", "target.png", "--guide-weight", "nan"], ["--guide-weight", "from 0 to"]),
+        (["--guide", "source.png", "target.png", "--guide-weight", "-1"], ["--guide-weight", "from 0 to"]),
         (["--guide-weight", "1"], ["1 guide weight(s) for 0 guide(s)"]),
         (["--luminance-guide", "1"], ["--luminance-guide", "--content"]),
+        # Huge but finite: a LinAlgError traceback (1e308 overflows float32) before.
+        (["--position-guide", "1e308"], ["--position-guide", "from 0 to 1e+06"]),
+        (["--guide", "source.png", "target.png", "--guide-weight", "1e308"], ["--guide-weight", "from 0 to 1e+06"]),
+        (["--guide", "source.png", "tiny.png"], ["tiny.png: 1x1 is too small to lay out an output"]),
+        (["--guide", "source.png", "tiny.png", "--output-size", "64x48"], ["tiny.png: 1x1 is too small to lay out"]),
     ],
 )  # fmt: skip
 def test_bad_guides_are_one_line_and_write_nothing(guide_files, random_weights, extra, fragments, monkeypatch):
     monkeypatch.chdir(guide_files)
+    Image.new("L", (1, 1), 128).save(guide_files / "tiny.png")
     arguments = ["paint", "--style", "painting.png", "--weights", str(random_weights), "-o", "out.png", *extra]
     one_line_error(runner.invoke(app, arguments), *fragments)
     assert (guide_files / "out.png").read_bytes() == b"an earlier result"
-    assert sorted(p.name for p in guide_files.iterdir()) == ["out.png", "painting.png", "source.png", "target.png"]
+    names = sorted(p.name for p in guide_files.iterdir())
+    assert names == ["out.png", "painting.png", "source.png", "target.png", "tiny.png"]
 
 
-def test_a_guide_source_without_its_target_is_one_line(guide_files, random_weights, monkeypatch):
+@pytest.mark.parametrize(
+    "guide, fragment",
+    [
+        (["source.png"], "--guide"),
+        # `-o` was read as the guide's target, then "Got unexpected extra argument(s) (out.png)".
+        (["source.png", "-o", "out.png"], "SOURCE TARGET; source.png is followed by the option -o"),
+    ],
+)
+def test_a_guide_source_without_its_target_is_one_line(guide_files, monkeypatch, capsys, guide, fragment):
     from doodle.cli import main
 
     monkeypatch.chdir(guide_files)
-    monkeypatch.setattr("sys.argv", ["doodle", "paint", "--style", "painting.png", "--guide", "source.png"])
+    monkeypatch.setattr("sys.argv", ["doodle", "paint", "--style", "painting.png", "--guide", *guide])
     with pytest.raises(SystemExit) as stopped:
         main()
     assert stopped.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], lines
     assert (guide_files / "out.png").read_bytes() == b"an earlier result"
 
 

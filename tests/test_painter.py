@@ -171,9 +171,11 @@ def test_iterations_are_given_per_phase_coarse_to_fine():
     assert iterations_per_phase((100, 80, 50), 2) == (80, 50)  # a small image loses its coarsest phases first
     assert iterations_per_phase((100, 80, 50), 5) == (100, 100, 100, 80, 50)
     assert iterations_per_phase(7, 3) == (7, 7, 7)
-    for bad in (0, (), (10, 0), (2.5,)):
+    for bad in (0, (), (10, 0)):
         with pytest.raises(DoodleError, match="`iterations` must be"):
             PaintSettings(iterations=bad)
+    with pytest.raises(DoodleError, match=r"`iterations` \(2.5,\) is not a whole number or a list of whole numbers"):
+        PaintSettings(iterations=(2.5,))
 
 
 def test_phases_run_their_own_iteration_counts(tiny_net, noise_style):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from doodle import DoodleError, build_scene
+from doodle import DoodleError, PaintSettings, build_scene
 
 from .conftest import COLOURS, plan_of, quadrants
 
@@ -124,6 +124,31 @@ def test_a_continuous_map_cut_into_labels_gets_a_note(tmp_path):
     read = read_inputs(tmp_path / "painting.png", style_map=tmp_path / "shades.png", target_map=tmp_path / "shades.png")
     notes = [note for note in read.notes if "shades between its colours" in note]
     assert len(notes) == 2 and notes[0].startswith(f"{tmp_path / 'shades.png'}: ") and read.labels > 10, read.notes
+    from typer.testing import CliRunner
+
+    from doodle.cli import app
+
+    listed = CliRunner().invoke(app, ["palette", str(tmp_path / "shades.png")])  # (no note there before)
+    assert listed.exit_code == 0 and "shades between its colours" in listed.output, listed.output
     Image.fromarray(quadrants(96)).save(tmp_path / "map.png")
     plain = read_inputs(tmp_path / "painting.png", style_map=tmp_path / "map.png", target_map=tmp_path / "map.png")
     assert not [note for note in plain.notes if "shades" in note]
+
+
+def test_a_painting_painted_far_larger_than_the_output_gets_a_note(tmp_path):
+    # A large painting for a small doodle is painted at the doodle's scale, far larger than the output:
+    # 6 GB for a 64x48 output without a word.
+    from PIL import Image
+
+    from doodle.inputs import read_inputs
+
+    Image.fromarray(quadrants(1040, antialias=False)).save(tmp_path / "large_sem.png")
+    Image.fromarray(np.full((1040, 1040, 3), 90, np.uint8)).save(tmp_path / "large.png")
+    Image.fromarray(quadrants(64, antialias=False)).save(tmp_path / "doodle.png")
+    read = read_inputs(tmp_path / "large.png", target_map=tmp_path / "doodle.png")
+    assert read.style_shape == (1040, 1040) and read.shape == (64, 64)
+    assert any(note.startswith(f"{tmp_path / 'large.png'}: 1040x1040 is painted at 1040x1040") for note in read.notes)
+    small = read_inputs(
+        tmp_path / "large.png", target_map=tmp_path / "doodle.png", settings=PaintSettings(style_scale=0.25)
+    )
+    assert not [note for note in small.notes if "large.png" in note], small.notes

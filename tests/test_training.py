@@ -98,6 +98,17 @@ def painting(tmp_path):
     return tmp_path
 
 
+def test_training_notes_what_paint_notes_on_the_map(painting, tiny_net):
+    rows, columns = np.mgrid[0:96, 0:128]
+    shades = np.stack([columns * 2, rows * 2, np.full_like(rows, 128)], -1).astype(np.uint8)
+    Image.fromarray(shades).save(painting / "soft_sem.png")  # a continuous map, cut into labels
+    Image.open(painting / "style.png").resize((128, 96)).save(painting / "soft.png")
+    notes = []
+    train_painter(painting / "soft.png", size=32, steps=1, network=tiny_net, on_notes=notes.extend)
+    shaded = [note for note in notes if "shades between its colours" in note]
+    assert len(shaded) == 1, notes  # (none before; once, though the map is the painting's and the doodles')
+
+
 def test_training_lowers_the_loss_on_doodles_it_did_not_see(painting, tiny_net):
     settings = PaintSettings(style_layers=("relu1_1", "relu2_1"))
     scene = build_scene(painting / "style.png", target_map=painting / "style_sem.png")
@@ -148,6 +159,9 @@ def test_painter_file_round_trip_and_bad_files(tmp_path, painting, tiny_net):
     state["weights"][layer] = torch.full_like(weight, float("nan"))
     torch.save(state, tmp_path / "nan.pt")  # (rendered an all-black image before)
     state = torch.load(path, weights_only=True)
+    state["weights"] = {name: weight * 1e30 for name, weight in state["weights"].items()}
+    torch.save(state, tmp_path / "huge.pt")  # finite, but overflows: rendered an all-black image, exit 0
+    state = torch.load(path, weights_only=True)
     state["steps"] = "many"
     torch.save(state, tmp_path / "steps.pt")  # (a ValueError traceback before)
     for name, fragment in [
@@ -157,6 +171,7 @@ def test_painter_file_round_trip_and_bad_files(tmp_path, painting, tiny_net):
         ("future.pt", "format version 99"),
         ("nan.pt", f"damaged painter file \\(its weights {layer} hold NaN or infinite values\\)"),
         ("steps.pt", "damaged painter file \\(ValueError: invalid literal for int"),
+        ("huge.pt", "damaged painter file \\(its weights are out of range: it paints NaN or infinity\\)"),
     ]:
         with pytest.raises(DoodleError, match=fragment):
             TrainedPainter.load(tmp_path / name)

@@ -46,7 +46,10 @@ def batch_command(
     task = None if progress is None else progress.add_task("jobs", total=len(jobs))
     lines = []
 
+    ended = set()  # the jobs' lines
+
     def on_done(job, outcome) -> None:
+        ended.add(job.line)
         name = job.name(jobs_file)
         if outcome.status == "failed":
             lines.append(f"error: {name}: {DoodleError(outcome.message).render(job_spelling)}")
@@ -70,6 +73,9 @@ def batch_command(
     except KeyboardInterrupt:
         if progress is not None:
             progress.stop()
+        for job in jobs:
+            if job.line not in ended:
+                typer.echo(f"error: {job.name(jobs_file)}: not painted (interrupted)", err=True)
         fail("interrupted; the outputs written so far are whole: continue with --resume")
     if progress is not None:
         progress.stop()

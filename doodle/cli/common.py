@@ -1,22 +1,18 @@
 """What every command shares: errors shown in one line with flags for parameters, notes, progress
-bars, and the guard that keeps an output from replacing an input."""
+bars."""
 
 from __future__ import annotations
 
 import dataclasses
-import os
-from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-import semantic_maps
-
 from ..errors import DoodleError
 from ..settings import PaintSettings
 
-__all__ = ["fail", "flag_spelling", "cli_words", "note", "bars", "refuse_to_overwrite_inputs"]
+__all__ = ["fail", "flag_spelling", "cli_words", "note", "bars"]
 
 _QUOTES = "'\""
 # The options of `doodle paint`, `studio` and `train`, by parameter name: the library's parameters.
@@ -86,15 +82,3 @@ def bars(quiet: bool, *fields: TextColumn) -> Progress | None:
         return None
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), *fields, TimeElapsedColumn())
     return Progress(*columns, console=Console(stderr=True))
-
-
-def refuse_to_overwrite_inputs(
-    output: Path, inputs: list[str | Path | None], *, found_beside: list[Path | None]
-) -> None:
-    """Stop if the output would replace one of the inputs, or a map found beside one (``X_sem.png``)."""
-    candidates = [Path(path) for path in inputs if path is not None]
-    candidates += [semantic_maps.map_path_for(path) for path in found_beside if path is not None]
-    for candidate in candidates:
-        same = candidate.exists() and output.exists() and os.path.samefile(candidate, output)
-        if same or os.path.realpath(candidate) == os.path.realpath(output):
-            raise DoodleError(f"{output}: is also an input ({candidate}); choose another `output`", path=output)

@@ -12,8 +12,8 @@ from PIL import Image
 import semantic_maps
 
 from ..errors import DoodleError
-from ..images import check_output_path, load_rgb, save_atomic
-from .common import fail, refuse_to_overwrite_inputs
+from ..images import check_output_path, load_rgb, refuse_to_overwrite_inputs, save_atomic
+from .common import fail, note
 
 __all__ = ["palette_command", "segment_command"]
 
@@ -25,11 +25,15 @@ def _print_labels(rgb: np.ndarray, name: str) -> None:
         palette = semantic_maps.find_palette(rgb, name=name)
     except semantic_maps.MapError as error:
         fail(str(error))
+    from ..inputs import shaded_note
+
     shares = semantic_maps.encode_labels(rgb, palette).reshape(len(palette), -1).mean(axis=1)
     typer.echo(f"{name}: {len(palette)} labels, {rgb.shape[1]}x{rgb.shape[0]}")
     for colour, share in zip(palette, shares, strict=True):
         red, green, blue = (int(c) for c in colour)
         typer.echo(f"  {semantic_maps.to_hex(colour)}  rgb({red:3d},{green:3d},{blue:3d})  {100 * share:5.1f}%")
+    for message in shaded_note(rgb, palette, name):
+        note(message)
 
 
 def palette_command(

@@ -98,6 +98,9 @@ class PairedGuides(TyperCommand):
 
 def _guide_pairs(ctx: typer.Context, value) -> list[tuple[Path, Path]] | None:
     """``--guide`` given twice: ``(('a', 'b'), ('c', 'd'))`` -> ``[(Path('a'), Path('b')), (Path('c'), Path('d'))]``."""
+    for source, target in value or ():
+        if target.startswith("-") and not Path(target).exists():  # (`--guide a.png -o out.png`: -o is no image)
+            raise typer.BadParameter(f"takes two images, SOURCE TARGET; {source} is followed by the option {target}")
     return [(Path(source), Path(target)) for source, target in value] if value else None
 
 

@@ -10,12 +10,12 @@ from rich.progress import TextColumn
 
 from .. import provenance
 from ..errors import DoodleError, PaintingStopped
-from ..images import check_output_path, save_atomic, to_pil
+from ..images import check_output_path, refuse_to_overwrite_inputs, save_atomic, to_pil
 from ..painter import Painter, Result, Step, load_network
 from ..settings import PaintSettings
 from ..watch import watch
 from . import options as o
-from .common import bars, cli_words, fail, note, refuse_to_overwrite_inputs
+from .common import bars, cli_words, fail, note
 
 __all__ = ["paint_command", "WATCH_HELP"]
 

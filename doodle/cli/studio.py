@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -107,9 +106,12 @@ def _serve(ctx: typer.Context) -> None:
     if host not in ("127.0.0.1", "localhost", "::1") and not quiet:
         typer.echo(f"note: listening on {host}: anyone who can reach this computer can use the studio", err=True)
     typer.echo(f"doodle studio: http://{shown}:{address[1]}/  (Ctrl-C to stop)", err=True)
-    with contextlib.suppress(KeyboardInterrupt):
+    try:
         limit = default_memory_limit() if options["max_memory"] is None else int(options["max_memory"] * 1e9)
         serve(Session(settings, network=network, painting=painting, trained=trained, memory_limit=limit), sock)
+    except KeyboardInterrupt:  # Ctrl-C: the way to end the studio, as `doodle watch` (a paint under way stops)
+        if not quiet:
+            typer.echo("stopped", err=True)
 
 
 def _trained_painter(path: Path, painting):

@@ -9,11 +9,11 @@ import typer
 from rich.progress import TextColumn
 
 from ..errors import DoodleError
-from ..images import check_output_path
+from ..images import check_output_path, refuse_to_overwrite_inputs
 from ..settings import PaintSettings, parse_size
 from ..training import DEFAULT_COLLAGE_WEIGHT, DEFAULT_LEARNING_RATE, DEFAULT_SIZE, DEFAULT_STEPS
 from . import options as o
-from .common import bars, fail, refuse_to_overwrite_inputs
+from .common import bars, fail, note
 
 __all__ = ["train_command", "render_command"]
 
@@ -99,6 +99,7 @@ def _train(ctx: typer.Context) -> None:
             resume=previous,
             save=lambda painter: painter.save(output),
             callback=progress,
+            on_notes=None if quiet else progress.notes,
         )
     except DoodleError as error:
         fail(error)
@@ -130,6 +131,12 @@ class _TrainingProgress:
             self.progress.start()
             self.task = self.progress.add_task("training", total=step.steps, completed=step.step - 1, loss=self.mean)
         self.progress.update(self.task, completed=step.step, loss=self.mean)
+
+    @staticmethod
+    def notes(messages: list[str]) -> None:
+        """The notes on the painting and its map, before the first step (the bar starts with it)."""
+        for message in messages:
+            note(message)
 
     def close(self) -> None:
         if self.progress is not None and self.task is not None:

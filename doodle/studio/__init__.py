@@ -9,6 +9,8 @@ so the network and the painting's features stay loaded between paints::
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import socket
 
 from ..errors import DoodleError
@@ -34,10 +36,40 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def serve(session, sock: socket.socket) -> None:
-    """Serve the studio for ``session`` (a :class:`~doodle.studio.session.Session`) on ``sock`` until Ctrl-C."""
+    """Serve the studio for ``session`` (a :class:`~doodle.studio.session.Session`) on ``sock`` until Ctrl-C.
+
+    Ctrl-C ends the page's event streams and asks the running paint to stop at once, waits for its
+    thread (within seconds: it stops at its next check), then raises :class:`KeyboardInterrupt`."""
     import uvicorn
 
-    from .app import create_app
+    from .app import closing, create_app
 
-    config = uvicorn.Config(create_app(session), log_level="warning", timeout_graceful_shutdown=3, lifespan="on")
-    uvicorn.Server(config).run(sockets=[sock])
+    app = create_app(session)
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            closing(app)  # (uvicorn waits for open responses: an event stream would be cut off with a traceback)
+            await super().shutdown(sockets)
+            if self.force_exit:  # a second Ctrl-C: uvicorn leaves out the app's shutdown, which waits for the paint
+                await self.lifespan.shutdown()
+
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=_GRACE_SECONDS, lifespan="on")
+    quiet = _QuietCancel()
+    logger = logging.getLogger("uvicorn.error")
+    logger.addFilter(quiet)
+    try:
+        Server(config).run(sockets=[sock])
+    finally:
+        logger.removeFilter(quiet)
+        session.close()  # (done by the app's shutdown, unless the server failed)
+
+
+_GRACE_SECONDS = 1.0  # a request still running this long after Ctrl-C (an upload, a preview) is cut off
+
+
+class _QuietCancel(logging.Filter):
+    """Drops uvicorn's report of the requests it cuts off at shutdown (a traceback each): Ctrl-C meant it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        cancelled = record.exc_info is not None and isinstance(record.exc_info[1], asyncio.CancelledError)
+        return not cancelled and "timeout graceful shutdown exceeded" not in record.getMessage()

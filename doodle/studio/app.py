@@ -25,6 +25,7 @@ import base64
 import binascii
 import json
 import math
+import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -51,7 +52,7 @@ from .session import (
     scale_indices,
 )
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "closing"]
 
 STATIC = Path(__file__).parent / "static"
 _MAX_BODY = 2 * (MAX_UPLOAD_BYTES * 4 // 3 + 1024)  # two images, base64-encoded, in one JSON body
@@ -267,10 +268,12 @@ def _job_of(request: Request):
 
 async def events(request: Request) -> StreamingResponse:
     job = _job_of(request)
+    closing = request.app.state.closing
 
     async def stream():
+        # Ends with the paint, or as the server shuts down (Ctrl-C): uvicorn waits for open responses.
         index = 0
-        while True:
+        while not closing.is_set():
             while index < len(job.events):
                 yield f"data: {json.dumps(job.events[index])}\n\n"
                 index += 1
@@ -303,12 +306,13 @@ async def refuse(request: Request, error: Exception) -> JSONResponse:
 
 
 def create_app(session: Session) -> Starlette:
-    """The studio's ASGI app around ``session`` (see :class:`~doodle.studio.session.Session`)."""
+    """The studio's ASGI app around ``session`` (see :class:`~doodle.studio.session.Session`).
+    :func:`closing` tells it the server is shutting down."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
         yield
-        # A running paint ends after its iteration (and so does its event stream); the server waits for it.
+        # A running paint ends at its next stop check (within seconds); the server waits for it.
         await run_in_threadpool(session.close)
 
     routes = [
@@ -329,4 +333,12 @@ def create_app(session: Session) -> Starlette:
     ]
     app = Starlette(routes=routes, exception_handlers={DoodleError: refuse}, lifespan=lifespan)
     app.state.session = session
+    app.state.closing = threading.Event()
     return app
+
+
+def closing(app: Starlette) -> None:
+    """The server is shutting down: end the event streams (the server would wait for them) and ask
+    the running paint to stop."""
+    app.state.closing.set()
+    app.state.session.stop()
