@@ -206,7 +206,8 @@ def _check_painted_frame(path: Path, index: int, count: int, inputs: dict) -> No
     if differing:
         names = " and ".join(f"`{name}`" for name in differing)
         raise DoodleError(
-            f"{path}: is a frame of another animation (its {names} differ); move it away, or paint without --resume",
+            f"{path}: is a frame of another animation (its {names} {'differ' if len(differing) > 1 else 'differs'}); "
+            "move it away, or paint without --resume",
             path=path,
         )
 

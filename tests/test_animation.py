@@ -407,7 +407,7 @@ def test_resume_refuses_the_frames_of_another_animation(inputs, tiny_net):
     others = [np.ascontiguousarray(m[:, ::-1]) for m in maps[:2]]  # other doodles, of the same size and count
     with pytest.raises(DoodleError) as caught:
         paint_frames(painter, inputs / "style.png", None, others, folder, resume=True)
-    assert "frame_0001.png: is a frame of another animation (its `target_map` differ)" in str(caught.value)
+    assert "frame_0001.png: is a frame of another animation (its `target_map` differs)" in str(caught.value)
     assert [f.read_bytes() for f in files] == before and sorted(folder.iterdir()) == files
 
 
