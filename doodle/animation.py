@@ -202,14 +202,11 @@ def _check_painted_frame(path: Path, index: int, count: int, inputs: dict) -> No
             f"{path}: is not frame {index} of {count} of this animation; move it away, or paint without --resume",
             path=path,
         )
-    differing = differing_inputs(record, inputs)
+    differing = [f"`{name}`" for name in differing_inputs(record, inputs)]
     if differing:
-        names = " and ".join(f"`{name}`" for name in differing)
-        raise DoodleError(
-            f"{path}: is a frame of another animation (its {names} {'differ' if len(differing) > 1 else 'differs'}); "
-            "move it away, or paint without --resume",
-            path=path,
-        )
+        verb = "differ" if len(differing) > 1 else "differs"
+        message = f"is a frame of another animation (its {' and '.join(differing)} {verb})"
+        raise DoodleError(f"{path}: {message}; move it away, or paint without --resume", path=path)
 
 
 def paint_frames(

@@ -150,6 +150,7 @@ def paint(
 def plan_scene(scene: Scene, settings: PaintSettings, network: VGGFeatures) -> Plan:
     """The plan of painting a prepared ``scene`` with ``settings`` on ``network``."""
     paintings = 1 if scene.paintings is None else scene.paintings.shape[1]
+    made = (settings.position_guide > 0) + bool(settings.luminance_guide and scene.content is not None)
     return make_plan(
         settings,
         mode=scene.mode,
@@ -157,6 +158,7 @@ def plan_scene(scene: Scene, settings: PaintSettings, network: VGGFeatures) -> P
         content=scene.content is not None,
         paintings=paintings,
         model=network.model,
+        guide_pairs=len(scene.guide_groups) - made,  # (the guides given: those the settings make aside)
     )
 
 
@@ -172,7 +174,7 @@ def paint_scene(
         working = scene_at(prepared, plan.working_shape)
         image = paint_phases(working, plan, network.to(device), device, callback=callback)[0]
         if plan.pixels:
-            image = finish_pixels(prepared, image, plan.settings, device, progress=pixel_steps(plan, callback))[0]
+            image = finish_pixels(prepared, image, plan, device, progress=pixel_steps(plan, callback))[0]
     finally:
         network.to(home)
     return image if settings.preserve_colors is None else colors.finish(image, scene, settings.preserve_colors)
@@ -288,7 +290,7 @@ class Painter:
         progress = pixel_steps(plan, callback)
         before = None if guide is None or self.finished is None else self.finished[2]
         finished, matches = finish_pixels(
-            scene, image, plan.settings, self.device, frame=guide, before=before, progress=progress, stop=stop
+            scene, image, plan, self.device, frame=guide, before=before, progress=progress, stop=stop
         )
         self.finished = (image, finished, matches)
         return finished
@@ -322,6 +324,8 @@ class Painter:
             model=self.network.model,
             follows_frame=guide is not None,
             style_shape=inputs.style_shape,
+            guide_pairs=len(inputs.guides),
+            temporal_weight=0.0 if guide is None else guide.weight,
         )
         check_painting_scale(plan, inputs.style_shape, inputs.names["style"])
         if settings.working_size is None and plan.pixels and plan.settings.working_size > WORKING_SIZES[plan.mode]:

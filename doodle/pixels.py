@@ -6,7 +6,8 @@ semantic channels gave each part, carry into the output. The label maps are a gu
 to its label's part of the painting), and so is every guide of the scene (:mod:`doodle.guides`). With
 a content photo, the network's result is a guide at every level too (it is the photo seen as the
 painting: the correspondences a pixel matcher cannot find), and so is the photo's luminance (its
-fine edges) unless `luminance_guide` weighs it otherwise.
+fine edges) unless `luminance_guide` weighs it otherwise. What it follows, and how much, is the plan's
+(:class:`~doodle.pixel_plan.PixelFinish`): this module carries it out.
 """
 
 from __future__ import annotations
@@ -19,45 +20,31 @@ import torch
 from torch import Tensor
 
 from .colorspace import luminance
-from .guides import PHOTO_LUMINANCE_WEIGHT, luminance_guide
+from .guides import luminance_guide
 from .images import resize, scaled_shape
 from .phases import Callback, Step
+from .pixel_plan import PixelFinish
 from .plan import Plan
 from .scene import Scene
-from .settings import PaintSettings
-from .synthesis import DEFAULT_SYNTHESIS, Guide, synthesize
+from .synthesis import Guide, synthesize
 from .temporal import FrameGuide
 
-__all__ = [
-    "finish_pixels",
-    "pixel_guides",
-    "pixel_steps",
-    "SYNTHESIS",
-    "NEURAL_WEIGHT",
-]
-
-SYNTHESIS = DEFAULT_SYNTHESIS
-NEURAL_WEIGHT = 0.5  # the network's result, with a content photo
-FRAME_TIE = 0.4  # the frame before's weight, carried by the motion, per unit of `temporal_weight` (4 at its 10)
+__all__ = ["finish_pixels", "pixel_guides", "pixel_steps"]
 
 Progress = Callable[[int, int, Tensor, float], None]
 
 
-def pixel_guides(
-    scene: Scene, neural: Tensor, frame: FrameGuide | None = None, luminance_weight: float | None = None
-) -> list[Guide]:
-    """The guides of ``scene``'s pixel finish, given the network's result ``neural (1, 3, h, w)``;
-    with ``frame`` (an animation's later frame), the frame before carried by the motion where known
-    (the network's result elsewhere), beside the painting: a patch that was there stays (weighed by
-    the frame's `temporal_weight`, :data:`FRAME_TIE` a unit; 0: none).
-    ``luminance_weight``: the settings' `luminance_guide` (None: the photo's luminance at
-    :data:`~doodle.guides.PHOTO_LUMINANCE_WEIGHT`; given, the scene holds it)."""
+def pixel_guides(scene: Scene, neural: Tensor, finish: PixelFinish, frame: FrameGuide | None = None) -> list[Guide]:
+    """The guides of ``scene``'s pixel finish, weighed as ``finish`` plans, given the network's result
+    ``neural (1, 3, h, w)``; with ``frame`` (an animation's later frame), the frame before carried by
+    the motion where known (the network's result elsewhere), beside the painting: a patch that was
+    there stays."""
     guides = []
-    if frame is not None and frame.weight > 0:
+    if frame is not None and finish.frame > 0:
         carried, known = resize(frame.carried, scene.shape)[0], resize(frame.known, scene.shape)[0]
         here = resize(neural, scene.shape)[0]
-        guides.append(Guide(scene.style[0], torch.where(known > 0.5, carried, here), FRAME_TIE * frame.weight))
-    labelled = scene.pixel_guides()
+        guides.append(Guide(scene.style[0], torch.where(known > 0.5, carried, here), finish.frame))
+    labelled = scene.pixel_guides(finish.labels)
     if scene.style_labels is not None:
         guides.append(labelled.pop(0))
     if scene.content is not None:
@@ -65,17 +52,17 @@ def pixel_guides(
         # The painting as the network's stage saw it (at its scale), beside that stage's result.
         factor = neural.shape[-1] / scene.shape[1]
         seen = resize(resize(style[None], scaled_shape(tuple(style.shape[-2:]), factor)), tuple(style.shape[-2:]))[0]
-        guides.append(Guide(seen, neural[0], NEURAL_WEIGHT))
-        if luminance_weight is None:
+        guides.append(Guide(seen, neural[0], finish.network))
+        if finish.photo_luminance > 0:
             source, target = luminance_guide(luminance(style[None]), luminance(scene.content))
-            guides.append(Guide(source[0], target[0], PHOTO_LUMINANCE_WEIGHT))
+            guides.append(Guide(source[0], target[0], finish.photo_luminance))
     return guides + labelled
 
 
 def finish_pixels(
     scene: Scene,
     neural: Tensor,
-    settings: PaintSettings,
+    plan: Plan,
     device: torch.device,
     *,
     frame: FrameGuide | None = None,
@@ -89,10 +76,10 @@ def finish_pixels(
     fine as a first frame). ``progress``: called after each level (:func:`pixel_steps`); ``stop()``:
     asked all through each level (a level of a large output takes minutes), raising
     :class:`~doodle.errors.Cancelled`. -> ``(1, 3, H, W)`` in ``[0, 1]`` on the CPU, and its matches."""
-    generator = torch.Generator(device).manual_seed(settings.random_seed)
+    generator = torch.Generator(device).manual_seed(plan.settings.random_seed)
     guides = [
         dataclasses.replace(g, source=g.source.to(device), target=g.target.to(device))
-        for g in pixel_guides(scene, neural, frame, settings.luminance_guide)
+        for g in pixel_guides(scene, neural, plan.finish, frame)
     ]
     matches = None
     if frame is not None and before is not None and before.numel() == scene.shape[0] * scene.shape[1]:
@@ -102,7 +89,7 @@ def finish_pixels(
         scene.style[0].to(device),
         guides,
         scene.shape,
-        dataclasses.replace(SYNTHESIS, last_vote=settings.last_vote),
+        plan.finish.synthesis,
         start=neural[0].to(device),
         matches=matches,
         generator=generator,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .errors import DoodleError
 from .images import scaled_shape
+from .pixel_plan import PixelFinish, plan_pixel_finish
 from .settings import PaintSettings, format_iterations
 from .vgg import ModelName, layer_stride, parse_layer
 
@@ -158,6 +159,7 @@ class Plan:
     gram_layers: tuple[str, ...]
     content_layers: tuple[str, ...]
     rules: _Layers = field(repr=False, compare=False)
+    finish: PixelFinish | None = None
 
     @property
     def style_loss(self) -> str:
@@ -185,8 +187,8 @@ class Plan:
         """What the record keeps, and ``doodle info`` prints."""
         start = str(self.start_file) if self.start_file is not None else str(self.start)
         described = dict(mode=str(self.mode), start=start, phases=[phase.describe() for phase in self.phases])
-        if self.pixels:
-            described["finish"] = dict(size=[self.shape[1], self.shape[0]])  # the painting's pixels, at this size
+        if self.finish is not None:
+            described["finish"] = self.finish.describe()
         return described
 
 
@@ -282,14 +284,18 @@ def make_plan(
     model: ModelName,
     follows_frame: bool = False,
     style_shape: tuple[int, int] | None = None,
+    guide_pairs: int = 0,
+    temporal_weight: float = 0.0,
 ) -> Plan:
     """The plan of painting an output of ``shape = (H, W)`` in ``mode``, with a content photo or not,
     from ``paintings`` paintings, on a network of ``model``. ``follows_frame``: an animation's later
-    frame, started from the frame before (its layout set from the first phase). ``style_shape``: the
+    frame, started from the frame before (its layout set from the first phase), tied to it by
+    ``temporal_weight``. ``guide_pairs``: guide pairs given (for the finish's weights). ``style_shape``: the
     painting's ``(H, W)`` at the output's scale; where the default working size would leave it under
     a patch (a small painting for a large doodle or texture), the working size is raised to keep one."""
-    plan = _plan(settings, mode=mode, shape=shape, content=content, paintings=paintings, model=model,
-                 follows_frame=follows_frame)  # fmt: skip
+    given = dict(mode=mode, shape=shape, content=content, paintings=paintings, model=model,
+                 follows_frame=follows_frame, guide_pairs=guide_pairs, temporal_weight=temporal_weight)  # fmt: skip
+    plan = _plan(settings, **given)
     for _ in range(2):  # (a larger working size may keep a coarser phase: look again once)
         if style_shape is None or settings.working_size is not None or not plan.pixels:
             break
@@ -297,8 +303,7 @@ def make_plan(
         if ratio <= 1 or max(plan.working_shape) >= max(shape):
             break
         working = min(max(shape), math.ceil(plan.settings.working_size * ratio))
-        plan = _plan(settings.replace(working_size=working), mode=mode, shape=shape, content=content,
-                     paintings=paintings, model=model, follows_frame=follows_frame)  # fmt: skip
+        plan = _plan(settings.replace(working_size=working), **given)
     return plan
 
 
@@ -311,6 +316,8 @@ def _plan(
     paintings: int,
     model: ModelName,
     follows_frame: bool,
+    guide_pairs: int,
+    temporal_weight: float,
 ) -> Plan:
     """:func:`make_plan` at the working size of ``settings`` (or the mode's)."""
     target = mode in (Mode.DOODLE, Mode.SEMANTIC_TRANSFER)
@@ -324,6 +331,10 @@ def _plan(
         seed=seed, style_loss=style_loss, phases=phases, iterations=iterations, finish=finish, working_size=working
     )
     working_shape = working_shape_of(shape, working)
+    finish = None
+    if painted.finish == "pixels":
+        finish = plan_pixel_finish(painted, shape=shape, labels=target, content=content, guide_pairs=guide_pairs,
+                                   temporal_weight=temporal_weight if follows_frame else 0.0)  # fmt: skip
     if follows_frame:
         start, start_file = Start.FRAME, None
     elif seed in SEED_KEYWORDS:
@@ -351,6 +362,7 @@ def _plan(
         layers.gram(False),
         layers.content(False),
         layers,
+        finish,
     )
     return _phased(plan, working_shape, follows_frame=follows_frame)
 

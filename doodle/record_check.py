@@ -135,6 +135,15 @@ def _plan(path, plan) -> None:
         size = finish.get("size")
         if not (isinstance(size, list) and len(size) == 2 and all(isinstance(n, int) for n in size)):
             _fail(path, "plan.finish.size", "[width, height] expected")
+        guides = finish.get("guides", {})  # (0.6 on: the finish's guides and settings; before, its size alone)
+        if not (isinstance(guides, dict) and all(isinstance(w, int | float) for w in guides.values())):
+            _fail(path, "plan.finish.guides", "an object of weights by name expected")
+        iterations = finish.get("iterations", [])
+        if not (isinstance(iterations, list) and all(isinstance(n, int) for n in iterations)):
+            _fail(path, "plan.finish.iterations", "a list of whole numbers expected")
+        for key in ("patch_size", "uniformity", "last_vote"):
+            if key in finish:
+                _kind(path, f"plan.finish.{key}", finish[key], (int, float), "a number")
 
 
 def check_record(record, path: str | os.PathLike) -> dict:

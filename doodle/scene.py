@@ -13,7 +13,7 @@ from torch import Tensor
 import semantic_maps
 
 from .colorspace import luminance
-from .guides import LABEL_WEIGHT, luminance_guide, position_guide
+from .guides import luminance_guide, position_guide
 from .images import ImageInput, resize, scaled_shape, to_tensor
 from .inputs import Inputs, read_inputs
 from .plan import Mode
@@ -58,11 +58,12 @@ class Scene:
             first += channels
         return pairs
 
-    def pixel_guides(self) -> list[Guide]:
-        """The label maps and every guide as the pixel stage takes them (:mod:`doodle.synthesis`)."""
+    def pixel_guides(self, label_weight: float) -> list[Guide]:
+        """The label maps (weighed ``label_weight``) and every guide as the pixel stage takes them
+        (:mod:`doodle.synthesis`)."""
         guides = []
         if self.style_labels is not None:
-            guides.append(Guide(self.style_labels[0], self.target_labels[0], LABEL_WEIGHT, labels=True))
+            guides.append(Guide(self.style_labels[0], self.target_labels[0], label_weight, labels=True))
         guides += [Guide(source[0], target[0], weight) for source, target, weight in self.guides() if weight > 0]
         return guides
 

@@ -11,6 +11,7 @@ from torch import Tensor
 from .collage import Collage
 from .errors import DoodleError
 from .generator import TrainedPainter
+from .guides import LABEL_WEIGHT
 from .images import load_rgb, resize, to_tensor
 from .plan import Plan, Start
 from .scene import Scene
@@ -78,7 +79,9 @@ def _collage(scene: Scene, random_seed: int) -> Tensor:
     -> ``(1, 3, H, W)``."""
     if scene.target_guides is not None and scene.paintings is None:
         generator = torch.Generator().manual_seed(random_seed)
-        image, _ = synthesize(scene.style[0], scene.pixel_guides(), scene.shape, DEFAULT_SYNTHESIS, generator=generator)
+        image, _ = synthesize(
+            scene.style[0], scene.pixel_guides(LABEL_WEIGHT), scene.shape, DEFAULT_SYNTHESIS, generator=generator
+        )
         return image[None].clamp(0, 1)
     texture = scene.target_labels is None
     if scene.paintings is not None or (texture and scene.content is not None):

@@ -222,8 +222,8 @@ def test_a_temporal_weight_of_0_turns_the_tie_off_in_the_pixel_finish_too(inputs
 
     real_guides, weights = doodle.pixels.pixel_guides, {}
 
-    def spy(scene, neural, frame=None, luminance_weight=None):
-        guides = real_guides(scene, neural, frame, luminance_weight)
+    def spy(scene, neural, finish, frame=None):
+        guides = real_guides(scene, neural, finish, frame)
         if frame is not None:
             weights[frame.weight] = [guide.weight for guide in guides]
         return guides

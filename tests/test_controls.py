@@ -277,6 +277,31 @@ def test_every_png_carries_its_job_and_doodle_info_prints_it(inputs, random_weig
     assert str(inputs / "doodle.png") in info.output and "(unchanged)" in info.output
     assert "plan: doodle, from collage\n  phase 1  48x48  2 iterations  patches 1_1,2_1\n" in info.output
     assert "  finish   48x48  the painting's own pixels" in info.output
+    # The finish's settings and guides are the plan's, recorded and printed (its size alone before).
+    assert "levels 6,6,4,3 iterations; patches 5x5; uniformity 0.02; last vote 3x3" in info.output
+    assert "guides: labels 2\n" in info.output
+
+
+def test_the_plan_decides_the_pixel_finish_s_guides_and_weights():
+    from doodle import Mode, make_plan
+
+    def finish(settings=None, **options):
+        given = dict(mode=Mode.DOODLE, shape=(96, 128), content=False, paintings=1, model="vgg16") | options
+        return make_plan(settings or PaintSettings(), **given).finish.weights()
+
+    assert finish() == {"labels": 2.0}
+    photo = dict(mode=Mode.SEMANTIC_TRANSFER, content=True)
+    assert finish(**photo) == {"labels": 2.0, "network's result": 0.5, "photo's luminance": 0.5}
+    # A luminance guide set weighs both stages (a guide of the scene), the photo's own left out: one rule.
+    assert finish(PaintSettings(luminance_guide=1.0), **photo) == {"labels": 2.0, "network's result": 0.5,
+                                                                   "luminance": 1.0}  # fmt: skip
+    guided = dict(mode=Mode.GUIDED, guide_pairs=2)
+    assert finish(PaintSettings(guide_weights=(3.0, 0.5), position_guide=1.0), **guided) == {
+        "guide 1": 3.0, "guide 2": 0.5, "position": 1.0}  # fmt: skip
+    assert finish(follows_frame=True, temporal_weight=10.0) == {"frame before": 4.0, "labels": 2.0}
+    assert finish(follows_frame=True, temporal_weight=0.0) == {"labels": 2.0}
+    assert make_plan(PaintSettings(finish="neural"), mode=Mode.DOODLE, shape=(96, 128), content=False, paintings=1,
+                     model="vgg16").finish is None  # fmt: skip
 
 
 def _with_record(source, target, change) -> None:

@@ -38,7 +38,7 @@ def pixel_finish(tmp_path):
 
     def run(callback, stop):
         progress = pixel_steps(plan, callback)
-        return finish_pixels(scene, neural, plan.settings, torch.device("cpu"), progress=progress, stop=stop)[0]
+        return finish_pixels(scene, neural, plan, torch.device("cpu"), progress=progress, stop=stop)[0]
 
     return run
 

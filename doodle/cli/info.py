@@ -63,9 +63,18 @@ def _print_plan(plan: dict) -> None:
             if phase[key]
         ]
         typer.echo(f"  phase {number}  {width}x{height}  {phase['iterations']} iterations  {'; '.join(terms)}")
-    if plan.get("finish") is not None:
-        width, height = plan["finish"]["size"]
+    finish = plan.get("finish")
+    if finish is not None:
+        width, height = finish["size"]
         typer.echo(f"  finish   {width}x{height}  the painting's own pixels (guided patch synthesis)")
+        if "iterations" in finish:  # (recorded from 0.6 on)
+            typer.echo(
+                f"           levels {','.join(map(str, finish['iterations']))} iterations; patches "
+                f"{finish['patch_size']}x{finish['patch_size']}; uniformity {finish['uniformity']:g}; "
+                f"last vote {finish['last_vote']}x{finish['last_vote']}"
+            )
+            weights = ", ".join(f"{name} {weight:g}" for name, weight in finish["guides"].items())
+            typer.echo(f"           guides: {weights or 'none'}")
 
 
 def _flag_value(name: str, value) -> str:
