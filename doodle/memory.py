@@ -5,18 +5,20 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
 
 from .matching import Matches
 from .objective import Objective
+from .pixel_plan import PixelFinish
 from .plan import Plan
 from .scene import Scene
 from .settings import PaintSettings
 from .vgg import VGGFeatures
 
-__all__ = ["Memory", "style_key", "target_of"]
+__all__ = ["Memory", "Finished", "style_key", "target_of"]
 
 
 @dataclass
@@ -34,6 +36,17 @@ class Memory:
     matches: dict[str, Matches] | None = None
 
 
+class Finished(NamedTuple):
+    """What the last pixel finish left: the ``network``'s result it finished (kept by identity: the
+    same object when the network's stage was not painted again), its plan (``finish``), the output
+    ``image (1, 3, H, W)`` and its ``matches (H * W,)`` (where an animation's next frame starts)."""
+
+    network: Tensor
+    finish: PixelFinish | None
+    image: Tensor
+    matches: Tensor
+
+
 def _fingerprint(tensor: Tensor | None) -> str:
     if tensor is None:
         return ""
@@ -41,7 +54,8 @@ def _fingerprint(tensor: Tensor | None) -> str:
 
 
 def style_key(scene: Scene, plan: Plan, network: VGGFeatures) -> tuple:
-    """Equal for two paints whose style side (features, keys) is the same."""
+    """Equal for two paints whose style side (features, keys) is the same: the network's stage's own
+    inputs and settings (a change of the pixel finish alone keeps them)."""
     return (
         id(network),
         _fingerprint(scene.style),
@@ -52,7 +66,7 @@ def style_key(scene: Scene, plan: Plan, network: VGGFeatures) -> tuple:
         None if scene.palette is None else scene.palette.tobytes(),
         scene.content is None,  # (which phases are laid out)
         plan.from_collage,
-        plan.settings.replace(random_seed=0, seed="auto", noise_ratio=None),
+        plan.network_settings.replace(random_seed=0, seed="auto", noise_ratio=None),
     )
 
 

@@ -24,7 +24,7 @@ from .errors import Cancelled, DoodleError
 from .images import ImageInput, save_atomic, to_pil
 from .inputs import Inputs, read_inputs
 from .matching import Matches
-from .memory import Memory, style_key, target_of
+from .memory import Finished, Memory, style_key, target_of
 from .phases import Callback, Step, paint_phases
 from .pixels import finish_pixels, pixel_steps
 from .plan import WORKING_SIZES, Plan, Start, check_painting_scale, make_plan
@@ -217,7 +217,7 @@ class Painter:
         self.network, self.incremental, self.memory_limit = network, incremental, memory_limit
         self.memory: Memory | None = None
         # The last network result, its pixel finish and that finish's matches (an animation's next frame's start)
-        self.finished: tuple[Tensor, Tensor, Tensor] | None = None
+        self.finished: Finished | None = None
 
     def reset(self) -> None:
         """Forget what was kept of the last paint (the network stays)."""
@@ -283,16 +283,17 @@ class Painter:
         image = self._paint(scene_at(scene, plan.working_shape), plan, callback, guide, stop)
         if not plan.pixels:
             return image
-        if self.finished is not None and self.finished[0] is image:
-            return self.finished[1]
+        last = self.finished
+        if last is not None and last.network is image and last.finish == plan.finish:
+            return last.image
         if stop is not None and stop():
             raise Cancelled
         progress = pixel_steps(plan, callback)
-        before = None if guide is None or self.finished is None else self.finished[2]
+        before = None if guide is None or last is None else last.matches
         finished, matches = finish_pixels(
             scene, image, plan, self.device, frame=guide, before=before, progress=progress, stop=stop
         )
-        self.finished = (image, finished, matches)
+        self.finished = Finished(image, plan.finish, finished, matches)
         return finished
 
     def plan(
@@ -351,7 +352,7 @@ class Painter:
         stop: Callable[[], bool] | None,
     ) -> Tensor:
         """Paint ``scene`` as ``plan`` says, reusing what the last paint left where it can. -> ``(1, 3, H, W)``."""
-        network, settings = self.network, plan.settings
+        network, settings = self.network, plan.network_settings
         key = style_key(scene, plan, network)
         if self.memory is not None and self.memory.key != key:
             self.memory = None  # another painting: free what was kept before painting it

@@ -67,6 +67,7 @@ class Start(StrEnum):
     FRAME = "frame"  # an animation's frame before, carried by the motion
 
 
+FINISH_ONLY = ("last_vote",)  # the settings the pixel finish alone reads (the network's stage does not)
 SEED_KEYWORDS = ("auto", "noise", "content", "labels", "collage")  # the starts of `seed` that are not a file
 DEFAULT_MRF_LAYERS = ("relu2_1", "relu3_1", "relu4_1")
 DEFAULT_GRAM_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
@@ -169,6 +170,12 @@ class Plan:
     def pixels(self) -> bool:
         """The output is made of the painting's pixels after the network's stage (:mod:`doodle.pixels`)."""
         return self.settings.finish == "pixels"
+
+    @property
+    def network_settings(self) -> PaintSettings:
+        """The settings as the network's stage reads them: those of the finish alone (:data:`FINISH_ONLY`)
+        at their defaults, so a change of the finish alone keeps the network's result."""
+        return self.settings.replace(**{name: getattr(PaintSettings, name) for name in FINISH_ONLY})
 
     @property
     def stage_count(self) -> int:

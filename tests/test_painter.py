@@ -325,6 +325,28 @@ def test_the_plan_says_what_a_paint_does_and_its_record_keeps_it(inputs, tiny_ne
     assert result.record["settings"]["seed"] == "collage" and result.record["settings"]["content_layers"] is None
 
 
+def test_a_change_of_the_finish_alone_paints_the_finish_alone_again(inputs, tiny_net, monkeypatch):
+    # `--last-vote` changed the settings the painting's features were kept by: the network's stage was
+    # painted again; and the finish kept by identity would have returned the last vote's output.
+    import doodle.painter
+    from doodle import Painter
+
+    painter = Painter(network=tiny_net, output_size=(64, 64), phases=1, iterations=2)
+    first = painter.paint(inputs / "style.png", target_map=inputs / "doodle.png")
+    painted = []
+    real = doodle.painter.paint_phases
+    monkeypatch.setattr(doodle.painter, "paint_phases", lambda *a, **k: painted.append(1) or real(*a, **k))
+    five = painter.paint(inputs / "style.png", target_map=inputs / "doodle.png", settings=PaintSettings(last_vote=5,
+                         output_size=(64, 64), phases=1, iterations=2))  # fmt: skip
+    assert painted == [] and five.record["plan"]["finish"]["last_vote"] == 5
+    assert five.image.tobytes() != first.image.tobytes()  # the finish painted again, with its own vote
+    again = painter.paint(inputs / "style.png", target_map=inputs / "doodle.png")
+    assert painted == [] and again.image.tobytes() == first.image.tobytes()
+    seeded = painter.paint(inputs / "style.png", target_map=inputs / "doodle.png", settings=PaintSettings(
+                           random_seed=1, output_size=(64, 64), phases=1, iterations=2))  # fmt: skip
+    assert painted == [1] and seeded.image.tobytes() != first.image.tobytes()  # the network's own setting
+
+
 def test_a_paint_asked_to_stop_stops_in_its_setup_too(inputs, tiny_net):
     # The studio's Stop pressed while a large paint sets up (its collage, the painting's patch keys)
     # used to wait for the whole setup: the stop check is asked at each of its steps.
