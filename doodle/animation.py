@@ -256,13 +256,13 @@ def paint_frames(
             continue
         if on_frame is not None:
             on_frame(index, count)
-        guide = None
+        frame = None
         if previous is not None:
             kept = np.asarray(load_rgb(previous, what="frame"), np.float32) / 255
             moved = motion(index)
             if kept.shape[:2] != moved.shape:
                 raise DoodleError(f"{previous}: is not of this animation's size; paint it again without --resume")
-            guide = guide_from(
+            frame = guide_from(
                 kept, moved, weight=temporal_weight, matches=matches, margin=CHANGE_MARGIN, fill=contents is not None
             )
         result = painter.paint(
@@ -270,13 +270,13 @@ def paint_frames(
             style_map=style_map,
             target_map=maps[index],
             content=None if contents is None else contents[index],
-            settings=settings if guide is None else later,
+            settings=settings if frame is None else later,
             callback=callback,
-            guide=guide,
+            frame=frame,
         )
         if on_notes is not None:
             on_notes(result.notes)
-        tie = None if guide is None else dict(after=previous.name, temporal_weight=temporal_weight, matches=True)
+        tie = None if frame is None else dict(after=previous.name, temporal_weight=temporal_weight, matches=True)
         record = as_frame(result.record, dict(index=index + 1, count=count, tied=tie))
         folder.mkdir(parents=True, exist_ok=True)  # (only once a frame is painted: bad inputs leave nothing)
         save_atomic(with_record(result.image, record), path)

@@ -22,7 +22,7 @@ from .scene import Scene
 from .settings import PreserveColors
 from .temporal import FrameGuide
 
-__all__ = ["match_colors", "prepare", "prepare_guide", "finish"]
+__all__ = ["match_colors", "prepare", "prepare_frame", "finish"]
 
 
 def _matrix_power(covariance: Tensor, power: float) -> Tensor:
@@ -54,12 +54,12 @@ def prepare(scene: Scene, method: PreserveColors) -> Scene:
     return dataclasses.replace(scene, **grey)
 
 
-def prepare_guide(guide: FrameGuide, method: PreserveColors) -> FrameGuide:
+def prepare_frame(frame: FrameGuide, method: PreserveColors) -> FrameGuide:
     """An animation frame's ties to the frame before (in its finished colours) in the colours that
     :func:`prepare` paints in: for ``luminance``, the frame before's luminance."""
     if method == "histogram":
-        return guide
-    return dataclasses.replace(guide, carried=luminance(guide.carried).expand(-1, 3, -1, -1).contiguous())
+        return frame
+    return dataclasses.replace(frame, carried=luminance(frame.carried).expand(-1, 3, -1, -1).contiguous())
 
 
 def finish(image: Tensor, scene: Scene, method: PreserveColors) -> Tensor:

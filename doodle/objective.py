@@ -161,16 +161,16 @@ class Objective:
             )
         return losses
 
-    def follow(self, guide: FrameGuide, factor: float) -> None:
+    def follow(self, frame: FrameGuide, factor: float) -> None:
         """Tie this phase to the frame before (an animation's later frame): the temporal loss toward
-        ``guide.carried`` where known, and each MRF layer's search started from its carried matches."""
+        ``frame.carried`` where known, and each MRF layer's search started from its carried matches."""
         shape = self.shape
-        if guide.weight > 0:
-            carried, known = resize(guide.carried, shape).to(self.device), resize(guide.known, shape).to(self.device)
-            self.temporal = (carried, known, guide.weight)
+        if frame.weight > 0:
+            carried, known = resize(frame.carried, shape).to(self.device), resize(frame.known, shape).to(self.device)
+            self.temporal = (carried, known, frame.weight)
         for name, loss in self.mrf.items():
             query_grid = loss.patch_grid(self.network.feature_shape(name, shape))
-            seeds = guide.seeds(name, query_grid, loss.matcher.key_grid, layer_stride(name) / factor, loss.size)
+            seeds = frame.seeds(name, query_grid, loss.matcher.key_grid, layer_stride(name) / factor, loss.size)
             if seeds is not None:
                 loss.start_from(seeds[0].to(self.device), seeds[1].to(self.device), query_grid)
 

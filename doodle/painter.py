@@ -233,10 +233,10 @@ class Painter:
         guides: Sequence[tuple[ImageInput, ImageInput]] | None = None,
         settings: PaintSettings | None = None,
         callback: Callback | None = None,
-        guide: FrameGuide | None = None,
+        frame: FrameGuide | None = None,
         stop: Callable[[], bool] | None = None,
     ) -> Result:
-        """Paint the inputs of :func:`paint` with ``settings`` (default: the painter's). ``guide``: ties
+        """Paint the inputs of :func:`paint` with ``settings`` (default: the painter's). ``frame``: ties
         to the frame before, for an animation's later frame (:mod:`doodle.temporal`). ``stop()``: asked
         at each step of the setup and after every iteration; when it says so the paint raises
         :class:`~doodle.errors.Cancelled` (the studio's Stop)."""
@@ -247,7 +247,7 @@ class Painter:
             content=content,
             guides=guides,
             settings=settings,
-            guide=guide,
+            frame=frame,
         )
         if stop is not None and stop():
             raise Cancelled
@@ -263,10 +263,10 @@ class Painter:
         scene = encode_scene(inputs)
         method = plan.settings.preserve_colors
         if method is None:
-            image = self._finished(scene, plan, callback, guide, stop)
+            image = self._finished(scene, plan, callback, frame, stop)
         else:
-            guide = None if guide is None else colors.prepare_guide(guide, method)
-            painted = self._finished(colors.prepare(scene, method), plan, callback, guide, stop)
+            frame = None if frame is None else colors.prepare_frame(frame, method)
+            painted = self._finished(colors.prepare(scene, method), plan, callback, frame, stop)
             image = colors.finish(painted, scene, method)
         return Result(to_pil(image), tuple(inputs.notes), plan, inputs)
 
@@ -275,12 +275,12 @@ class Painter:
         scene: Scene,
         plan: Plan,
         callback: Callback | None,
-        guide: FrameGuide | None,
+        frame: FrameGuide | None,
         stop: Callable[[], bool] | None,
     ) -> Tensor:
         """The network's stage at the plan's working size, then under a pixel finish the output made of
         the painting's pixels (the last one again when the network's result is the last one's)."""
-        image = self._paint(scene_at(scene, plan.working_shape), plan, callback, guide, stop)
+        image = self._paint(scene_at(scene, plan.working_shape), plan, callback, frame, stop)
         if not plan.pixels:
             return image
         last = self.finished
@@ -289,9 +289,9 @@ class Painter:
         if stop is not None and stop():
             raise Cancelled
         progress = pixel_steps(plan, callback)
-        before = None if guide is None or last is None else last.matches
+        before = None if frame is None or last is None else last.matches
         finished, matches = finish_pixels(
-            scene, image, plan, self.device, frame=guide, before=before, progress=progress, stop=stop
+            scene, image, plan, self.device, frame=frame, before=before, progress=progress, stop=stop
         )
         self.finished = Finished(image, plan.finish, finished, matches)
         return finished
@@ -305,7 +305,7 @@ class Painter:
         content: ImageInput | None = None,
         guides: Sequence[tuple[ImageInput, ImageInput]] | None = None,
         settings: PaintSettings | None = None,
-        guide: FrameGuide | None = None,
+        frame: FrameGuide | None = None,
     ) -> tuple[Inputs, Plan]:
         """The inputs read and the plan decided of :meth:`paint` with the same arguments, without
         painting (the network is loaded: its layers name the plan's)."""
@@ -323,10 +323,10 @@ class Painter:
             content=inputs.content is not None,
             paintings=inputs.painting_count,
             model=self.network.model,
-            follows_frame=guide is not None,
+            follows_frame=frame is not None,
             style_shape=inputs.style_shape,
             guide_pairs=len(inputs.guides),
-            temporal_weight=0.0 if guide is None else guide.weight,
+            temporal_weight=0.0 if frame is None else frame.weight,
         )
         check_painting_scale(plan, inputs.style_shape, inputs.names["style"])
         if settings.working_size is None and plan.pixels and plan.settings.working_size > WORKING_SIZES[plan.mode]:
@@ -348,7 +348,7 @@ class Painter:
         scene: Scene,
         plan: Plan,
         callback: Callback | None,
-        guide: FrameGuide | None,
+        frame: FrameGuide | None,
         stop: Callable[[], bool] | None,
     ) -> Tensor:
         """Paint ``scene`` as ``plan`` says, reusing what the last paint left where it can. -> ``(1, 3, H, W)``."""
@@ -357,15 +357,15 @@ class Painter:
         if self.memory is not None and self.memory.key != key:
             self.memory = None  # another painting: free what was kept before painting it
         start = None  # (1, 3, H, W): the start image, where it is not the plan's
-        if guide is not None:
-            fresh = None if guide.filled else _fresh_start(scene, settings)
-            start = guide.start(fresh)
+        if frame is not None:
+            fresh = None if frame.filled else _fresh_start(scene, settings)
+            start = frame.start(fresh)
         same, target, region = self.memory, target_of(scene), None
         from_file = plan.start in (Start.IMAGE, Start.PAINTER)  # a start file may have changed on disk
         if same is not None and same.settings == settings and same.target.shape == target.shape:
             # Deterministic: the same inputs and settings paint the same image (with a start image file,
             # only for an animation's frame: a still one is the frame before).
-            if (not from_file or guide is not None) and torch.equal(same.target, target):
+            if (not from_file or frame is not None) and torch.equal(same.target, target):
                 return same.image
             smallest = plan.smallest * 2 ** (settings.phases - 1)  # at the coarsest phase
             region = changed_region(same.target, target, smallest=smallest) if self.incremental else None
@@ -381,20 +381,20 @@ class Painter:
                     self.device,
                     callback=callback,
                     previous=previous,
-                    guide=guide,
+                    frame=frame,
                     start=start,
                     stop=stop,
                 )
                 self.memory = Memory(key, objectives, settings, target, image, matches)
                 return image
-            image, matches = self._repaint(scene, plan, region, callback, guide, start, stop)
+            image, matches = self._repaint(scene, plan, region, callback, frame, start, stop)
             self.memory = Memory(key, same.objectives, settings, target, image, matches)
             return image
         finally:
             network.to(home)
 
     def _repaint(
-        self, scene: Scene, plan: Plan, region, callback, guide, start, stop
+        self, scene: Scene, plan: Plan, region, callback, frame, start, stop
     ) -> tuple[Tensor, dict[str, Matches]]:
         """The last image with ``region``'s box painted again, and the matches with the box's pasted in."""
         same = self.memory
@@ -411,7 +411,7 @@ class Painter:
             self.device,
             callback=callback,
             previous=same.objectives,
-            guide=None if guide is None else guide.cropped(box),
+            frame=None if frame is None else frame.cropped(box),
             context=(kept, region.free),
             start=start,
             stop=stop,

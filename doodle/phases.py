@@ -50,13 +50,13 @@ def paint_phases(
     *,
     callback: Callback | None = None,
     previous: dict[float, Objective] | None = None,
-    guide: FrameGuide | None = None,
+    frame: FrameGuide | None = None,
     context: tuple[Tensor, Tensor] | None = None,
     start: Tensor | None = None,
     stop: Callable[[], bool] | None = None,
 ) -> tuple[Tensor, dict[float, Objective], dict[str, Matches]]:
     """Paint ``plan``'s phases. ``previous``: an earlier paint's objectives by scale, whose style side
-    is reused. ``guide``: ties to the frame before (an animation's later frame). ``context = (image,
+    is reused. ``frame``: ties to the frame before (an animation's later frame). ``context = (image,
     free)``: start from ``image (1, 3, H, W)`` and paint only where ``free (1, 1, H, W)`` is 1 (0: keep).
     ``start (1, 3, H, W)``: the start image, instead of the plan's. ``stop()``: checked at each step of
     the setup and after every iteration; :class:`~doodle.errors.Cancelled` when it says so. -> the
@@ -76,8 +76,8 @@ def paint_phases(
             image = plan_start(scene, plan, phase.shape) if start is None else resize(start, phase.shape)
         else:
             image = resize(image, phase.shape)
-            if guide is not None:  # the coarser phase was for what is new; the frame before stays sharp
-                image = guide.keep_known(image)
+            if frame is not None:  # the coarser phase was for what is new; the frame before stays sharp
+                image = frame.keep_known(image)
         check()
         same_style = None if previous is None else previous.get(phase.scale)
         coarser, objective = objective, Objective(network, scene, settings, phase, device, same_style)
@@ -89,8 +89,8 @@ def paint_phases(
         if coarser is not None:
             objective.inherit(coarser)
         coarser = None
-        if guide is not None:
-            objective.follow(guide, phase.scale)
+        if frame is not None:
+            objective.follow(frame, phase.scale)
         objectives[phase.scale] = objective
         report = _reporter(callback, check, number, plan.stage_count, phase.iterations, phase.shape, started)
         try:

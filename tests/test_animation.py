@@ -175,7 +175,7 @@ def _guided(inputs, tiny_net, weight: float, **options) -> tuple[np.ndarray, np.
     dark = np.full((48, 48, 3), 0.1, np.float32)
     guide = guide_from(dark, motion_from_labels(*labels), weight=weight, matches=None)
     painter = Painter(network=tiny_net, phases=1, finish="neural", **options)  # the network's stage's own ties
-    image = painter.paint(inputs / "style.png", target_map=maps[1], guide=guide).image
+    image = painter.paint(inputs / "style.png", target_map=maps[1], frame=guide).image
     return np.asarray(image, np.float64) / 255, dark, guide.known[0, 0].numpy() > 0
 
 

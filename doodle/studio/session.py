@@ -32,7 +32,7 @@ from ..settings import MIN_SIZE, PaintSettings
 
 __all__ = [
     "Painting",
-    "Job",
+    "StudioPaint",
     "Session",
     "Busy",
     "decode_image",
@@ -180,7 +180,7 @@ class Painting:
 
 
 @dataclass
-class Job:
+class StudioPaint:
     """One paint: its events (in order, for every page that listens), its result, a Stop flag."""
 
     id: int
@@ -218,7 +218,7 @@ class Session:
         self.painter = Painter(settings, network=network, memory_limit=memory_limit)
         self.painting = painting
         self.trained = trained
-        self.job: Job | None = None
+        self.job: StudioPaint | None = None
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._render_lock = threading.Lock()
@@ -234,7 +234,7 @@ class Session:
                 raise Busy("a painting is under way; press Stop or wait before changing the painting")
             self.painting = painting
 
-    def start(self, labels: np.ndarray, options: dict) -> Job:
+    def start(self, labels: np.ndarray, options: dict) -> StudioPaint:
         """Start painting the doodle ``labels`` ``(H, W) uint8`` in a thread; ``options`` are settings
         the page chose. Raises :class:`Busy` while another paint runs, :class:`DoodleError` for bad input."""
         if self.painting is None:
@@ -247,7 +247,7 @@ class Session:
         with self._lock:
             if self.busy:
                 raise Busy("a painting is under way; press Stop, or wait for it to finish")
-            job = self.job = Job(next(self._ids), (width, height))
+            job = self.job = StudioPaint(next(self._ids), (width, height))
         thread = threading.Thread(target=self._run, args=(job, self.painting, doodle, settings), daemon=True)
         self._thread = thread
         thread.start()
@@ -292,7 +292,7 @@ class Session:
         job.cancel.set()
         return True
 
-    def _run(self, job: Job, painting: Painting, doodle: np.ndarray, settings: PaintSettings) -> None:
+    def _run(self, job: StudioPaint, painting: Painting, doodle: np.ndarray, settings: PaintSettings) -> None:
         timing = {"progress": 0.0, "preview": 0.0}
 
         def callback(step: Step) -> None:
