@@ -35,11 +35,11 @@ _INSTALL = 'doodle batch needs Ray: pip install -e ".[batch]" (in a checkout) or
 @dataclass(frozen=True)
 class Outcome:
     """What became of a job: ``painted``, ``kept`` (``resume``: its output holds this job's record
-    already) or ``failed`` (``message`` says why); ``notes`` on its inputs; ``retries``: how often a
-    worker died painting it."""
+    already) or ``failed`` (``error`` says why, its fields kept across Ray: the command line spells its
+    parameters); ``notes`` on its inputs; ``retries``: how often a worker died painting it."""
 
     status: str
-    message: str | None = None
+    error: DoodleError | None = None
     notes: tuple[str, ...] = ()
     retries: int = 0
 
@@ -72,9 +72,9 @@ class Worker:
             check_output_path(job.output)
             return self._render(job) if job.command == "render" else self._paint(job, resume)
         except DoodleError as error:  # (PaintingStopped too: a batch keeps no image a step did not finish)
-            outcome = Outcome("failed", str(error))
+            outcome = Outcome("failed", error)
         except Exception as error:  # noqa: BLE001 - torch's failures, out of memory, a bug: this job alone fails
-            outcome = Outcome("failed", f"painting failed: {_first_line(error)}")
+            outcome = Outcome("failed", DoodleError(f"painting failed: {_first_line(error)}"))
         if made and folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
         return outcome
@@ -240,7 +240,7 @@ def _drive(ray, actor, threads, workers: int, pending: deque, resume: bool, fini
             outcome = ray.get(done)
         except ray.exceptions.RayTaskError as error:  # (raised outside the job's own try: its arguments, say)
             free.append(worker)
-            outcome = Outcome("failed", f"painting failed: {_first_line(error.cause or error)}")
+            outcome = Outcome("failed", DoodleError(f"painting failed: {_first_line(error.cause or error)}"))
         except ray.exceptions.RayActorError:
             held.pop(worker, None)
             ray.kill(worker, no_restart=True)
@@ -249,9 +249,9 @@ def _drive(ray, actor, threads, workers: int, pending: deque, resume: bool, fini
             if attempts[job.line] < ATTEMPTS:
                 pending.appendleft(job)
                 continue
-            outcome = Outcome("failed", f"its worker died {ATTEMPTS} times painting it")
+            outcome = Outcome("failed", DoodleError(f"its worker died {ATTEMPTS} times painting it"))
         else:
             free.append(worker)
         if attempts.get(job.line):
-            outcome = Outcome(outcome.status, outcome.message, outcome.notes, attempts[job.line])
+            outcome = Outcome(outcome.status, outcome.error, outcome.notes, attempts[job.line])
         finish(job, outcome)

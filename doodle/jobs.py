@@ -36,14 +36,15 @@ _PATHS = ("style", "style_map", "target_map", "content", "painter")
 class Job:
     """One line of a jobs file: its ``line`` number, ``command`` (``paint`` or ``render``), ``output``,
     its image inputs by parameter name (``style``, ``style_map``, ``target_map``, ``content``,
-    ``guides``; ``painter`` for a render), its settings, and ``problem``: why it cannot run, if it cannot."""
+    ``guides``; ``painter`` for a render), its settings, and ``problem``: why it cannot run, if it
+    cannot (its fields, parameter and path, kept: they cross to the command line whole)."""
 
     line: int
     command: str = "paint"
     output: Path | None = None
     inputs: dict = field(default_factory=dict)
     settings: PaintSettings = field(default_factory=PaintSettings)
-    problem: str | None = None
+    problem: DoodleError | None = None
 
     def name(self, jobs_file: str | Path) -> str:
         """``jobs.jsonl:3 (out.png)``: the job in messages."""
@@ -143,14 +144,14 @@ def read_jobs(path: str | Path) -> list[Job]:
                 raise DoodleError("not a JSON object")
             job = _job(number, data, path.parent)
         except json.JSONDecodeError as error:
-            job = Job(number, problem=f"not JSON ({error.msg}, column {error.colno})")
+            job = Job(number, problem=DoodleError(f"not JSON ({error.msg}, column {error.colno})"))
         except DoodleError as error:
             output = data.get("output") if isinstance(data, dict) and isinstance(data.get("output"), str) else None
-            job = Job(number, output=None if output is None else path.parent / output, problem=str(error))
+            job = Job(number, output=None if output is None else path.parent / output, problem=error)
         if job.output is not None and job.problem is None:
             first = outputs.setdefault(job.output.resolve(), number)
             if first != number:
-                job = dataclasses.replace(job, problem=f"the same `output` as line {first}")
+                job = dataclasses.replace(job, problem=DoodleError(f"the same `output` as line {first}"))
         jobs.append(job)
     if not jobs:
         raise DoodleError(f"{path}: holds no job (one JSON object a line)", path=path)
@@ -184,10 +185,12 @@ def _refuse_outputs_read_as_inputs(jobs: list[Job]) -> list[Job]:
             try:
                 refuse_to_overwrite_inputs(job.output, _input_files(job), found_beside=[])
             except DoodleError as error:
-                job = dataclasses.replace(job, problem=error.message.removeprefix(f"{job.output}: "))
+                problem = DoodleError(error.message.removeprefix(f"{job.output}: "), path=job.output)
+                job = dataclasses.replace(job, problem=problem)
             else:
                 reader = readers.get(os.path.realpath(job.output))
                 if reader is not None:
-                    job = dataclasses.replace(job, problem=f"its `output` is an input of line {reader}; choose another")
+                    problem = DoodleError(f"its `output` is an input of line {reader}; choose another", path=job.output)
+                    job = dataclasses.replace(job, problem=problem)
         checked.append(job)
     return checked

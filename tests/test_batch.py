@@ -170,7 +170,7 @@ def test_jobs_read_paths_beside_the_file_and_values_as_typed_or_as_json(tmp_path
     assert guided.inputs["guides"] == [(tmp_path / "a.png", tmp_path / "b.png")] and guided.settings.guide_weights == (
         2,
     )
-    assert "[source, target] pairs" in bad.problem
+    assert "[source, target] pairs" in str(bad.problem)
     assert first.line == 3 and first.inputs == {"style": tmp_path / "s.png", "target_map": tmp_path / "d.png"}
     assert first.settings.output_size == (64, 48) == second.settings.output_size
     assert first.settings.iterations == (10, 20) == second.settings.iterations
@@ -219,3 +219,19 @@ def test_a_cluster_that_does_not_answer_is_one_line(inputs, random_weights):
     jobs = _jobs(inputs, random_weights, {"output": "a.png"})
     result = runner.invoke(app, ["batch", str(jobs), "--address", f"127.0.0.1:{port}", "-q"])
     one_line_error(result, f"cannot join the Ray cluster at 127.0.0.1:{port}: nothing answers there")
+
+
+def test_a_job_s_error_crosses_to_the_command_line_with_its_fields(tmp_path):
+    # The worker turned errors into text and the command line parsed the text again.
+    import pickle
+
+    from doodle.batch import Outcome, Worker
+
+    (tmp_path / "jobs.jsonl").write_text(json.dumps({"style": "gone.png", "map": "m.png", "output": "o.png"}) + "\n")
+    (job,) = read_jobs(tmp_path / "jobs.jsonl")
+    outcome = pickle.loads(pickle.dumps(Worker().run(job, resume=False)))  # (as Ray sends it)
+    assert isinstance(outcome, Outcome) and outcome.status == "failed"
+    assert outcome.error.path == str(tmp_path / "gone.png") and "style image file not found" in outcome.error.message
+    (tmp_path / "jobs.jsonl").write_text(json.dumps({"style": "s.png", "output": "o.png", "style_weight": -1}) + "\n")
+    (bad,) = read_jobs(tmp_path / "jobs.jsonl")
+    assert pickle.loads(pickle.dumps(bad.problem)).parameter == "style_weight"

@@ -52,7 +52,7 @@ def batch_command(
         ended.add(job.line)
         name = job.name(jobs_file)
         if outcome.status == "failed":
-            lines.append(f"error: {name}: {DoodleError(outcome.message).render(job_spelling)}")
+            lines.append(f"error: {name}: {outcome.error.render(job_spelling)}")
         elif outcome.retries and not quiet:
             lines.append(f"note: {name}: its worker died; a new one painted it again")
         for note in [] if quiet else outcome.notes:
