@@ -34,6 +34,7 @@ __all__ = [
     "luminance_guide",
     "PHOTO_LUMINANCE_WEIGHT",
     "LABEL_WEIGHT",
+    "luminance_weights",
 ]
 
 # The photo's luminance in the pixel stage, when `luminance_guide` is not given (its fine edges).
@@ -41,6 +42,17 @@ PHOTO_LUMINANCE_WEIGHT = 0.5
 # The label maps in the pixel stage: a pixel of another label costs this; one of the painting's own
 # pixels at most 1.
 LABEL_WEIGHT = 2.0
+
+
+def luminance_weights(luminance_guide: float | None, content: bool) -> tuple[float, float]:
+    """The luminance guide's one rule: ``(its weight in both stages, the photo's luminance's weight in
+    the pixel stage alone)``. Given (`luminance_guide`), both stages hold it, as a guide; unset, the
+    pixel stage alone holds the photo's at :data:`PHOTO_LUMINANCE_WEIGHT`; without a photo, neither."""
+    if not content:
+        return 0.0, 0.0
+    return (0.0, PHOTO_LUMINANCE_WEIGHT) if luminance_guide is None else (float(luminance_guide), 0.0)
+
+
 _GREY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
 
 

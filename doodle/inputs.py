@@ -15,7 +15,7 @@ from torch import Tensor
 import semantic_maps
 
 from .errors import DoodleError, map_errors
-from .guides import InputGuide, read_guides
+from .guides import InputGuide, luminance_weights, read_guides
 from .images import ImageInput, load_rgb
 from .plan import Mode
 from .settings import PaintSettings
@@ -73,7 +73,8 @@ class Inputs:
     @property
     def side_channels(self) -> int:
         """Channels painted beside the features: labels and guides (2 for position, 1 for luminance)."""
-        made = (2 if self.position_weight > 0 else 0) + (1 if self.luminance_weight and self.content is not None else 0)
+        both_stages = luminance_weights(self.luminance_weight, self.content is not None)[0]
+        made = (2 if self.position_weight > 0 else 0) + (1 if both_stages > 0 else 0)
         return self.labels + sum(guide.source.shape[2] for guide in self.guides) + made
 
 

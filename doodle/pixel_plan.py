@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from .guides import LABEL_WEIGHT, PHOTO_LUMINANCE_WEIGHT
+from .guides import LABEL_WEIGHT, luminance_weights
 from .settings import PaintSettings
 from .synthesis import DEFAULT_SYNTHESIS, Synthesis
 
@@ -68,21 +68,21 @@ def plan_pixel_finish(
 ) -> PixelFinish:
     """The finish of an output of ``shape`` painted with ``settings``, with label maps or not, a
     content photo or not, ``guide_pairs`` guide pairs given, and an animation's ``temporal_weight``
-    (0: no frame before). The luminance guide left unset is the photo's luminance in this stage
-    alone, at :data:`~doodle.guides.PHOTO_LUMINANCE_WEIGHT`; set, both stages hold it (a guide)."""
+    (0: no frame before). The luminance guide's weights: :func:`~doodle.guides.luminance_weights`."""
     named = [
         (f"guide {number}", weight) for number, weight in enumerate(settings.guide_weights or (1.0,) * guide_pairs, 1)
     ]
     if settings.position_guide > 0:
         named.append(("position", settings.position_guide))
-    if settings.luminance_guide and content:
-        named.append(("luminance", settings.luminance_guide))
+    both_stages, finish_alone = luminance_weights(settings.luminance_guide, content)
+    if both_stages > 0:
+        named.append(("luminance", both_stages))
     return PixelFinish(
         shape,
         dataclasses.replace(DEFAULT_SYNTHESIS, last_vote=settings.last_vote),
         frame=FRAME_TIE * temporal_weight,
         labels=LABEL_WEIGHT if labels else 0.0,
         network=NEURAL_WEIGHT if content else 0.0,
-        photo_luminance=PHOTO_LUMINANCE_WEIGHT if content and settings.luminance_guide is None else 0.0,
+        photo_luminance=finish_alone,
         guides=tuple((name, float(weight)) for name, weight in named),
     )

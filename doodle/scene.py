@@ -13,7 +13,7 @@ from torch import Tensor
 import semantic_maps
 
 from .colorspace import luminance
-from .guides import luminance_guide, position_guide
+from .guides import luminance_guide, luminance_weights, position_guide
 from .images import ImageInput, resize, scaled_shape, to_tensor
 from .inputs import Inputs, read_inputs
 from .plan import Mode
@@ -125,8 +125,9 @@ def _guides(inputs: Inputs, style: Tensor, content: Tensor | None) -> tuple[Tens
     ]
     if inputs.position_weight > 0:
         pairs.append((position_guide(inputs.style_shape), position_guide(inputs.shape), inputs.position_weight))
-    if inputs.luminance_weight and content is not None:
-        pairs.append((*luminance_guide(luminance(style), luminance(content)), inputs.luminance_weight))
+    both_stages = luminance_weights(inputs.luminance_weight, content is not None)[0]
+    if both_stages > 0:
+        pairs.append((*luminance_guide(luminance(style), luminance(content)), both_stages))
     if not pairs:
         return None, None, ()
     groups = tuple((source.shape[1], float(weight)) for source, _, weight in pairs)
