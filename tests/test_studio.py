@@ -5,6 +5,9 @@ from __future__ import annotations
 import base64
 import io
 import json
+import signal
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -393,9 +396,6 @@ def test_doodle_studio_bad_inputs_are_one_line(tmp_path, random_weights):
 
 def test_doodle_studio_serves_until_ctrl_c(tmp_path, random_weights):
     """The real command in its own process: a URL, a page, the painting, and a clean stop."""
-    import signal
-    import subprocess
-    import sys
     import urllib.request
 
     image, map_rgb = two_halves(32)
@@ -418,28 +418,30 @@ def test_doodle_studio_serves_until_ctrl_c(tmp_path, random_weights):
     assert process.returncode == 0 and "Traceback" not in errors, errors
 
 
-def test_ctrl_c_during_a_paint_ends_the_studio_cleanly(tmp_path, random_weights):
-    """The paint's thread is stopped and waited for: it used to be inside torch as the interpreter
-    exited, and the process aborted (SIGABRT, "terminate called without an active exception")."""
-    import signal
-    import subprocess
-    import sys
-    import urllib.request
-
+def _studio_process(tmp_path, weights) -> tuple[subprocess.Popen, str]:
+    """`doodle studio` on two textured halves and their map, in its own process on a free port.
+    -> the process and its URL."""
     image, map_rgb = two_halves(32)
     Image.fromarray(image).save(tmp_path / "p.png")
     Image.fromarray(map_rgb).save(tmp_path / "p_sem.png")
     command = [sys.executable, "-m", "doodle", "studio", "--style", str(tmp_path / "p.png"),
-               "--weights", str(random_weights), "--port", "0", "--style-layers", "1_1"]  # fmt: skip
+               "--weights", str(weights), "--port", "0", "--style-layers", "1_1"]  # fmt: skip
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
-    try:
+    line = process.stderr.readline()
+    while line and not line.startswith("doodle studio: "):
         line = process.stderr.readline()
-        while line and not line.startswith("doodle studio: "):
-            line = process.stderr.readline()
+    return process, line.split()[2]
+
+
+def test_ctrl_c_during_a_paint_ends_the_studio_cleanly(tmp_path, random_weights):
+    """The paint's thread is stopped and waited for: it used to be inside torch as the interpreter
+    exited, and the process aborted (SIGABRT, "terminate called without an active exception")."""
+    import urllib.request
+
+    process, url = _studio_process(tmp_path, random_weights)
+    try:
         body = json.dumps(paint_request(np.zeros((32, 32), np.uint8), iterations="100000")).encode()
-        request = urllib.request.Request(
-            line.split()[2] + "api/paint", data=body, headers={"content-type": "application/json"}
-        )
+        request = urllib.request.Request(url + "api/paint", data=body, headers={"content-type": "application/json"})
         with urllib.request.urlopen(request, timeout=10) as response:
             assert json.loads(response.read())["job"] == 1
         time.sleep(1.5)  # painting
@@ -447,6 +449,39 @@ def test_ctrl_c_during_a_paint_ends_the_studio_cleanly(tmp_path, random_weights)
         process.send_signal(signal.SIGINT)
         _, errors = process.communicate(timeout=60)
     assert process.returncode == 0 and "terminate called" not in errors, (process.returncode, errors)
+
+
+def test_ctrl_c_with_a_page_reading_a_paints_events_ends_the_studio_at_once(tmp_path, random_weights):
+    """The page's event stream used to keep the server in its graceful shutdown for 3 s, then be
+    cancelled with a traceback (and a paint of a large doodle kept it for minutes more)."""
+    import http.client
+
+    process, url = _studio_process(tmp_path, random_weights)
+    try:
+        port = int(url.rstrip("/").rsplit(":", 1)[1])
+        body = paint_request(np.zeros((32, 32), np.uint8), iterations="100000")
+        api = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        api.request("POST", "/api/paint", json.dumps(body), {"content-type": "application/json"})
+        job = json.loads(api.getresponse().read())["job"]
+        events = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        events.request("GET", f"/api/jobs/{job}/events")
+        stream = events.getresponse()
+        assert stream.status == 200
+        line = stream.readline()
+        while not line.startswith(b'data: {"type": "progress"'):  # (the page sees the paint under way)
+            assert line, "the event stream ended before the paint's progress"
+            line = stream.readline()
+    finally:
+        sent = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        try:
+            _, errors = process.communicate(timeout=30)
+        finally:
+            process.kill()
+    seconds = time.monotonic() - sent
+    assert seconds < 2.5 and "Traceback" not in errors and "ERROR" not in errors, (seconds, errors)
+    assert process.returncode == 0 and errors.splitlines()[-1] == "stopped", errors  # (as `doodle watch` stops)
+    stream.read()  # (the stream was ended, to its last chunk: not cut off, an IncompleteRead)
 
 
 def test_the_page_may_leave_the_iterations_to_the_start():
