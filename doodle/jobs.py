@@ -82,11 +82,10 @@ def _guides(value, folder: Path) -> list[tuple[Path, Path]]:
 
 
 def _setting(key: str, value):
-    """A setting's value from JSON: text as the command line reads it, lists as tuples."""
+    """A setting's value from JSON: text as the command line reads it (lists become tuples in
+    :class:`~doodle.settings.PaintSettings`)."""
     if isinstance(value, str) and key in TEXT_PARSERS:
         return TEXT_PARSERS[key](value)
-    if isinstance(value, list):
-        return tuple(value)
     return value
 
 
@@ -174,16 +173,16 @@ def _input_files(job: Job) -> list[Path]:
 def _refuse_outputs_read_as_inputs(jobs: list[Job]) -> list[Job]:
     """``jobs`` with those whose output is an input, of their own or of another job, failed: a batch
     never paints over a file it reads (jobs run in any order)."""
+    files = {job.line: _input_files(job) for job in jobs if job.problem is None}
     readers = {}
-    for job in jobs:
-        if job.problem is None:
-            for file in _input_files(job):
-                readers.setdefault(os.path.realpath(file), job.line)
+    for line, read in files.items():
+        for file in read:
+            readers.setdefault(os.path.realpath(file), line)
     checked = []
     for job in jobs:
         if job.problem is None:
             try:
-                refuse_to_overwrite_inputs(job.output, _input_files(job), found_beside=[])
+                refuse_to_overwrite_inputs(job.output, files[job.line], found_beside=[])
             except DoodleError as error:
                 problem = DoodleError(error.message.removeprefix(f"{job.output}: "), path=job.output)
                 job = dataclasses.replace(job, problem=problem)

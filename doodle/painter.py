@@ -21,6 +21,7 @@ from . import colors
 from .budget import check_memory
 from .devices import network_dtype, resolve_device
 from .errors import Cancelled, DoodleError
+from .guides import luminance_weights
 from .images import ImageInput, save_atomic, to_pil
 from .inputs import Inputs, read_inputs
 from .matching import Matches
@@ -150,7 +151,8 @@ def paint(
 def plan_scene(scene: Scene, settings: PaintSettings, network: VGGFeatures) -> Plan:
     """The plan of painting a prepared ``scene`` with ``settings`` on ``network``."""
     paintings = 1 if scene.paintings is None else scene.paintings.shape[1]
-    made = (settings.position_guide > 0) + bool(settings.luminance_guide and scene.content is not None)
+    both_stages = luminance_weights(settings.luminance_guide, scene.content is not None)[0]
+    made = (settings.position_guide > 0) + (both_stages > 0)
     return make_plan(
         settings,
         mode=scene.mode,

@@ -49,9 +49,10 @@ MIN_SIZE = 16  # smallest output side, in pixels: below it VGG's deeper layers h
 MAX_GUIDE_WEIGHT = 1e6
 
 
-def _guide_weight(weight) -> bool:
-    """Whether ``weight`` is a guide's weight: a number from 0 to :data:`MAX_GUIDE_WEIGHT`."""
-    return isinstance(weight, numbers.Real) and not isinstance(weight, bool) and 0 <= weight <= MAX_GUIDE_WEIGHT
+def _guide_weight(weight: float) -> bool:
+    """Whether a guide's ``weight`` (a number: its kind is checked first) is from 0 to :data:`MAX_GUIDE_WEIGHT`
+    (NaN is not)."""
+    return 0 <= weight <= MAX_GUIDE_WEIGHT
 
 
 def _of_type(value, hint) -> bool:
@@ -261,9 +262,8 @@ class PaintSettings:
             (self.phases is None or self.phases >= 1, f"`phases` must be at least 1, got {self.phases}"),
             (
                 self.iterations is None
-                or isinstance(self.iterations, int | tuple | list)
-                and len(counts := _as_tuple(self.iterations)) > 0
-                and all(isinstance(n, int) and n >= 1 for n in counts),
+                or len(counts := _as_tuple(self.iterations)) > 0
+                and all(n >= 1 for n in counts),
                 f"`iterations` must be a whole number of at least 1, or one per phase, got {self.iterations!r}",
             ),
             (self.match_every >= 1, f"`match_every` must be at least 1, got {self.match_every}"),
@@ -274,9 +274,7 @@ class PaintSettings:
                 f"`style_blend` must be weights of 0 or more, not all 0, got {self.style_blend}",
             ),
             (
-                self.guide_weights is None
-                or isinstance(self.guide_weights, tuple | list)
-                and all(_guide_weight(w) for w in self.guide_weights),
+                self.guide_weights is None or all(_guide_weight(w) for w in self.guide_weights),
                 f"`guide_weights` must be numbers from 0 to {MAX_GUIDE_WEIGHT:g}, one per guide, "
                 f"got {self.guide_weights!r}",
             ),
